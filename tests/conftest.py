@@ -1,0 +1,5 @@
+"""Shared fixtures. Qt must run headless: set the platform before anything imports Qt."""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

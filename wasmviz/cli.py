@@ -1,0 +1,178 @@
+"""Command line: `wasmviz` (the app), `wasmviz trace ...` (a run printed as steps).
+
+Exit status: 0 on success (a requested fault included), 1 when the run ends in a trap nobody
+asked for (e.g. a division by zero), 2 with a message on stderr for bad usage or bad source.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import textwrap
+from pathlib import Path
+from typing import Sequence, TextIO
+
+from .engine.frontend import SourceError
+from .engine.machine import EngineError
+from .engine.scenario import FAULTS, Scenario, run
+from .engine.trace import Step, Trace
+
+
+def _int(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not -(1 << 31) <= value < (1 << 32):
+        raise argparse.ArgumentTypeError(f"{text} does not fit in an i32")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wasmviz", description="Watch a JIT generate, link and patch code inside "
+                                    "WebAssembly (late linking), run for real in wasmtime.")
+    sub = parser.add_subparsers(dest="command")
+    t = sub.add_parser("trace", help="run a scenario and print its steps",
+                       description="Run a scenario in wasmtime and print every recorded step.")
+    t.add_argument("--expr", action="append", default=[], metavar="EXPR",
+                   help="an expression over x, JIT-compiled at once into its own module "
+                        "(repeat for several modules)")
+    t.add_argument("--arg", action="append", type=_int, default=[], metavar="N",
+                   help="argument for each expression's x (default 0)")
+    t.add_argument("--source", type=Path, metavar="FILE", help="a program file (def f(n) = ...)")
+    t.add_argument("--call", nargs="+", metavar=("NAME", "ARG"),
+                   help="with --source: the function to call and its arguments")
+    t.add_argument("--jit-now", action="store_true",
+                   help="compile every function at once instead of waiting for tier-up")
+    t.add_argument("--no-jit", action="store_true", help="interpret only; never compile")
+    t.add_argument("--fault", choices=FAULTS, help="run a scenario that ends in this fault")
+    t.add_argument("--threshold", type=int, default=100,
+                   help="interpreted calls before a function is hot (default 100)")
+    t.add_argument("--window", type=int, default=100,
+                   help="interpreted calls a batch waits for more hot functions (default 100)")
+    t.add_argument("--fuel", type=int, default=None, help="fuel per top-level operation")
+    t.add_argument("--repeat", type=int, default=1, help="call the function this many times")
+    t.add_argument("--json", action="store_true", help="print the trace as JSON")
+    t.add_argument("--no-disasm", action="store_true",
+                   help="leave out the WAT and annotated binary (faster)")
+    return parser
+
+
+def scenario_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Scenario:
+    """Return the Scenario the trace command describes (exits with status 2 if malformed)."""
+    source = None
+    call, call_args = None, tuple(args.arg)
+    if args.source is not None:
+        try:
+            source = args.source.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            parser.error(f"cannot read {args.source}: {exc}")
+        if not args.call:
+            parser.error("--source needs --call NAME [ARGS...]")
+        call = args.call[0]
+        try:
+            call_args = tuple(_int(a) for a in args.call[1:])
+        except argparse.ArgumentTypeError as exc:
+            parser.error(f"--call: {exc}")
+    elif args.call:
+        parser.error("--call needs --source FILE")
+    exprs = tuple(args.expr)
+    if source is None:
+        if not exprs and args.fault is None:
+            parser.error("give --expr EXPR, --source FILE --call NAME ..., or --fault FAULT")
+        if len(call_args) > 1:
+            parser.error("an expression has one argument, x: give --arg once")
+        call_args = call_args or (0,)
+    base = Scenario.for_fault(args.fault) if args.fault else Scenario()
+    if source is None and not exprs:
+        exprs, call_args = base.exprs, base.args
+    return Scenario(exprs=exprs if source is None else (), args=call_args, source=source,
+                    call=call, jit_now=args.jit_now, jit=not args.no_jit, fault=args.fault,
+                    threshold=args.threshold, window=args.window,
+                    fuel=args.fuel if args.fuel is not None else base.fuel, repeat=args.repeat)
+
+
+def format_step(step: Step, previous: Step | None, width: int) -> str:
+    """Return a readable multi-line rendering of one step."""
+    head = f"[{step.index:3}] {step.phase}/{step.kind}"
+    lines = [head]
+    body = textwrap.wrap(step.caption, width=max(40, width - 8))
+    lines += ["      " + ln for ln in body]
+    for change in step.memory_changes[:6]:
+        old, new = change.old[:16].hex(" "), change.new[:16].hex(" ")
+        more = " ..." if len(change.new) > 16 else ""
+        label = f" {change.label}" if change.label else ""
+        lines.append(f"      mem 0x{change.address:05x}{label} ({len(change.new)} B): "
+                     f"{old}{more} -> {new}{more}")
+    if len(step.memory_changes) > 6:
+        lines.append(f"      ... and {len(step.memory_changes) - 6} more memory changes")
+    if previous is None or previous.table != step.table:
+        lines.append("      table: " + " | ".join(f"{s.index}:{s.label}" for s in step.table))
+    if step.module is not None and step.kind in ("complete", "compiled", "invalid"):
+        lines.append(f"      module {step.module.number}: {len(step.module.data)} bytes, "
+                     f"sections " + ", ".join(s.name for s in step.module.sections))
+    if step.result is not None:
+        lines.append(f"      result: {step.result}")
+    if step.trap is not None:
+        lines.append(f"      trap: {step.trap.code}: {step.trap.message}")
+    if step.error is not None:
+        lines.append(f"      error: {step.error}")
+    return "\n".join(lines)
+
+
+def print_trace(trace: Trace, out: TextIO | None = None) -> None:
+    out = out or sys.stdout
+    width = shutil.get_terminal_size((100, 24)).columns
+    previous = None
+    for step in trace:
+        print(format_step(step, previous, width), file=out)
+        previous = step
+    summary = f"result: {trace.result}" if trace.trap is None else f"trap: {trace.trap.code}"
+    print(f"\n{len(trace)} steps; {summary}", file=out)
+
+
+def cmd_trace(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    scenario = scenario_from_args(args, parser)
+    try:
+        trace = run(scenario, disassemble=not args.no_disasm)
+    except SourceError as exc:
+        print(f"wasmviz: bad source: {exc}", file=sys.stderr)
+        return 2
+    except EngineError as exc:
+        print(f"wasmviz: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        json.dump(trace.to_json(), sys.stdout, sort_keys=True)
+        print()
+    else:
+        print_trace(trace)
+    if trace.trap is not None and scenario.fault is None:
+        return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "trace":
+        return cmd_trace(args, parser)
+    return launch_app()
+
+
+def launch_app() -> int:
+    """Open the desktop app; until it lands, show a demonstration trace instead."""
+    try:
+        from .ui.app import run_app  # noqa: PLC0415 - Qt only when the app is asked for
+    except ImportError:
+        print("wasmviz: the desktop app is not built yet; here is a demonstration trace "
+              "(`wasmviz trace --help` for more).\n")
+        print_trace(run(Scenario(exprs=("x * x + 3",), args=(7,)), disassemble=False))
+        return 0
+    return run_app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,284 @@
+"""The wasmtime host: one main-module instance, the `instantiate` import, and program loading.
+
+The host does what a browser's JavaScript would do for a JIT inside WebAssembly: it compiles the
+bytes the main module wrote, instantiates them with the main module's table and memory as
+imports, and runs their `patch`. It never writes a generated module's bytes itself. It also owns
+the language front end (source -> bytecode in main memory), as an embedder would.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import wasmtime
+
+from .frontend import compile_program
+from .layout import Layout
+from .recorder import Recorder
+from .trace import TrapInfo
+
+MAIN_WAT = Path(__file__).resolve().parents[2] / "assets" / "main.wat"
+
+#: Fuel for one top-level operation: enough for fib(30) interpreted, small enough that a
+#: runaway loop in generated code stops well within a second.
+DEFAULT_FUEL = 2_000_000_000
+
+#: Instantiate statuses returned to the main module (docs/abi.md).
+OK, INVALID_MODULE, LINK_ERROR, PATCH_TRAPPED = 0, 1, 2, 3
+
+#: `set_fault` modes of the template JIT.
+FAULT_MODES = {"null-slot": 1, "bad-signature": 2, "out-of-bounds": 3, "invalid-module": 4,
+               "runaway": 5, "link-mismatch": 6}
+
+
+class EngineError(Exception):
+    """A request the engine cannot carry out (bad name, too many functions, ...)."""
+
+
+@dataclass(frozen=True)
+class FunctionInfo:
+    """A function the host defined in the main module."""
+
+    name: str
+    obj: int
+    params: tuple[str, ...]
+    code: bytes
+    source: str
+    name_ptr: int
+    code_ptr: int
+
+
+@functools.lru_cache(maxsize=1)
+def _engine_and_main() -> tuple[wasmtime.Engine, wasmtime.Module]:
+    # One engine per process: compiling main.wat once keeps every later Machine cheap.
+    config = wasmtime.Config()
+    config.consume_fuel = True
+    engine = wasmtime.Engine(config)
+    return engine, wasmtime.Module(engine, wasmtime.wat2wasm(MAIN_WAT.read_text()))
+
+
+def trap_info(exc: BaseException) -> TrapInfo:
+    """Return the trap code name, wasmtime's reason ("wasm trap: ...") and its backtrace."""
+    code = "UNKNOWN"
+    if isinstance(exc, wasmtime.Trap) and exc.trap_code is not None:
+        code = exc.trap_code.name
+    text = str(exc.message if isinstance(exc, wasmtime.Trap) else exc)
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    # wasmtime puts a generic line first, then the backtrace, then "Caused by:" and the reason.
+    reason = next((ln for ln in lines if ln.startswith("wasm trap:")), None)
+    if reason is None:
+        after = [ln for ln in lines if not ln[:1].isdigit() and ln != "Caused by:"]
+        reason = after[-1] if after else code
+    frames = tuple(ln for ln in lines if ln[:1].isdigit() and ":" in ln)
+    return TrapInfo(code, reason, frames)
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class Machine:
+    """A main-module instance in its own store, optionally recording a trace."""
+
+    def __init__(self, *, record: bool = True, fuel: int = DEFAULT_FUEL,
+                 threshold: int = 100, window: int = 100, jit: bool = True,
+                 fault: str | None = None, table_limit: int | None = None) -> None:
+        self.engine, main_module = _engine_and_main()
+        self.store = wasmtime.Store(self.engine)
+        self.fuel_budget = fuel
+        self.fuel_used = 0
+        #: True while a top-level operation runs (fuel is then being spent).
+        self.op_active = False
+        self.store.set_fuel(fuel)
+        i32 = wasmtime.ValType.i32()
+        self._note_func = wasmtime.Func(self.store, wasmtime.FuncType([i32, i32, i32], []),
+                                        self._on_note, access_caller=True)
+        inst = wasmtime.Func(self.store, wasmtime.FuncType([i32, i32], [i32]),
+                             self._on_instantiate, access_caller=True)
+        self.functions: dict[str, FunctionInfo] = {}
+        self.modules: list[wasmtime.Instance] = []
+        self.recorder: Recorder | None = Recorder(self) if record else None
+        self.instance = wasmtime.Instance(self.store, main_module, [self._note_func, inst])
+        ex = self.instance.exports(self.store)
+        self.memory: wasmtime.Memory = ex["memory"]  # type: ignore[assignment]
+        self.table: wasmtime.Table = ex["table"]  # type: ignore[assignment]
+        self.layout = Layout.read(ex, self.store)
+        self._fn = {name: ex[name] for name in ("alloc", "define", "set_code", "invoke",
+                                                 "enqueue", "jit_flush", "configure", "set_fault")}
+        self._fn["configure"](self.store, threshold, window, 1 if jit else 0)
+        if fault is not None:
+            if fault not in FAULT_MODES:
+                raise EngineError(f"unknown fault {fault!r}; one of {', '.join(FAULT_MODES)}")
+            self._fn["set_fault"](self.store, FAULT_MODES[fault])
+        if self.recorder:
+            for k in range(self.layout.max_params + 1):
+                func = ex[f"enter{k}"]
+                assert isinstance(func, wasmtime.Func)
+                self.recorder.tables.register(func, "main", f"enter{k}", None)
+            self.recorder.record(self.store, "setup", "instantiate", self.recorder.captions.main())
+        if table_limit is not None:
+            # Set after main exists: the limit is about what generated code may add.
+            self.store.set_limits(table_elements=table_limit)
+
+    # ---------------------------------------------------------------- program loading
+    def load(self, source: str, expr_name: str = "expr") -> list[FunctionInfo]:
+        """Compile ``source`` and define its functions in main memory; return them.
+
+        Raises ``frontend.SourceError`` for bad source and EngineError for a name clash.
+        """
+        program = compile_program(source, expr_name=expr_name)
+        # Loading runs main's own allocator: give it fuel even if the last call spent it all.
+        self.store.set_fuel(self.fuel_budget)
+        clash = [f.name for f in program.functions if f.name in self.functions]
+        if clash:
+            raise EngineError(f"function {clash[0]!r} is already defined")
+        addresses: dict[str, int] = {n: i.obj for n, i in self.functions.items()}
+        name_ptrs: dict[str, int] = {}
+        for f in program.functions:
+            name = f.name.encode()
+            ptr = self._alloc(len(name))
+            self.memory.write(self.store, name, ptr)
+            obj = int(self._fn["define"](self.store, len(f.params), ptr, len(name)))
+            if obj == 0:
+                raise EngineError(f"cannot define {f.name!r}: the main module is full")
+            addresses[f.name] = obj
+            name_ptrs[f.name] = ptr
+        linked = program.link(addresses)
+        added = []
+        for f in program.functions:
+            code = linked[f.name]
+            ptr = self._alloc(len(code))
+            self.memory.write(self.store, code, ptr)
+            self._fn["set_code"](self.store, addresses[f.name], ptr, len(code))
+            info = FunctionInfo(f.name, addresses[f.name], tuple(f.params), code, source,
+                                name_ptrs[f.name], ptr)
+            self.functions[f.name] = info
+            added.append(info)
+        if self.recorder:
+            self.recorder.record(self.store, "setup", "define",
+                                 self.recorder.captions.defined(added),
+                                 detail={"functions": [f.name for f in added]})
+        return added
+
+    def _alloc(self, size: int) -> int:
+        ptr = int(self._fn["alloc"](self.store, size))
+        if ptr == 0:
+            raise EngineError("the main module's heap is full")
+        return ptr
+
+    # ---------------------------------------------------------------- JIT and calls
+    def jit_now(self, names: Sequence[str] | None = None) -> int:
+        """Queue ``names`` (default: every cold function) and compile them as one batch.
+
+        Returns the instantiate status, or -1 when nothing was queued.
+        """
+        for name in names if names is not None else list(self.functions):
+            self._fn["enqueue"](self.store, self.info(name).obj)
+        status, trap = self._guarded(lambda: self._fn["jit_flush"](self.store), "generate")
+        if trap is not None:
+            if self.recorder:
+                self.recorder.record(self.store, "generate", "trap",
+                                     f"The JIT itself trapped: {trap.message}", trap=trap)
+            raise EngineError(f"the JIT trapped: {trap.code}: {trap.message}")
+        return int(status)  # type: ignore[call-overload]
+
+    def call(self, name: str, args: Sequence[int]) -> tuple[int | None, TrapInfo | None]:
+        """Invoke ``name`` through main's ``invoke``; return (result, None) or (None, trap)."""
+        info = self.info(name)
+        if len(args) != len(info.params):
+            raise EngineError(f"{name} takes {len(info.params)} argument(s), got {len(args)}")
+        for i, value in enumerate(args):
+            self.memory.write(self.store, int(value & 0xFFFFFFFF).to_bytes(4, "little"),
+                              self.layout.args_base + 4 * i)
+        if self.recorder:
+            self.recorder.record_call(self.store, info, list(args))
+        result, trap = self._guarded(lambda: self._fn["invoke"](self.store, info.obj), "call")
+        value = None if result is None else _i32(int(result))
+        if self.recorder:
+            self.recorder.record_result(self.store, info, list(args), value, trap)
+        return value, trap
+
+    def _guarded(self, thunk: object, phase: str) -> tuple[object, TrapInfo | None]:
+        """Run ``thunk`` as one top-level operation; return (value, None) or (None, trap)."""
+        # Each top-level operation gets a fresh fuel budget, so a runaway one stops in time
+        # and the next one still runs.
+        self.store.set_fuel(self.fuel_budget)
+        self.op_active = True
+        try:
+            return thunk(), None  # type: ignore[operator]
+        except wasmtime.Trap as exc:
+            return None, trap_info(exc)
+        except wasmtime.WasmtimeError as exc:
+            return None, TrapInfo("ERROR", first_line(exc))
+        finally:
+            self.op_active = False
+            self.fuel_used += self.fuel_budget - self.store.get_fuel()
+
+    def info(self, name: str) -> FunctionInfo:
+        """Return the function called ``name`` (EngineError if undefined)."""
+        try:
+            return self.functions[name]
+        except KeyError:
+            known = ", ".join(self.functions) or "none"
+            raise EngineError(f"no function named {name!r} (defined: {known})") from None
+
+    def read_i32(self, address: int, store: wasmtime.Storelike | None = None) -> int:
+        data = self.memory.read(store or self.store, address, address + 4)
+        return int.from_bytes(data, "little", signed=True)
+
+    def function_at(self, obj: int) -> FunctionInfo | None:
+        for info in self.functions.values():
+            if info.obj == obj:
+                return info
+        return None
+
+    # ---------------------------------------------------------------- imports
+    def _on_note(self, caller: wasmtime.Caller, kind: int, a: int, b: int) -> None:
+        if self.recorder:
+            self.recorder.on_note(caller, kind, a, b)
+
+    def _on_instantiate(self, caller: wasmtime.Caller, ptr: int, length: int) -> int:
+        data = bytes(self.memory.read(caller, ptr, ptr + length))
+        number = len(self.modules) + 1
+        rec = self.recorder
+        try:
+            module = wasmtime.Module(self.engine, data)
+        except wasmtime.WasmtimeError as exc:
+            if rec:
+                rec.record_invalid(caller, number, ptr, data, exc)
+            return INVALID_MODULE
+        if rec:
+            rec.record_compiled(caller, number, ptr, data, module)
+        try:
+            instance = wasmtime.Instance(caller, module, [self._note_func, self.table, self.memory])
+        except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
+            if rec:
+                rec.record_link_error(caller, number, exc)
+            return LINK_ERROR
+        self.modules.append(instance)
+        exports = instance.exports(caller)
+        if rec:
+            for name, item in exports.items():
+                if isinstance(item, wasmtime.Func) and name != "patch":
+                    rec.tables.register(item, "generated", name, number)
+            rec.record_linked(caller, number)
+        patch = exports["patch"]
+        assert isinstance(patch, wasmtime.Func)
+        try:
+            patch(caller)
+        except wasmtime.Trap as exc:
+            if rec:
+                rec.record_patch_trap(caller, number, trap_info(exc))
+            return PATCH_TRAPPED
+        if rec:
+            rec.record_patched(caller, number)
+        return OK
+
+
+def _i32(value: int) -> int:
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value & 0x80000000 else value

@@ -1,0 +1,256 @@
+"""The recorder: turns host-visible events into trace steps holding the real state.
+
+Each event (a note from the main module or from a generated `patch`, or a host action such as
+compiling) becomes a step with the whole table as wasmtime holds it and the memory changes since
+the previous step, read from the live memory at that instant.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping
+
+import wasmtime
+
+from .captions import SECTION_NAMES, Captions
+from .layout import FUNC_FIELDS, STATE_FIELDS
+from .snapshot import MemoryWatcher, TableReader, live_memory
+from .trace import Edge, ModuleInfo, Section, Step, Trace, TrapInfo
+
+if TYPE_CHECKING:
+    from .machine import FunctionInfo, Machine
+
+# Note kinds (docs/abi.md).
+JIT_BEGIN, SECTION, JIT_END, HOT, JIT_DONE, HEADER = 1, 2, 3, 4, 5, 6
+GROW, SET, RELOC = 16, 17, 18
+
+PAGE = 65536
+
+
+class Recorder:
+    """Collects the steps of one Machine's run."""
+
+    def __init__(self, machine: Machine) -> None:
+        self.machine = machine
+        self.tables = TableReader()
+        self.memory = MemoryWatcher()
+        self.captions = Captions()
+        self.steps: list[Step] = []
+        self.edges: list[Edge] = []
+        self._module_start = 0
+        self._sections: list[Section] = []
+        self._batch: list[str] = []
+        self._modules: dict[int, ModuleInfo] = {}
+
+    # ------------------------------------------------------------------ core
+    def record(self, store: wasmtime.Storelike, phase: str, kind: str, caption: str,
+               *, module: ModuleInfo | None = None, result: int | None = None,
+               trap: TrapInfo | None = None, error: str | None = None,
+               detail: Mapping[str, Any] | None = None, edges: tuple[Edge, ...] = ()) -> Step:
+        """Read the table and memory now and append a step; return it."""
+        m = self.machine
+        live = live_memory(m.memory, store)
+        changes = self.memory.changes(live, self._label)
+        fuel = m.fuel_used
+        if m.op_active:
+            fuel += m.fuel_budget - wasmtime.Store.get_fuel(store)  # type: ignore[arg-type]
+        step = Step(index=len(self.steps), phase=phase, kind=kind, caption=caption,
+                    table=self.tables.snapshot(m.table, store),
+                    memory_pages=live.size // PAGE, memory_changes=tuple(changes),
+                    module=module, edges=tuple(self.edges) + edges, result=result, trap=trap,
+                    error=error, fuel_used=fuel, detail=dict(detail or {}))
+        self.steps.append(step)
+        return step
+
+    def trace(self, result: int | None = None, trap: TrapInfo | None = None) -> Trace:
+        """Return the steps so far as a Trace."""
+        return Trace(tuple(self.steps), result, trap)
+
+    # ------------------------------------------------------------------ notes
+    def on_note(self, store: wasmtime.Caller, kind: int, a: int, b: int) -> None:
+        """Record the event the main module or a generated patch just announced."""
+        m, c = self.machine, self.captions
+        if kind == JIT_BEGIN:
+            self._batch = self._queued_names(store, a)
+            self._sections = []
+            self.record(store, "generate", "begin", c.jit_begin(self._batch, b),
+                        detail={"functions": list(self._batch), "address": b})
+        elif kind == HEADER:
+            self._module_start = a
+            self._sections = [Section(0, "header", 0, b - a)]
+            self.record(store, "generate", "header", c.header(a),
+                        detail={"start": a, "end": b, "section": "header"})
+        elif kind == SECTION:
+            start = self._sections[-1].end if self._sections else 0
+            end = b - self._module_start
+            name = SECTION_NAMES.get(a, f"#{a}")
+            self._sections.append(Section(a, name, start, end))
+            self.record(store, "generate", "section", c.section(a, end - start),
+                        detail={"section": name, "id": a, "start": start + self._module_start,
+                                "end": b})
+        elif kind == JIT_END:
+            data = bytes(m.memory.read(store, a, a + b))
+            info = ModuleInfo(len(m.modules) + 1, a, data, tuple(self._sections),
+                              tuple(self._batch))
+            self.record(store, "generate", "complete", c.jit_end(b, a), module=info,
+                        detail={"address": a, "length": b})
+        elif kind == HOT:
+            f = m.function_at(a)
+            name = f.name if f else f"object@{a:#x}"
+            self.record(store, "call", "tier-up", c.hot(name, b),
+                        detail={"function": name, "calls": b, "object": a})
+        elif kind == JIT_DONE:
+            self.record(store, "patch", "jit-done", c.jit_done(a, b),
+                        detail={"status": a, "functions": b})
+        elif kind == GROW:
+            self.record(store, "patch", "table.grow", c.grow(a, b),
+                        detail={"base": a, "delta": b})
+        elif kind == SET:
+            label = self.tables.snapshot(m.table, store)[a].label if a < m.table.size(store) \
+                else "?"
+            self.record(store, "patch", "table.set", c.table_set(a, label),
+                        detail={"slot": a, "label": label, "object": b})
+        elif kind == RELOC:
+            f = m.function_at(a)
+            name = f.name if f else f"object@{a:#x}"
+            self.record(store, "patch", "relocation", c.relocation(a, b, name),
+                        detail={"address": a, "value": b, "function": name,
+                                "field": f"{name}.code_slot"})
+        else:
+            self.record(store, "call", "note", f"The main module sent note {kind}({a}, {b}).",
+                        detail={"kind": kind, "a": a, "b": b})
+
+    def _queued_names(self, store: wasmtime.Storelike, count: int) -> list[str]:
+        m = self.machine
+        names = []
+        for i in range(count):
+            obj = m.read_i32(m.layout.queue_base + 4 * i, store)
+            f = m.function_at(obj)
+            names.append(f.name if f else f"object@{obj:#x}")
+        return names
+
+    # ------------------------------------------------------------------ host actions
+    def record_invalid(self, store: wasmtime.Caller, number: int, ptr: int, data: bytes,
+                       exc: Exception) -> None:
+        message = _validation_message(exc)
+        info = ModuleInfo(number, ptr, data, tuple(self._sections), tuple(self._batch))
+        self.record(store, "compile", "invalid", self.captions.invalid(number, message),
+                    module=info, error=message, detail={"module": number})
+
+    def record_compiled(self, store: wasmtime.Caller, number: int, ptr: int, data: bytes,
+                        module: wasmtime.Module) -> None:
+        info = ModuleInfo(number, ptr, data, tuple(self._sections), tuple(self._batch))
+        self._modules[number] = info
+        imports = [f"{i.module}.{i.name}" for i in module.imports]
+        exports = [e.name for e in module.exports]
+        self.record(store, "compile", "compiled",
+                    self.captions.compiled(number, len(data), self._batch), module=info,
+                    detail={"module": number, "imports": imports, "exports": exports})
+
+    def record_link_error(self, store: wasmtime.Caller, number: int, exc: Exception) -> None:
+        message = _validation_message(exc)
+        self.record(store, "link", "link-error", self.captions.link_error(number, message),
+                    module=self._modules.get(number), error=message, detail={"module": number})
+
+    def record_linked(self, store: wasmtime.Caller, number: int) -> None:
+        src = f"m{number}"
+        self.edges += [Edge(src, "host.note", "import"), Edge(src, "main.table", "import"),
+                       Edge(src, "main.memory", "import")]
+        self.record(store, "link", "linked", self.captions.linked(number),
+                    module=self._modules.get(number), detail={"module": number},
+                    edges=(Edge("host", f"{src}.patch", "call"),))
+
+    def record_patch_trap(self, store: wasmtime.Caller, number: int, trap: TrapInfo) -> None:
+        why = ("table.grow returned -1 because the store's table limit is reached"
+               if trap.code == "UNREACHABLE" else trap.message)
+        self.record(store, "patch", "trap", self.captions.patch_trap(number, why), trap=trap,
+                    module=self._modules.get(number), detail={"module": number})
+
+    def record_patched(self, store: wasmtime.Caller, number: int) -> None:
+        self.record(store, "patch", "patched", self.captions.patched(number),
+                    module=self._modules.get(number), detail={"module": number})
+
+    # ------------------------------------------------------------------ calls
+    def record_call(self, store: wasmtime.Storelike, f: FunctionInfo, args: list[int]) -> None:
+        m = self.machine
+        slot = m.read_i32(f.obj, store)
+        target, edges = self._call_path(store, f, slot)
+        self.record(store, "call", "call", self.captions.call(f.name, args, slot, target),
+                    edges=edges, detail={"function": f.name, "args": args, "slot": slot,
+                                         "via": "jit" if slot else "interpreter"})
+
+    def record_result(self, store: wasmtime.Storelike, f: FunctionInfo, args: list[int],
+                      value: int | None, trap: TrapInfo | None) -> None:
+        m = self.machine
+        slot = m.read_i32(f.obj, store)
+        calls = m.read_i32(f.obj + 16, store)
+        target, edges = self._call_path(store, f, slot)
+        detail = {"function": f.name, "args": args, "slot": slot, "calls": calls,
+                  "table_size": m.table.size(store), "via": "jit" if slot else "interpreter"}
+        if trap is not None:
+            self.record(store, "call", "trap",
+                        self.captions.trap(f.name, args, trap.code, trap.message),
+                        trap=trap, edges=edges, detail=detail)
+        else:
+            via = f"JIT code via table slot {slot}" if slot else "interpreted"
+            self.record(store, "call", "result", self.captions.result(f.name, args, value or 0,
+                                                                       via),
+                        result=value, edges=edges, detail=detail)
+
+    def _call_path(self, store: wasmtime.Storelike, f: FunctionInfo,
+                   slot: int) -> tuple[str, tuple[Edge, ...]]:
+        if slot == 0:
+            return "interpreter", (Edge("main", "main.interpreter", "call"),)
+        table = self.tables.snapshot(self.machine.table, store)
+        target = table[slot].label if 0 <= slot < len(table) else "out of bounds"
+        return target, (Edge("main", f"slot {slot}", "call"), Edge(f"slot {slot}", target, "call"))
+
+    # ------------------------------------------------------------------ labels
+    def _label(self, lo: int, hi: int) -> list[tuple[int, int, str, bool]]:
+        """Split ``[lo, hi)`` into pieces labelled with what the bytes are.
+
+        i32 fields (state, arguments, queue, function objects) are kept whole.
+        """
+        pieces = []
+        p = lo
+        while p < hi:
+            end, label = self._field_at(p, hi)
+            whole = self.machine.layout.region(p) in ("state", "args", "queue", "functions")
+            pieces.append((p, min(end, hi), label, whole))
+            p = min(end, hi)
+        return pieces
+
+    def _field_at(self, p: int, hi: int) -> tuple[int, str]:
+        m, L = self.machine, self.machine.layout
+        region = L.region(p)
+        if region == "state":
+            i = (p - L.state_base) // 4
+            return L.state_base + 4 * (i + 1), f"state.{STATE_FIELDS[i]}"
+        if region in ("args", "queue"):
+            base = L.args_base if region == "args" else L.queue_base
+            i = (p - base) // 4
+            return base + 4 * (i + 1), f"{region}[{i}]"
+        if region == "functions":
+            obj = L.funcs_base + (p - L.funcs_base) // L.func_size * L.func_size
+            field = (p - obj) // 4
+            f = m.function_at(obj)
+            name = f.name if f else f"object@{obj:#x}"
+            return obj + 4 * (field + 1), f"{name}.{FUNC_FIELDS[field]}"
+        if region == "heap":
+            for f in m.functions.values():
+                if f.name_ptr <= p < f.name_ptr + len(f.name.encode()):
+                    return f.name_ptr + len(f.name.encode()), f"{f.name}.name"
+                if f.code_ptr <= p < f.code_ptr + len(f.code):
+                    return f.code_ptr + len(f.code), f"{f.name}.bytecode"
+            return hi, "heap"
+        if region == "stack":
+            return min(hi, L.vstack_end), "interpreter stack"
+        if region == "jit":
+            return min(hi, L.jit_buf_end), f"module {len(m.modules) + 1} bytes"
+        return hi, ""
+
+
+def _validation_message(exc: Exception) -> str:
+    """Return wasmtime's message without its backtrace, on one line."""
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    useful = [ln for ln in lines if not ln.startswith(("Caused by", "Stack backtrace"))]
+    return "; ".join(useful[:3]) if useful else type(exc).__name__

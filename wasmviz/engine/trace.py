@@ -1,0 +1,256 @@
+"""The trace: an ordered list of immutable, JSON-serialisable steps.
+
+Every step carries everything needed to draw it (the whole table, the memory changes since the
+previous step, the generated module's bytes where relevant), so a view never consults a
+neighbour and "step back" is just moving a cursor. Nothing here imports wasmtime or Qt: a trace
+read back from JSON is as good as one just recorded.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Mapping
+
+#: The phases of late linking, in the order a learner meets them.
+PHASES = ("setup", "generate", "compile", "link", "patch", "call")
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One funcref table slot as wasmtime reported it.
+
+    ``kind`` is ``null``, ``main`` (one of the main module's own functions) or ``generated``
+    (a function of generated module ``module``). ``function`` names the function.
+    """
+
+    index: int
+    kind: str
+    function: str | None = None
+    module: int | None = None
+
+    @property
+    def label(self) -> str:
+        """Return a short human label such as ``m1.fib`` or ``main.enter1``."""
+        if self.kind == "null":
+            return "null"
+        if self.kind == "main":
+            return f"main.{self.function}"
+        return f"m{self.module}.{self.function}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"index": self.index, "kind": self.kind, "function": self.function,
+                "module": self.module, "label": self.label}
+
+    @staticmethod
+    def from_json(d: Mapping[str, Any]) -> Slot:
+        return Slot(d["index"], d["kind"], d.get("function"), d.get("module"))
+
+
+@dataclass(frozen=True)
+class MemoryChange:
+    """Bytes at ``address`` went from ``old`` to ``new`` (same length) since the previous step."""
+
+    address: int
+    old: bytes
+    new: bytes
+    #: What the bytes are, when the host knows (e.g. "fib.code_slot"), else "".
+    label: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"address": self.address, "old": self.old.hex(), "new": self.new.hex(),
+                "label": self.label}
+
+    @staticmethod
+    def from_json(d: Mapping[str, Any]) -> MemoryChange:
+        return MemoryChange(d["address"], bytes.fromhex(d["old"]), bytes.fromhex(d["new"]),
+                            d.get("label", ""))
+
+
+@dataclass(frozen=True)
+class Section:
+    """A section of a generated module: id, name and byte range within the module."""
+
+    id: int
+    name: str
+    start: int
+    end: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "start": self.start, "end": self.end}
+
+    @staticmethod
+    def from_json(d: Mapping[str, Any]) -> Section:
+        return Section(d["id"], d["name"], d["start"], d["end"])
+
+
+@dataclass(frozen=True)
+class ModuleInfo:
+    """A generated module: its number, where it was in main memory, its bytes and sections.
+
+    The WAT and the annotated binary are produced by ``wasm-tools`` from these bytes; the
+    recorder fills them in when it is asked to (see ``Recorder(disassemble=...)``).
+    """
+
+    number: int
+    address: int
+    data: bytes
+    sections: tuple[Section, ...] = ()
+    functions: tuple[str, ...] = ()
+    wat: str | None = None
+    dump: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"number": self.number, "address": self.address, "bytes": self.data.hex(),
+                "sections": [s.to_json() for s in self.sections],
+                "functions": list(self.functions), "wat": self.wat, "dump": self.dump}
+
+    @staticmethod
+    def from_json(d: Mapping[str, Any]) -> ModuleInfo:
+        return ModuleInfo(d["number"], d["address"], bytes.fromhex(d["bytes"]),
+                          tuple(Section.from_json(s) for s in d.get("sections", ())),
+                          tuple(d.get("functions", ())), d.get("wat"), d.get("dump"))
+
+
+@dataclass(frozen=True)
+class Edge:
+    """An import or export edge, e.g. module 1 imports ``main.table``."""
+
+    source: str
+    target: str
+    kind: str  # "import" | "export" | "call"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"source": self.source, "target": self.target, "kind": self.kind}
+
+    @staticmethod
+    def from_json(d: Mapping[str, Any]) -> Edge:
+        return Edge(d["source"], d["target"], d["kind"])
+
+
+@dataclass(frozen=True)
+class TrapInfo:
+    """A wasmtime trap: its TrapCode name (e.g. ``BAD_SIGNATURE``) and wasmtime's reason."""
+
+    code: str
+    message: str
+    #: wasmtime's backtrace, innermost frame first ("0: 0xaa - main!invoke").
+    backtrace: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Step:
+    """One recorded moment of a run, drawable on its own."""
+
+    index: int
+    phase: str
+    kind: str
+    caption: str
+    table: tuple[Slot, ...]
+    memory_pages: int
+    memory_changes: tuple[MemoryChange, ...] = ()
+    module: ModuleInfo | None = None
+    edges: tuple[Edge, ...] = ()
+    result: int | None = None
+    trap: TrapInfo | None = None
+    error: str | None = None
+    fuel_used: int = 0
+    #: Small phase-specific facts (slot, address, field, function, section id, ...).
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "index": self.index, "phase": self.phase, "kind": self.kind,
+            "caption": self.caption, "table": [s.to_json() for s in self.table],
+            "memory_pages": self.memory_pages,
+            "memory_changes": [c.to_json() for c in self.memory_changes],
+            "module": self.module.to_json() if self.module else None,
+            "edges": [e.to_json() for e in self.edges], "result": self.result,
+            "trap": self.trap.code if self.trap else None,
+            "trap_message": self.trap.message if self.trap else None,
+            "trap_backtrace": list(self.trap.backtrace) if self.trap else None,
+            "error": self.error,
+            "fuel_used": self.fuel_used, "detail": dict(self.detail),
+        }
+
+    @staticmethod
+    def from_json(d: Mapping[str, Any]) -> Step:
+        return Step(
+            index=d["index"], phase=d["phase"], kind=d["kind"], caption=d["caption"],
+            table=tuple(Slot.from_json(s) for s in d["table"]),
+            memory_pages=d["memory_pages"],
+            memory_changes=tuple(MemoryChange.from_json(c) for c in d["memory_changes"]),
+            module=ModuleInfo.from_json(d["module"]) if d.get("module") else None,
+            edges=tuple(Edge.from_json(e) for e in d.get("edges", ())),
+            result=d.get("result"),
+            trap=TrapInfo(d["trap"], d.get("trap_message") or "",
+                          tuple(d.get("trap_backtrace") or ())) if d.get("trap") else None,
+            error=d.get("error"), fuel_used=d.get("fuel_used", 0),
+            detail=dict(d.get("detail", {})),
+        )
+
+
+@dataclass(frozen=True)
+class Trace:
+    """The recorded run: its steps and the final call's result (None if it trapped)."""
+
+    steps: tuple[Step, ...]
+    result: int | None = None
+    trap: TrapInfo | None = None
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __iter__(self) -> Iterator[Step]:
+        return iter(self.steps)
+
+    def __getitem__(self, i: int) -> Step:
+        return self.steps[i]
+
+    def find(self, phase: str | None = None, kind: str | None = None) -> list[Step]:
+        """Return the steps matching ``phase`` and/or ``kind``."""
+        return [s for s in self.steps
+                if (phase is None or s.phase == phase) and (kind is None or s.kind == kind)]
+
+    def memory_at(self, index: int, address: int, length: int,
+                  base: bytes | None = None) -> bytes:
+        """Return main memory ``[address, address+length)`` as it was after step ``index``.
+
+        Replays the recorded changes from the first step (whose changes describe the whole
+        initial memory against zeros), so it needs nothing but the trace.
+        """
+        buf = bytearray(base if base is not None else bytes(length))
+        for step in self.steps[: index + 1]:
+            for c in step.memory_changes:
+                lo, hi = max(c.address, address), min(c.address + len(c.new), address + length)
+                if lo < hi:
+                    buf[lo - address: hi - address] = c.new[lo - c.address: hi - c.address]
+        return bytes(buf)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"steps": [s.to_json() for s in self.steps], "result": self.result,
+                "trap": self.trap.code if self.trap else None,
+                "trap_message": self.trap.message if self.trap else None,
+                "trap_backtrace": list(self.trap.backtrace) if self.trap else None}
+
+    def dumps(self, indent: int | None = None) -> str:
+        """Return the trace as JSON text."""
+        return json.dumps(self.to_json(), indent=indent, sort_keys=True)
+
+    @staticmethod
+    def from_json(d: Mapping[str, Any]) -> Trace:
+        trap = TrapInfo(d["trap"], d.get("trap_message") or "",
+                        tuple(d.get("trap_backtrace") or ())) if d.get("trap") else None
+        return Trace(tuple(Step.from_json(s) for s in d["steps"]), d.get("result"), trap)
+
+    @staticmethod
+    def loads(text: str) -> Trace:
+        """Parse a trace from JSON text."""
+        return Trace.from_json(json.loads(text))
+
+
+def phase_index(phase: str) -> int:
+    """Return the position of ``phase`` in :data:`PHASES` (ValueError if unknown)."""
+    return PHASES.index(phase)
+
+
