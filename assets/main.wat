@@ -95,6 +95,7 @@
   ;;   0x108 queue length             0x11C fault mode
   ;;   0x10C tier-up threshold        0x120 number of modules generated
   ;;   0x110 batch window             0x124 last instantiate status
+  ;;   0x128 direct calls within a batch (0/1)
   ;;
   ;; Everything the host shows is read from here, which is why the state is
   ;; kept in memory rather than in wasm globals: memory is what the generated
@@ -135,6 +136,9 @@
   ;; The JIT's write cursor inside JIT_BUF.
   (global $out (mut i32) (i32.const 0x20000))
 
+  ;; How many queued functions the batch being written holds (QUEUE_BASE[0..n)).
+  (global $batch_n (mut i32) (i32.const 0))
+
   ;; Start function: the initial VM state.  These defaults make tier-up work
   ;; out of the box; the host normally calls `configure` anyway.
   (func $init
@@ -142,6 +146,7 @@
     (i32.store (i32.const 0x10C) (i32.const 1000))         ;; threshold
     (i32.store (i32.const 0x110) (i32.const 100))          ;; window
     (i32.store (i32.const 0x118) (i32.const 1))            ;; JIT enabled
+    (i32.store (i32.const 0x128) (i32.const 1))            ;; direct calls in a batch
     (i32.store (i32.const 0x124) (i32.const -1)))          ;; no status yet
   (start $init)
 
@@ -582,6 +587,7 @@
         (local.set $n (i32.add (local.get $n) (i32.const 1)))
         (br $more)))
 
+    (global.set $batch_n (local.get $n))
     (call $note (i32.const 1) (local.get $n) (global.get $JIT_BUF))   ;; JIT_BEGIN
 
     ;; --- write the module, section by section, in the required order -----
@@ -862,6 +868,26 @@
     (call $write_patch (local.get $n))
     (call $end_section (i32.const 10) (local.get $at)))
 
+  ;; Which batch member `g` is, if a direct call may reach it; -1 otherwise.
+  ;; Direct calls are off when switched off, and in fault mode 2, whose
+  ;; functions are deliberately declared with the wrong type.
+  (func $direct_index (param $g i32) (result i32)
+    (local $i i32)
+    (if (i32.or (i32.eqz (i32.load (i32.const 0x128)))
+                (i32.eq (i32.load (i32.const 0x11C)) (i32.const 2)))
+      (then (return (i32.const -1))))
+    (block $absent
+      (loop $scan
+        (br_if $absent (i32.ge_u (local.get $i) (global.get $batch_n)))
+        (if (i32.eq (call $queued (local.get $i)) (local.get $g))
+          (then (return (local.get $i))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $scan)))
+    (i32.const -1))
+
+  (func $set_direct_calls (export "set_direct_calls") (param $on i32)
+    (i32.store (i32.const 0x128) (i32.ne (local.get $on) (i32.const 0))))
+
   ;; ===========================================================================
   ;; 10. The op-by-op translator
   ;; ===========================================================================
@@ -956,8 +982,24 @@
         ;;   call_indirect (type k) (table 0)
         ;; The slot is read at every call, so a callee compiled by a LATER
         ;; batch is picked up without touching this code.
+        ;;
+        ;; One exception, when direct calls are on (the default): a callee in
+        ;; THIS batch lives in this very module, so its function index is
+        ;; known and a plain `call` reaches it -- no slot load, no signature
+        ;; check, no crossing between instances.  That is most calls of a
+        ;; recursive function, and it is where most of the speed-up over the
+        ;; interpreter comes from (docs/abi.md measures both).  Calls to
+        ;; anything else, the interpreter entries included, still go through
+        ;; the table.
         (local.set $g (i32.load offset=1 (local.get $pc)))
         (local.set $k (i32.load offset=12 (local.get $g)))
+        (if (i32.ge_s (call $direct_index (local.get $g)) (i32.const 0))
+          (then
+            (call $op_i32_const (local.get $g))              ;; self
+            (call $emit (i32.const 0x10))                    ;; call
+            (call $emit_u32 (i32.add (call $direct_index (local.get $g)) (i32.const 1)))
+            (local.set $pc (i32.add (local.get $pc) (i32.const 5)))
+            (br $next)))
         (call $op_i32_const (local.get $g))
         (call $op_i32_const (local.get $g))
         (call $emit (i32.const 0x28)) (call $emit (i32.const 2)) (call $emit (i32.const 0))

@@ -11,8 +11,9 @@ EVEN_ODD = ("def even(n) = if n == 0 then 1 else odd(n - 1)\n"
 FIB = "def fib(n) = if n < 2 then 1 else fib(n - 1) + fib(n - 2)\n"
 
 
-def outcome(source: str, name: str, args: tuple[int, ...], jit: bool) -> object:
-    m = Machine(record=False, jit=jit)
+def outcome(source: str, name: str, args: tuple[int, ...], jit: bool,
+            direct_calls: bool = True) -> object:
+    m = Machine(record=False, jit=jit, direct_calls=direct_calls)
     m.load(source)
     if jit:
         assert m.jit_now() == 0
@@ -34,6 +35,7 @@ def test_tiers_and_reference_agree(case: tuple[str, str, tuple[int, ...]]) -> No
     want = expected(source, name, args)
     assert outcome(source, name, args, jit=False) == want
     assert outcome(source, name, args, jit=True) == want
+    assert outcome(source, name, args, jit=True, direct_calls=False) == want
 
 
 def test_recursion_and_mutual_recursion_in_both_tiers() -> None:
@@ -41,6 +43,8 @@ def test_recursion_and_mutual_recursion_in_both_tiers() -> None:
         assert outcome(FIB, "fib", (15,), jit) == 987
         assert outcome(EVEN_ODD, "even", (41,), jit) == 0
         assert outcome(EVEN_ODD, "odd", (41,), jit) == 1
+    assert outcome(FIB, "fib", (15,), True, direct_calls=False) == 987
+    assert outcome(EVEN_ODD, "even", (41,), True, direct_calls=False) == 0
 
 
 def test_i32_edge_cases_in_both_tiers() -> None:

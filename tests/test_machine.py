@@ -144,3 +144,27 @@ def test_disassembly_comes_from_wasm_tools() -> None:
     assert '(import "main" "table"' in complete.module.wat
     assert "table.grow" in complete.module.wat and "i32.mul" in complete.module.wat
     assert complete.module.dump is not None and "0x0 | 00 61 73 6d" in complete.module.dump
+
+
+def test_calls_within_a_batch_are_direct_unless_switched_off() -> None:
+    direct = run(Scenario(source=FIB, call="fib", args=(10,), jit_now=True))
+    slotted = run(Scenario(source=FIB, call="fib", args=(10,), jit_now=True,
+                           direct_calls=False))
+    wat_direct = direct.find("generate", "complete")[0].module.wat  # type: ignore[union-attr]
+    wat_slotted = slotted.find("generate", "complete")[0].module.wat  # type: ignore[union-attr]
+    assert wat_direct is not None and wat_slotted is not None
+    assert "call_indirect" not in wat_direct and "call 1" in wat_direct
+    assert wat_slotted.count("call_indirect (type 1)") == 2 and "select" in wat_slotted
+    assert direct.result == slotted.result == 89
+
+
+def test_code_compiled_earlier_picks_up_a_callee_compiled_later() -> None:
+    m = Machine(threshold=10_000)
+    m.load("def g(x) = x * 3\n def f(x) = g(x) + 1\n")
+    m.jit_now(["f"])
+    assert m.call("f", [2]) == (7, None)
+    g_calls = m.read_i32(m.info("g").obj + 16)
+    m.jit_now(["g"])  # a second module; f's code is not touched
+    assert m.call("f", [2]) == (7, None)
+    assert m.read_i32(m.info("g").obj + 16) == g_calls  # no longer interpreted
+    assert len(m.modules) == 2 and m.read_i32(m.info("g").obj) == 7

@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--jit-now", action="store_true",
                    help="compile every function at once instead of waiting for tier-up")
     t.add_argument("--no-jit", action="store_true", help="interpret only; never compile")
+    t.add_argument("--no-direct-calls", action="store_true",
+                   help="generated code makes every call through the callee's code slot, "
+                        "even to a function of the same batch")
     t.add_argument("--fault", choices=FAULTS, help="run a scenario that ends in this fault")
     t.add_argument("--threshold", type=int, default=100,
                    help="interpreted calls before a function is hot (default 100)")
@@ -92,7 +95,8 @@ def scenario_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser
     return Scenario(exprs=exprs if source is None else (), args=call_args, source=source,
                     call=call, jit_now=args.jit_now, jit=not args.no_jit, fault=args.fault,
                     threshold=args.threshold, window=args.window,
-                    fuel=args.fuel if args.fuel is not None else base.fuel, repeat=args.repeat)
+                    fuel=args.fuel if args.fuel is not None else base.fuel, repeat=args.repeat,
+                    direct_calls=not args.no_direct_calls)
 
 
 def format_step(step: Step, previous: Step | None, width: int) -> str:

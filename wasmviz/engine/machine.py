@@ -86,7 +86,8 @@ class Machine:
 
     def __init__(self, *, record: bool = True, fuel: int = DEFAULT_FUEL,
                  threshold: int = 100, window: int = 100, jit: bool = True,
-                 fault: str | None = None, table_limit: int | None = None) -> None:
+                 fault: str | None = None, table_limit: int | None = None,
+                 direct_calls: bool = True) -> None:
         self.engine, main_module = _engine_and_main()
         self.store = wasmtime.Store(self.engine)
         self.fuel_budget = fuel
@@ -108,8 +109,10 @@ class Machine:
         self.table: wasmtime.Table = ex["table"]  # type: ignore[assignment]
         self.layout = Layout.read(ex, self.store)
         self._fn = {name: ex[name] for name in ("alloc", "define", "set_code", "invoke",
-                                                 "enqueue", "jit_flush", "configure", "set_fault")}
+                                                 "enqueue", "jit_flush", "configure", "set_fault",
+                                                 "set_direct_calls")}
         self._fn["configure"](self.store, threshold, window, 1 if jit else 0)
+        self._fn["set_direct_calls"](self.store, 1 if direct_calls else 0)
         if fault is not None:
             if fault not in FAULT_MODES:
                 raise EngineError(f"unknown fault {fault!r}; one of {', '.join(FAULT_MODES)}")

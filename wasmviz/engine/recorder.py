@@ -14,7 +14,7 @@ import wasmtime
 from .captions import SECTION_NAMES, Captions
 from .layout import FUNC_FIELDS, STATE_FIELDS
 from .snapshot import MemoryWatcher, TableReader, live_memory
-from .trace import Edge, ModuleInfo, Section, Step, Trace, TrapInfo
+from .trace import Edge, ModuleInfo, Section, Slot, Step, Trace, TrapInfo
 
 if TYPE_CHECKING:
     from .machine import FunctionInfo, Machine
@@ -45,8 +45,12 @@ class Recorder:
     def record(self, store: wasmtime.Storelike, phase: str, kind: str, caption: str,
                *, module: ModuleInfo | None = None, result: int | None = None,
                trap: TrapInfo | None = None, error: str | None = None,
-               detail: Mapping[str, Any] | None = None, edges: tuple[Edge, ...] = ()) -> Step:
-        """Read the table and memory now and append a step; return it."""
+               detail: Mapping[str, Any] | None = None, edges: tuple[Edge, ...] = (),
+               table: tuple[Slot, ...] | None = None) -> Step:
+        """Read the table and memory now and append a step; return it.
+
+        ``table`` is a snapshot the caller has just read at this same instant, if any.
+        """
         m = self.machine
         live = live_memory(m.memory, store)
         changes = self.memory.changes(live, self._label)
@@ -54,7 +58,7 @@ class Recorder:
         if m.op_active:
             fuel += m.fuel_budget - wasmtime.Store.get_fuel(store)  # type: ignore[arg-type]
         step = Step(index=len(self.steps), phase=phase, kind=kind, caption=caption,
-                    table=self.tables.snapshot(m.table, store),
+                    table=table if table is not None else self.tables.snapshot(m.table, store),
                     memory_pages=live.size // PAGE, memory_changes=tuple(changes),
                     module=module, edges=tuple(self.edges) + edges, result=result, trap=trap,
                     error=error, fuel_used=fuel, detail=dict(detail or {}))
@@ -105,9 +109,9 @@ class Recorder:
             self.record(store, "patch", "table.grow", c.grow(a, b),
                         detail={"base": a, "delta": b})
         elif kind == SET:
-            label = self.tables.snapshot(m.table, store)[a].label if a < m.table.size(store) \
-                else "?"
-            self.record(store, "patch", "table.set", c.table_set(a, label),
+            table = self.tables.snapshot(m.table, store)
+            label = table[a].label if a < len(table) else "?"
+            self.record(store, "patch", "table.set", c.table_set(a, label), table=table,
                         detail={"slot": a, "label": label, "object": b})
         elif kind == RELOC:
             f = m.function_at(a)

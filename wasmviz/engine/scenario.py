@@ -39,6 +39,7 @@ class Scenario:
     window: int = 100
     fuel: int = DEFAULT_FUEL
     repeat: int = 1
+    direct_calls: bool = True
 
     def validate(self) -> None:
         """Raise EngineError if the scenario is not runnable as described."""
@@ -86,7 +87,8 @@ def run(scenario: Scenario, *, record: bool = True, disassemble: bool = True) ->
     scenario.validate()
     machine = Machine(record=record, fuel=scenario.fuel, threshold=scenario.threshold,
                       window=scenario.window, jit=scenario.jit,
-                      fault=scenario.fault if scenario.fault in FAULT_MODES else None)
+                      fault=scenario.fault if scenario.fault in FAULT_MODES else None,
+                      direct_calls=scenario.direct_calls)
     result, trap = None, None
     if scenario.source is not None:
         machine.load(scenario.source)

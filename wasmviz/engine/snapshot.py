@@ -15,6 +15,8 @@ import wasmtime
 
 from .trace import MemoryChange, Slot
 
+_NO_WORDS = np.zeros(0, dtype=np.intp)
+
 #: Changed runs closer than this many bytes are reported as one change (fewer, readable rows).
 MERGE_GAP = 8
 
@@ -42,6 +44,7 @@ class MemoryWatcher:
 
     def __init__(self) -> None:
         self._shadow = np.zeros(0, dtype=np.uint8)
+        self._neq = np.zeros(0, dtype=bool)  # reused comparison buffer
 
     def changes(self, live: np.ndarray, labeller: Labeller | None = None) -> list[MemoryChange]:
         """Return the changes from the shadow copy to ``live`` and update the shadow."""
@@ -50,7 +53,10 @@ class MemoryWatcher:
             grown[: self._shadow.size] = self._shadow
             self._shadow = grown
         n8 = live.size // 8 * 8
-        words = np.flatnonzero(live[:n8].view(np.uint64) != self._shadow[:n8].view(np.uint64))
+        if self._neq.size != n8 // 8:
+            self._neq = np.empty(n8 // 8, dtype=bool)
+        np.not_equal(live[:n8].view(np.uint64), self._shadow[:n8].view(np.uint64), out=self._neq)
+        words = np.flatnonzero(self._neq) if self._neq.any() else _NO_WORDS
         tail = [n8 + i for i in range(live.size - n8) if live[n8 + i] != self._shadow[n8 + i]]
         if words.size == 0 and not tail:
             return []
@@ -108,19 +114,60 @@ class TableReader:
 
     def __init__(self) -> None:
         self._known: dict[tuple[int, int], tuple[str, str, int | None]] = {}
+        self._last_keys: list[tuple[int, int] | None] | None = None
+        self._last_slots: tuple[Slot, ...] = ()
 
     def register(self, func: wasmtime.Func, kind: str, name: str, module: int | None) -> None:
         """Remember that ``func`` is ``name`` of ``kind`` (main/generated) from ``module``."""
         self._known[func_key(func)] = (kind, name, module)
+        self._last_keys = None  # a name may have changed
 
     def snapshot(self, table: wasmtime.Table, store: wasmtime.Storelike) -> tuple[Slot, ...]:
         """Return every slot of ``table`` as wasmtime holds it now."""
+        keys = _raw_funcref_keys(table, store)
+        if keys == self._last_keys:
+            return self._last_slots  # unchanged: share the tuple (steps are immutable)
         slots = []
-        for i in range(table.size(store)):
-            value = table.get(store, i)
-            if not isinstance(value, wasmtime.Func):
+        for i, key in enumerate(keys):
+            if key is None:
                 slots.append(Slot(i, "null"))
                 continue
-            kind, name, module = self._known.get(func_key(value), ("unknown", "?", None))
+            kind, name, module = self._known.get(key, ("unknown", "?", None))
             slots.append(Slot(i, kind, name, module))
-        return tuple(slots)
+        self._last_keys, self._last_slots = keys, tuple(slots)
+        return self._last_slots
+
+
+def _raw_funcref_keys(table: wasmtime.Table,
+                      store: wasmtime.Storelike) -> list[tuple[int, int] | None]:
+    """Return each slot's function identity (None for null), straight from wasmtime's C API.
+
+    ``Table.get`` builds a Python ``Val`` and ``Func`` per slot; the recorder snapshots the
+    whole table at every step, and that wrapping dominated the cost of recording. This is the
+    same C call (``wasmtime_table_get``) into one reused struct, without the wrapping.
+    """
+    size = table.size(store)
+    try:
+        bindings = wasmtime._bindings  # noqa: SLF001 - see docstring
+        get = bindings._wasmtime_table_get  # noqa: SLF001
+        unroot = bindings.wasmtime_val_unroot
+        raw = wasmtime._ffi.wasmtime_val_t()  # noqa: SLF001
+        funcref = wasmtime._ffi.WASMTIME_FUNCREF.value  # noqa: SLF001
+        context = store._context()  # noqa: SLF001
+        handle = ctypes.byref(table._table)  # noqa: SLF001
+    except AttributeError:  # a wasmtime-py without these internals: the public, slower path
+        return [func_key(v) if isinstance(v := table.get(store, i), wasmtime.Func) else None
+                for i in range(size)]
+    raw_ref = ctypes.byref(raw)
+    of = raw.of
+    keys: list[tuple[int, int] | None] = []
+    for i in range(size):
+        if not get(context, handle, i, raw_ref):
+            keys.append(None)
+        elif raw.kind != funcref:
+            unroot(raw_ref)
+            keys.append(None)
+        else:
+            f = of.funcref
+            keys.append((f.store_id, getattr(f, "__private")) if f.store_id else None)
+    return keys
