@@ -40,6 +40,7 @@ class Recorder:
         self._sections: list[Section] = []
         self._batch: list[str] = []
         self._modules: dict[int, ModuleInfo] = {}
+        self._call_slot = 0  # the code slot when the current top-level call began
 
     # ------------------------------------------------------------------ core
     def record(self, store: wasmtime.Storelike, phase: str, kind: str, caption: str,
@@ -178,6 +179,7 @@ class Recorder:
         m = self.machine
         slot = m.read_i32(f.obj, store)
         target, edges = self._call_path(store, f, slot)
+        self._call_slot = slot
         self.record(store, "call", "call", self.captions.call(f.name, args, slot, target),
                     edges=edges, detail={"function": f.name, "args": args, "slot": slot,
                                          "via": "jit" if slot else "interpreter"})
@@ -195,7 +197,11 @@ class Recorder:
                         self.captions.trap(f.name, args, trap.code, trap.message),
                         trap=trap, edges=edges, detail=detail)
         else:
-            via = f"JIT code via table slot {slot}" if slot else "interpreted"
+            if slot and not self._call_slot:
+                via = (f"it started in the interpreter and tiered up during the run: "
+                       f"calls made after the batch ran JIT code via table slot {slot}")
+            else:
+                via = f"JIT code via table slot {slot}" if slot else "interpreted"
             self.record(store, "call", "result", self.captions.result(f.name, args, value or 0,
                                                                        via),
                         result=value, edges=edges, detail=detail)
