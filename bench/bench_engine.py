@@ -129,6 +129,20 @@ def fib_speedup(n: int, repeats: int) -> dict[str, float]:
     return best
 
 
+def runaway_stop() -> tuple[float, str]:
+    """Seconds from calling runaway generated code to wasmtime stopping it, and the trap."""
+    from wasmviz.engine import Scenario  # noqa: PLC0415
+
+    scenario = Scenario.for_fault("runaway")
+    m = Machine(record=False, fault="runaway", fuel=scenario.fuel)
+    m.load("x * x + 3")
+    m.jit_now()
+    t0 = time.perf_counter()
+    _, trap = m.call("expr", [7])
+    assert trap is not None
+    return time.perf_counter() - t0, trap.code
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer samples (smoke run)")
@@ -153,6 +167,8 @@ def main() -> None:
     print(f"3. fib({fib_n}) inside wasm (best of runs, fuel metering on as in the app):")
     for name, t in fib.items():
         print(f"   {name:32} {t * 1e3:8.1f} ms  = {base / t:.1f}x the interpreter")
+    stop, code = runaway_stop()
+    print(f"4. runaway generated code stopped by fuel after {stop * 1e3:.0f} ms ({code})")
 
 if __name__ == "__main__":
     main()

@@ -7,6 +7,7 @@ asked for (e.g. a division by zero), 2 with a message on stderr for bad usage or
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import shutil
 import sys
@@ -168,15 +169,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def launch_app() -> int:
     """Open the desktop app; until it lands, show a demonstration trace instead."""
-    try:
-        from .ui.app import run_app  # noqa: PLC0415 - Qt only when the app is asked for
-    except ImportError:
+    if importlib.util.find_spec("wasmviz.ui.app") is None:
         print("wasmviz: the desktop app is not built yet; here is a demonstration trace "
               "(`wasmviz trace --help` for more).\n")
         print_trace(run(Scenario(exprs=("x * x + 3",), args=(7,)), disassemble=False))
         return 0
-    return run_app()
-
+    from .ui.app import run_app  # noqa: PLC0415 - Qt is imported only when the app is asked for
+    return int(run_app())
 
 if __name__ == "__main__":
     sys.exit(main())
