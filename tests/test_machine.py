@@ -57,6 +57,10 @@ def test_call_goes_through_the_table_and_returns_the_result() -> None:
     assert result.result == 52 and trace.result == 52
     assert [(e.source, e.target) for e in result.edges if e.kind == "call"] == [
         ("main", "slot 6"), ("slot 6", "m1.expr")]
+    (linked,) = trace.find("link", "linked")
+    assert {(e.target, e.kind) for e in linked.edges} == {
+        ("host.note", "import"), ("main.table", "import"), ("main.memory", "import"),
+        ("m1.patch", "export"), ("m1.expr", "export"), ("m1.patch", "call")}
 
 
 def test_several_expressions_make_several_modules_and_slots() -> None:

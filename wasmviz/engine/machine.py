@@ -268,7 +268,7 @@ class Machine:
             for name, item in exports.items():
                 if isinstance(item, wasmtime.Func) and name != "patch":
                     rec.tables.register(item, "generated", name, number)
-            rec.record_linked(caller, number)
+            rec.record_linked(caller, number, tuple(exports))
         patch = exports["patch"]
         assert isinstance(patch, wasmtime.Func)
         try:

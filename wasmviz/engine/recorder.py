@@ -156,10 +156,12 @@ class Recorder:
         self.record(store, "link", "link-error", self.captions.link_error(number, message),
                     module=self._modules.get(number), error=message, detail={"module": number})
 
-    def record_linked(self, store: wasmtime.Caller, number: int) -> None:
+    def record_linked(self, store: wasmtime.Caller, number: int,
+                      exports: tuple[str, ...] = ()) -> None:
         src = f"m{number}"
         self.edges += [Edge(src, "host.note", "import"), Edge(src, "main.table", "import"),
                        Edge(src, "main.memory", "import")]
+        self.edges += [Edge(src, f"{src}.{name}", "export") for name in exports]
         self.record(store, "link", "linked", self.captions.linked(number),
                     module=self._modules.get(number), detail={"module": number},
                     edges=(Edge("host", f"{src}.patch", "call"),))
