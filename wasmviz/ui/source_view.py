@@ -1,0 +1,294 @@
+"""The functions as the main module sees them: its function objects and their bytecode.
+
+The host's FunctionInfo is not in the trace, and need not be: everything the interpreter and the
+JIT know about a function is in its 32-byte object in main memory (docs/abi.md), so this view
+reads those objects out of the trace's memory image at each step. Call counts and states then
+change on screen exactly when the main module changes them.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import NamedTuple, Sequence
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import (QHeaderView, QLabel, QPlainTextEdit, QSplitter, QStyle,
+                               QStyledItemDelegate, QStyleOptionViewItem, QTreeWidget,
+                               QTreeWidgetItem, QVBoxLayout, QWidget)
+
+from ..engine.bytecode import HAS_IMMEDIATE, Op, disassemble
+from ..engine.layout import FUNC_FIELDS, FUNC_STATES, STATE_FIELDS
+from ..engine.trace import Step
+from . import colors
+from .memory_view import FUNC_SIZE, FUNCS_BASE, MAX_FUNCS, STATE_BASE, mono_font
+from .player import Player
+
+_Index = QModelIndex | QPersistentModelIndex
+
+_OBJECT = struct.Struct("<8I")
+_STATE_TIPS = {
+    "cold": "cold: interpreted; its call count is climbing towards the threshold",
+    "hot": "hot: queued for the JIT; compiled at the next flush of the queue",
+    "compiled": "compiled: its code slot names a table slot holding its JIT code",
+    "failed": "failed: the generated module was rejected, so it stays interpreted",
+}
+COLUMNS = ("Function", "Params", "Calls", "State", "Code slot")
+_COLUMN_TIPS = (
+    "The function's name (read from main memory through its name pointer)",
+    "Number of i32 parameters (function object +12)",
+    "Interpreted calls so far (function object +16); at the threshold it becomes hot",
+    "Tier-up state (function object +20)",
+    "Table slot its calls go through (function object +0); 0 = not compiled, so calls go to "
+    "the interpreter entry for its arity",
+)
+
+
+class FunctionObject(NamedTuple):
+    """One function object as it is in main memory, plus its name and bytecode."""
+
+    address: int
+    code_slot: int
+    bytecode: int
+    length: int
+    params: int
+    calls: int
+    state: int
+    name: str
+    code: bytes
+
+    @property
+    def state_name(self) -> str:
+        return FUNC_STATES[self.state] if self.state < len(FUNC_STATES) else f"state {self.state}"
+
+
+def read_functions(memory: bytes, names: Sequence[str] = ()) -> list[FunctionObject]:
+    """Decode every defined function object in ``memory``; ``names`` backs up unreadable names."""
+    if len(memory) < FUNCS_BASE:
+        return []
+    (count,) = struct.unpack_from("<I", memory, STATE_BASE)
+    out = []
+    for i in range(min(count, MAX_FUNCS)):
+        address = FUNCS_BASE + i * FUNC_SIZE
+        slot, code, length, params, calls, state, name_ptr, name_len = \
+            _OBJECT.unpack_from(memory, address)
+        try:
+            name = memory[name_ptr:name_ptr + name_len].decode("utf-8") if name_len else ""
+        except UnicodeDecodeError:
+            name = ""
+        name = name or (names[i] if i < len(names) else f"f{i}")
+        out.append(FunctionObject(address, slot, code, length, params, calls, state, name,
+                                  memory[code:code + length]))
+    return out
+
+
+def changed_fields(step: Step | None) -> set[tuple[int, str]]:
+    """Return (object address, field name) for every function-object field this step wrote."""
+    out: set[tuple[int, str]] = set()
+    end_of_objects = FUNCS_BASE + FUNC_SIZE * MAX_FUNCS
+    for c in step.memory_changes if step else ():
+        for a in range(max(c.address, FUNCS_BASE), min(c.address + len(c.new), end_of_objects)):
+            obj, offset = divmod(a - FUNCS_BASE, FUNC_SIZE)
+            out.add((FUNCS_BASE + obj * FUNC_SIZE, FUNC_FIELDS[offset // 4]))
+    return out
+
+
+def disassembly_text(fn: FunctionObject, names: dict[int, str]) -> str:
+    """Return ``fn``'s bytecode as offset, raw bytes and instruction, indented by IF nesting."""
+    try:
+        instructions = disassemble(fn.code, names)
+    except ValueError as exc:
+        return f"cannot decode {fn.name}'s bytecode: {exc}\n\n{fn.code.hex(' ')}"
+    lines, depth = [], 0
+    for ins in instructions:
+        size = 5 if ins.op in HAS_IMMEDIATE else 1
+        raw = fn.code[ins.offset:ins.offset + size].hex(" ")
+        if ins.op in (Op.ELSE, Op.END):
+            depth -= 1
+        lines.append(f"{ins.offset:4d}  {raw:<14}  {'  ' * max(depth, 0)}{ins.text}")
+        if ins.op in (Op.IF, Op.ELSE):
+            depth += 1
+    return "\n".join(lines)
+
+
+def _state_color(fn: FunctionObject, step: Step | None) -> QColor:
+    if fn.state_name == "hot":
+        return QColor(colors.CHANGE)
+    if fn.state_name == "failed":
+        return QColor(colors.TRAP)
+    if fn.state_name == "compiled" and step and 0 < fn.code_slot < len(step.table):
+        return colors.module_color(step.table[fn.code_slot].module)
+    return QColor(colors.NULL)
+
+
+class _KeepColours(QStyledItemDelegate):
+    """Paints the selection only on the name, so state badges and change tints stay visible."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem,  # noqa: N802 - Qt override
+                        index: _Index) -> None:
+        super().initStyleOption(option, index)
+        if index.column() > 0:
+            option.state &= ~QStyle.StateFlag.State_Selected
+
+
+class SourceView(QWidget):
+    """A table of the function objects over the bytecode of the selected one."""
+
+    def __init__(self, player: Player, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.player = player
+        self._selected = ""
+        self._functions: list[FunctionObject] = []
+
+        self.policy = QLabel()
+        self.policy.setWordWrap(True)
+        self.policy.setToolTip("The tier-up policy and queue, read from the VM state block at "
+                               f"0x{STATE_BASE:05X}")
+        self.tree = QTreeWidget()
+        self.tree.setColumnCount(len(COLUMNS))
+        self.tree.setHeaderLabels(list(COLUMNS))
+        for col, tip in enumerate(_COLUMN_TIPS):
+            self.tree.headerItem().setToolTip(col, tip)
+        self.tree.setRootIsDecorated(False)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setItemDelegate(_KeepColours(self.tree))
+        self.tree.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.header().setStretchLastSection(True)
+        self.tree.setToolTip("The main module's function objects; fields written in this step "
+                             "are highlighted")
+        self.title = QLabel()
+        self.title.setToolTip("Where the selected function's object and bytecode live")
+        self.code = QPlainTextEdit()
+        self.code.setReadOnly(True)
+        self.code.setFont(mono_font())
+        self.code.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.code.setToolTip("Bytecode of the selected function, read from main memory: offset, "
+                             "bytes, instruction (CALL names its callee's object)")
+
+        lower = QWidget()
+        lower_layout = QVBoxLayout(lower)
+        lower_layout.setContentsMargins(0, 0, 0, 0)
+        lower_layout.addWidget(self.title)
+        lower_layout.addWidget(self.code, 1)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.tree)
+        splitter.addWidget(lower)
+        splitter.setSizes([120, 300])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.policy)
+        layout.addWidget(splitter, 1)
+
+        self.tree.currentItemChanged.connect(self._on_current_item_changed)
+        player.step_changed.connect(self._on_step_changed)
+        player.trace_changed.connect(self._on_trace_changed)
+        self._on_step_changed(player.index, -1)
+
+    # ------------------------------------------------------------ public
+    def functions(self) -> list[FunctionObject]:
+        """The function objects as of the current step."""
+        return list(self._functions)
+
+    def select_function(self, name: str) -> None:
+        """Show the bytecode of the function called ``name`` (if it exists)."""
+        for row in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(row)
+            if item.text(0) == name:
+                self.tree.setCurrentItem(item)
+                return
+
+    # ------------------------------------------------------------ handlers
+    def _define_names(self) -> list[str]:
+        names: list[str] = []
+        for step in self.player.trace.steps[: self.player.index + 1]:
+            if step.kind == "define":
+                names.extend(step.detail.get("functions", ()))
+        return names
+
+    def _on_step_changed(self, index: int, previous: int) -> None:
+        step = self.player.current
+        memory = self.player.memory_at() if step else b""
+        self._functions = read_functions(memory, self._define_names())
+        self._show_policy(memory)
+        changed = changed_fields(step)
+        bold = QFont(self.tree.font())
+        bold.setBold(True)
+        self.tree.blockSignals(True)  # rebuilding must not look like the user picking a row
+        self.tree.clear()
+        current = None
+        for fn in self._functions:
+            slot = fn.code_slot
+            target = (step.table[slot].label if step and 0 < slot < len(step.table)
+                      else "past the table's end")
+            slot_text = f"{slot} → {target}" if slot else "0 (interpreted)"
+            item = QTreeWidgetItem([fn.name, str(fn.params), str(fn.calls), fn.state_name,
+                                    slot_text])
+            item.setData(0, Qt.ItemDataRole.UserRole, fn.address)
+            tip = (f"{fn.name}: function object at 0x{fn.address:05X}, {fn.params} parameter(s), "
+                   f"{fn.calls} interpreted call(s)")
+            for col in range(len(COLUMNS)):
+                item.setToolTip(col, tip)
+            for col in (1, 2):
+                item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight |
+                                      Qt.AlignmentFlag.AlignVCenter)
+            badge = _state_color(fn, step)
+            item.setBackground(3, badge)
+            item.setForeground(3, colors.text_on(badge))
+            item.setToolTip(3, _STATE_TIPS.get(fn.state_name, fn.state_name))
+            item.setToolTip(4, f"calls to {fn.name} go through table slot {slot} ({target})"
+                            if slot else f"not compiled: calls go to the interpreter entry in "
+                            f"slot {1 + fn.params} (main.enter{fn.params})")
+            for col, field in ((2, "calls"), (3, "state"), (4, "code_slot")):
+                if (fn.address, field) in changed:
+                    item.setFont(col, bold)
+                    if col != 3:
+                        tint = QColor(colors.CHANGE)
+                        tint.setAlpha(110)
+                        item.setBackground(col, tint)
+                    item.setToolTip(col, item.toolTip(col) + "\n(changed in this step)")
+            self.tree.addTopLevelItem(item)
+            if fn.name == self._selected:
+                current = item
+        self.tree.blockSignals(False)
+        if current is None and self.tree.topLevelItemCount():
+            current = self.tree.topLevelItem(0)
+        if current is not None:
+            self.tree.setCurrentItem(current)
+        self._show_code(current)
+
+    def _show_policy(self, memory: bytes) -> None:
+        if len(memory) < STATE_BASE + 4 * len(STATE_FIELDS):
+            self.policy.setText("No state yet.")
+            return
+        state = dict(zip(STATE_FIELDS, struct.unpack_from(f"<{len(STATE_FIELDS)}i", memory,
+                                                          STATE_BASE)))
+        jit = "on" if state["jit_enabled"] else "off"
+        self.policy.setText(
+            f"{state['functions']} function(s) · hot at {state['threshold']} calls · "
+            f"batch window {state['window']} · queue {state['queue_len']} · countdown {state['countdown']} · "
+            f"JIT {jit} · modules {state['modules']}")
+
+    def _on_current_item_changed(self, current: QTreeWidgetItem | None,
+                                 previous: QTreeWidgetItem | None) -> None:
+        if current is not None:
+            self._selected = current.text(0)
+        self._show_code(current)
+
+    def _show_code(self, item: QTreeWidgetItem | None) -> None:
+        fn = next((f for f in self._functions if item is not None
+                   and f.address == item.data(0, Qt.ItemDataRole.UserRole)), None)
+        if fn is None:
+            self.title.setText("No functions defined yet.")
+            self.code.setPlainText("")
+            return
+        self.title.setText(f"<b>{fn.name}</b> · object 0x{fn.address:05X} · bytecode at "
+                           f"0x{fn.bytecode:05X}, {fn.length} B")
+        names = {f.address: f.name for f in self._functions}
+        text = disassembly_text(fn, names)
+        if text != self.code.toPlainText():  # keep the scroll position when nothing changed
+            self.code.setPlainText(text)
+
+    def _on_trace_changed(self) -> None:
+        self._selected = ""
+        self._functions = []
+        self.tree.clear()

@@ -1,0 +1,243 @@
+"""The funcref table as wasmtime holds it, one row per slot, with this step's changes marked.
+
+The table is the only way generated code and the main module reach each other's functions, so
+each row also says which function objects currently route their calls through that slot (read
+from their code slots in memory).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout,
+                               QWidget)
+
+from ..engine.trace import Slot
+from . import colors
+from .memory_view import mono_font
+from .player import Player
+from .source_view import FunctionObject, read_functions
+
+_Index = QModelIndex | QPersistentModelIndex
+
+COLUMNS = ("Slot", "Entry", "Module", "Used by")
+_HEADER_TIPS = (
+    "Index into the funcref table: what call_indirect and a code slot name",
+    "The function the slot holds, as wasmtime reports it",
+    "Which module that function belongs to",
+    "Function objects whose calls currently go through this slot",
+)
+#: Item data role: True for a slot that changed since the previous step.
+CHANGED_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def slot_color(slot: Slot) -> QColor:
+    """Colour of the module owning ``slot``'s function (NULL grey for an empty slot)."""
+    if slot.kind == "null":
+        return QColor(colors.NULL)
+    return colors.module_color(slot.module if slot.kind == "generated" else None)
+
+
+def explain(slot: Slot) -> str:
+    """Say in one sentence what ``slot`` is for."""
+    if slot.index == 0:
+        return ("Slot 0 stays null forever, so a code slot of 0 can mean 'not compiled'; "
+                "calling it would trap.")
+    if slot.kind == "main" and (slot.function or "").startswith("enter"):
+        k = (slot.function or "enter0")[5:]
+        return (f"The interpreter entry for functions with {k} parameter(s): calls to a function "
+                "not yet compiled land here and run its bytecode.")
+    if slot.kind == "main":
+        return f"A function of the main module ({slot.function})."
+    if slot.kind == "null":
+        return ("Empty: table.grow added it and patch has not set it (yet); call_indirect "
+                "through it traps.")
+    return (f"JIT code for {slot.function}, generated module {slot.module}; its patch put it "
+            "here with table.set and wrote this index into the function's code slot.")
+
+
+class TableModel(QAbstractTableModel):
+    """Rows = table slots of the current step."""
+
+    def __init__(self, player: Player, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.player = player
+        self._slots: tuple[Slot, ...] = ()
+        self._before: tuple[Slot, ...] = ()
+        self._functions: list[FunctionObject] = []
+        self._old_functions: list[FunctionObject] = []
+        self._changed: set[int] = set()
+        player.step_changed.connect(self._on_step_changed)
+        player.trace_changed.connect(self._on_step_changed)
+        self._on_step_changed()
+
+    def slot(self, row: int) -> Slot:
+        return self._slots[row]
+
+    def is_changed(self, row: int) -> bool:
+        """True if slot ``row`` is new, or holds something else, since the previous step."""
+        return row >= len(self._before) or self._before[row] != self._slots[row]
+
+    def changed_rows(self) -> list[int]:
+        # Before the first step there is nothing to compare with: nothing "changed".
+        return [r for r in range(len(self._slots)) if self._before and self.is_changed(r)]
+
+    def describe_change(self, row: int) -> str:
+        """Say how slot ``row`` changed in this step, e.g. ``slot 6: null → m1.fib``."""
+        if row >= len(self._before):
+            return f"slot {row} added ({self._slots[row].label})"
+        return f"slot {row}: {self._before[row].label} → {self._slots[row].label}"
+
+    def users(self, row: int, before: bool = False) -> list[str]:
+        """Names of the functions whose calls go through slot ``row`` now (or before the step)."""
+        slots = self._before if before else self._slots
+        if row >= len(slots):
+            return []
+        slot, functions = slots[row], self._old_functions if before else self._functions
+        out = [f.name for f in functions if f.code_slot == row and row]
+        if slot.kind == "main" and (slot.function or "").startswith("enter"):
+            k = (slot.function or "enter0")[5:]
+            out += [f"{f.name} (interpreted)" for f in functions
+                    if not f.code_slot and k.isdigit() and f.params == int(k)]
+        return out
+
+    def users_changed(self, row: int) -> bool:
+        """True if a relocation (or a new function) changed who calls through slot ``row``."""
+        return bool(self._before) and self.users(row) != self.users(row, before=True)
+
+    # ------------------------------------------------------------ Qt model
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self._slots)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def data(self, index: _Index,
+             role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        row, col = index.row(), index.column()
+        if not 0 <= row < len(self._slots):
+            return None
+        slot, changed = self._slots[row], row in self._changed
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == 0:
+                return str(slot.index)
+            if col == 1:
+                return slot.label
+            if col == 2:
+                return {"null": "—", "main": "main"}.get(slot.kind, f"module {slot.module}")
+            return ", ".join(self.users(row))
+        if role == CHANGED_ROLE:
+            return changed
+        if role == Qt.ItemDataRole.DecorationRole and col == 2:
+            return slot_color(slot)  # Qt draws a QColor decoration as a swatch
+        if role == Qt.ItemDataRole.BackgroundRole and col == 3 and self.users_changed(row):
+            tint = QColor(colors.CHANGE)
+            tint.setAlpha(110)
+            return tint
+        if role == Qt.ItemDataRole.BackgroundRole and changed:
+            tint = QColor(slot_color(slot) if slot.kind != "null" else colors.CHANGE)
+            tint.setAlpha(90)
+            return tint
+        if role == Qt.ItemDataRole.FontRole and changed:
+            font = QFont(mono_font())
+            font.setBold(True)
+            return font
+        if role == Qt.ItemDataRole.FontRole and col == 1:
+            return mono_font()
+        if role == Qt.ItemDataRole.ForegroundRole and slot.kind == "null" and col == 1:
+            return QColor(colors.NULL)
+        if role == Qt.ItemDataRole.TextAlignmentRole and col == 0:
+            return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(row)
+        return None
+
+    def _tooltip(self, row: int) -> str:
+        slot = self._slots[row]
+        lines = [f"Slot {slot.index}: {slot.label}", explain(slot)]
+        if row in self._changed:
+            was = self._before[row].label if row < len(self._before) else None
+            lines.append(f"Changed in this step: {was} → {slot.label}" if was
+                         else "New in this step: added by table.grow")
+        users = self.users(row)
+        if users:
+            lines.append("Calls reach it from: " + ", ".join(users))
+        if self.users_changed(row):
+            lines.append("Changed in this step (a code slot was relocated): before, "
+                         + (", ".join(self.users(row, before=True)) or "nobody"))
+        return "\n".join(lines)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return _HEADER_TIPS[section]
+        return None
+
+    def _on_step_changed(self, index: int = -1, previous: int = -1) -> None:
+        player = self.player
+        step = player.current
+        self.beginResetModel()  # a handful of rows: a reset is simplest and cheap
+        self._slots = step.table if step else ()
+        # "Changed" means changed by this step, as the memory view's highlight does.
+        self._before = player.trace[player.index - 1].table if step and player.index > 0 else ()
+        self._changed = set(self.changed_rows())
+        self._functions = read_functions(player.memory_at()) if step else []
+        self._old_functions = (read_functions(player.memory_at(player.index - 1))
+                               if self._before else [])
+        self.endResetModel()
+
+
+class TableView(QWidget):
+    """The funcref table of the current step, changed slots highlighted."""
+
+    def __init__(self, player: Player, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.player = player
+        self.model = TableModel(player, self)
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.summary.setToolTip("Size of the main module's funcref table, shared with every "
+                                "generated module by import")
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no stray focus box on slot 0
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.table.setToolTip("The funcref table, one row per slot")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.table, 1)
+        player.step_changed.connect(self._on_step_changed)
+        player.trace_changed.connect(self._on_step_changed)
+        self._on_step_changed()
+
+    def _on_step_changed(self, index: int = -1, previous: int = -1) -> None:
+        rows = self.model.changed_rows()
+        size = self.model.rowCount()
+        if not size:
+            self.summary.setText("No table yet.")
+            return
+        what = ", ".join(self.model.describe_change(r) for r in rows)
+        moved = [r for r in range(size) if self.model.users_changed(r) and r not in rows]
+        what = ", ".join(filter(None, [what] + [f"calls to {', '.join(self.model.users(r))} now "
+                                                f"go through slot {r}" for r in moved
+                                                if self.model.users(r)]))
+        what = what or "no change in this step"
+        self.summary.setText(f"<b>{size} slots</b> · {what}")
+        if rows:
+            self.table.scrollTo(self.model.index(rows[-1], 0))
