@@ -85,12 +85,13 @@ class MainWindow(QMainWindow):
             self.tabifyDockWidget(a, b)
         if right:
             right[0].raise_()
+        # Side by side at the bottom: the log and the messages are both worth seeing at once.
         bottom = [d for d in self.docks.values()
                   if self.dockWidgetArea(d) == Qt.DockWidgetArea.BottomDockWidgetArea]
         for a, b in zip(bottom, bottom[1:]):
-            self.tabifyDockWidget(a, b)
-        if bottom:
-            bottom[0].raise_()
+            self.splitDockWidget(a, b, Qt.Orientation.Horizontal)
+        if len(bottom) > 1:
+            self.resizeDocks(bottom, [3, 1], Qt.Orientation.Horizontal)
 
     def _add(self, menu: object, text: str, slot: object, key: str | None = None,
              tip: str = "") -> QAction:

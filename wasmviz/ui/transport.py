@@ -18,7 +18,7 @@ class TransportBar(QToolBar):
         super().__init__("Transport", parent)
         self.setObjectName("transport")
         self.player = player
-        self.reset_action = self._action("⏮ Reset", "Home", "Back to the first step (Home)",
+        self.reset_action = self._action("Reset", "Home", "Back to the first step (Home)",
                                          player.reset)
         self.back_action = self._action("◀ Back", "Left",
                                         "Previous step: shows the recorded earlier state (Left)",
@@ -26,7 +26,7 @@ class TransportBar(QToolBar):
         self.play_action = self._action("▶ Play", "Space", "Play / pause (Space)",
                                         player.toggle_play)
         self.step_action = self._action("Step ▶", "Right", "Next step (Right)", player.forward)
-        self.phase_action = self._action("Next phase ⏭", "PgDown",
+        self.phase_action = self._action("Next phase ▶▶", "PgDown",
                                          "Jump to the next phase (Page Down)", player.next_phase)
         self.end_action = self._action("End", "End", "Last step (End)", player.to_end)
         self.addSeparator()
@@ -89,4 +89,4 @@ class TransportBar(QToolBar):
         self.position.setText(f" 0 / {len(self.player.trace)} ")
 
     def _on_playing_changed(self, playing: bool) -> None:
-        self.play_action.setText("⏸ Pause" if playing else "▶ Play")
+        self.play_action.setText("■ Pause" if playing else "▶ Play")
