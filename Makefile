@@ -19,8 +19,12 @@ run: $(STAMP)
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+screenshots: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python docs/make_screenshots.py
+
 bench: $(STAMP)
 	$(BIN)/python bench/bench_engine.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/bench_ui.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

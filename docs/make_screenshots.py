@@ -1,0 +1,64 @@
+"""Render the README's screenshots of the main window, one per phase, into docs/.
+
+Run: make screenshots   (offscreen; the pictures are real traces drawn by the real app)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from wasmviz.engine import Scenario  # noqa: E402
+from wasmviz.ui.main_window import MainWindow  # noqa: E402
+
+OUT = Path(__file__).resolve().parent
+#: (file name, scenario, which step to show: (phase, kind) of the first match, or "last")
+SHOTS = (
+    ("01-generate.png", Scenario(exprs=("x * x + 3",), args=(7,)), ("generate", "section", 3)),
+    ("02-compile.png", Scenario(exprs=("x * x + 3",), args=(7,)), ("compile", "compiled", 0)),
+    ("03-link.png", Scenario(exprs=("x * x + 3",), args=(7,)), ("link", "linked", 0)),
+    ("04-patch-relocation.png", Scenario(exprs=("x * x + 3",), args=(7,)),
+     ("patch", "relocation", 0)),
+    ("05-call.png", Scenario(exprs=("x * x + 3",), args=(7,)), ("call", "result", -1)),
+    ("06-fault-bad-signature.png", Scenario.for_fault("bad-signature"), ("call", "trap", -1)),
+)
+
+
+def settle(app: QApplication) -> None:
+    for _ in range(15):
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def main() -> None:
+    app = QApplication.instance() or QApplication(sys.argv)
+    settings = QSettings(str(OUT / ".screenshot-settings.ini"), QSettings.Format.IniFormat)
+    settings.clear()
+    window = MainWindow(settings=settings, autorun=False)
+    window.player.animation_ms = 0
+    window.resize(1500, 920)
+    window.show()
+    for name, scenario, (phase, kind, nth) in SHOTS:
+        window.sandbox.editor.setPlainText(scenario.exprs[0] if scenario.exprs else "")
+        window.run_scenario(scenario)
+        window.runner.wait()
+        settle(app)
+        steps = window.player.trace.find(phase, kind)
+        window.player.go(steps[nth].index)
+        settle(app)
+        window.grab().save(str(OUT / name))
+        print(f"wrote docs/{name}: step {steps[nth].index} {phase}/{kind}")
+    window.close()
+    (OUT / ".screenshot-settings.ini").unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()
