@@ -420,6 +420,8 @@ class DiagramView(QGraphicsView):
             return list(range(n)) + beyond
         keep, around = set(range(6)) | {n - 1}, [f for f in focus if f < n] or [n - 1]
         for radius in range(n):
+            if len(keep) >= MAX_SLOTS - 1:
+                break
             for i in (j for f in around for j in (f - radius, f + radius)):
                 if len(keep) < MAX_SLOTS - 1 and 0 <= i < n:
                     keep.add(i)

@@ -31,6 +31,9 @@ class Player(QObject):
         #: Animation length in ms for views; tests set 0.
         self.animation_ms = 450
         self._checkpoints: dict[int, bytes] = {}
+        self._recent: dict[int, bytes] = {}
+        self._work = bytearray()
+        self._work_index = -1
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._on_tick)
         self.set_speed(2.0)
@@ -41,6 +44,8 @@ class Player(QObject):
         self.pause()
         self.trace = trace
         self._checkpoints = {}
+        self._recent = {}
+        self._work, self._work_index = bytearray(), -1
         self.index = -1
         self.previous_index = -1
         self.trace_changed.emit()
@@ -139,10 +144,24 @@ class Player(QObject):
         index = self.index if index is None else index
         if index < 0 or not len(self.trace):
             return b""
-        pages = self.trace[index].memory_pages
-        start = max((k for k in self._checkpoints if k <= index), default=-1)
-        buf = bytearray(self._checkpoints[start]) if start >= 0 else bytearray()
-        for i in range(start + 1, index + 1):
+        if index in self._recent:
+            return self._recent[index]
+        image = self._replay(index)
+        # Several views ask for the same step's memory in one update: keep the last few.
+        self._recent[index] = image
+        while len(self._recent) > 4:
+            del self._recent[next(iter(self._recent))]
+        return image
+
+    def _replay(self, index: int) -> bytes:
+        # Stepping forward by one (the common case) applies one step's changes to a working
+        # buffer; anything else restarts from the nearest checkpoint.
+        if self._work_index < 0 or index < self._work_index:
+            start = max((k for k in self._checkpoints if k <= index), default=-1)
+            self._work = bytearray(self._checkpoints[start]) if start >= 0 else bytearray()
+            self._work_index = start
+        buf = self._work
+        for i in range(self._work_index + 1, index + 1):
             step = self.trace[i]
             size = step.memory_pages * 65536
             if len(buf) < size:
@@ -151,8 +170,9 @@ class Player(QObject):
                 buf[c.address:c.address + len(c.new)] = c.new
             if i % CHECKPOINT_EVERY == 0:
                 self._checkpoints[i] = bytes(buf)
-        return bytes(buf[: pages * 65536])
-
+        self._work_index = index
+        pages = self.trace[index].memory_pages
+        return bytes(buf[: pages * 65536]) if len(buf) > pages * 65536 else bytes(buf)
 
 def phase_of(step: Step | None) -> str:
     return step.phase if step else PHASES[0]

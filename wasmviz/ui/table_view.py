@@ -69,6 +69,8 @@ class TableModel(QAbstractTableModel):
         self._functions: list[FunctionObject] = []
         self._old_functions: list[FunctionObject] = []
         self._changed: set[int] = set()
+        self._users: dict[int, list[str]] = {}
+        self._old_users: dict[int, list[str]] = {}
         player.step_changed.connect(self._on_step_changed)
         player.trace_changed.connect(self._on_step_changed)
         self._on_step_changed()
@@ -82,7 +84,13 @@ class TableModel(QAbstractTableModel):
 
     def changed_rows(self) -> list[int]:
         # Before the first step there is nothing to compare with: nothing "changed".
-        return [r for r in range(len(self._slots)) if self._before and self.is_changed(r)]
+        if not self._before:
+            return []
+        # Unchanged steps share slot objects, so identity settles most rows cheaply (the
+        # table may have thousands of slots).
+        rows = [r for r, (a, b) in enumerate(zip(self._before, self._slots))
+                if a is not b and a != b]
+        return rows + list(range(len(self._before), len(self._slots)))
 
     def describe_change(self, row: int) -> str:
         """Say how slot ``row`` changed in this step, e.g. ``slot 6: null → m1.fib``."""
@@ -92,20 +100,35 @@ class TableModel(QAbstractTableModel):
 
     def users(self, row: int, before: bool = False) -> list[str]:
         """Names of the functions whose calls go through slot ``row`` now (or before the step)."""
-        slots = self._before if before else self._slots
-        if row >= len(slots):
-            return []
-        slot, functions = slots[row], self._old_functions if before else self._functions
-        out = [f.name for f in functions if f.code_slot == row and row]
-        if slot.kind == "main" and (slot.function or "").startswith("enter"):
-            k = (slot.function or "enter0")[5:]
-            out += [f"{f.name} (interpreted)" for f in functions
-                    if not f.code_slot and k.isdigit() and f.params == int(k)]
-        return out
+        return list((self._old_users if before else self._users).get(row, ()))
+
+    @staticmethod
+    def _users_by_slot(slots: tuple[Slot, ...],
+                       functions: list[FunctionObject]) -> dict[int, list[str]]:
+        # Built once per step: a function's calls go through its code slot, or through the
+        # interpreter entry for its arity while the code slot is 0.
+        out: dict[int, list[str]] = {}
+        for f in functions:
+            if f.code_slot:
+                out.setdefault(f.code_slot, []).append(f.name)
+        for row, slot in enumerate(slots[:8]):
+            if slot.kind == "main" and (slot.function or "").startswith("enter"):
+                k = (slot.function or "enter0")[5:]
+                names = [f"{f.name} (interpreted)" for f in functions
+                         if not f.code_slot and k.isdigit() and f.params == int(k)]
+                if names:
+                    out.setdefault(row, []).extend(names)
+        return {r: v for r, v in out.items() if 0 < r < len(slots)}
 
     def users_changed(self, row: int) -> bool:
         """True if a relocation (or a new function) changed who calls through slot ``row``."""
-        return bool(self._before) and self.users(row) != self.users(row, before=True)
+        return bool(self._before) and self._users.get(row) != self._old_users.get(row)
+
+    def rows_with_changed_users(self) -> list[int]:
+        if not self._before:
+            return []
+        rows = set(self._users) | set(self._old_users)
+        return sorted(r for r in rows if self.users_changed(r))
 
     # ------------------------------------------------------------ Qt model
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802
@@ -190,6 +213,8 @@ class TableModel(QAbstractTableModel):
         self._functions = read_functions(player.memory_at()) if step else []
         self._old_functions = (read_functions(player.memory_at(player.index - 1))
                                if self._before else [])
+        self._users = self._users_by_slot(self._slots, self._functions)
+        self._old_users = self._users_by_slot(self._before, self._old_functions)
         self.endResetModel()
 
 
@@ -216,6 +241,9 @@ class TableView(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Size columns from the first rows only: with thousands of slots, measuring every row
+        # at every step would cost more than a frame.
+        header.setResizeContentsPrecision(64)
         header.setStretchLastSection(True)
         self.table.setToolTip("The funcref table, one row per slot")
         layout = QVBoxLayout(self)
@@ -233,7 +261,7 @@ class TableView(QWidget):
             self.summary.setText("No table yet.")
             return
         what = ", ".join(self.model.describe_change(r) for r in rows)
-        moved = [r for r in range(size) if self.model.users_changed(r) and r not in rows]
+        moved = [r for r in self.model.rows_with_changed_users() if r not in rows]
         what = ", ".join(filter(None, [what] + [f"calls to {', '.join(self.model.users(r))} now "
                                                 f"go through slot {r}" for r in moved
                                                 if self.model.users(r)]))

@@ -1,0 +1,142 @@
+"""UI benchmarks: ratios and latencies measured in one run (shared, noisy machines).
+
+1. Process start -> main window shown with the main module instantiated and the first trace
+   drawn, as a ratio to an empty PySide6 window started the same way.
+2. Step latency (step requested -> every view updated, animation started) at the default size
+   and with 256 memory pages and 10,000 table slots (target: < 16.7 ms, large <= 1.5x small).
+3. Paint time of one animation frame of the diagram.
+
+Run: make bench   (or QT_QPA_PLATFORM=offscreen .venv/bin/python bench/bench_ui.py)
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+EMPTY = """
+import time, sys
+from PySide6.QtWidgets import QApplication, QMainWindow
+app = QApplication([])
+w = QMainWindow(); w.resize(1400, 860); w.show(); app.processEvents()
+print(time.time())
+"""
+FULL = """
+import time, sys
+sys.path.insert(0, %r)
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from wasmviz.ui.main_window import MainWindow
+w = MainWindow(settings=QSettings("/tmp/wasmviz-bench.ini", QSettings.Format.IniFormat))
+w.show()
+w.runner.wait(); app.processEvents()
+assert len(w.player.trace) > 0
+print(time.time())
+""" % str(ROOT)
+
+
+def startup(code: str, runs: int) -> float:
+    samples = []
+    for _ in range(runs):
+        t0 = time.time()
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}, check=True)
+        samples.append(float(out.stdout.strip().splitlines()[-1]) - t0)
+    return statistics.median(samples)
+
+
+def big_trace(trace, slots: int, pages: int):  # type: ignore[no-untyped-def]
+    """The same real steps, widened to `slots` table slots and `pages` memory pages.
+
+    A rendering benchmark only: the extra slots repeat the real generated slot, and the
+    memory gets one real-looking change near its end, so the views have the full size to handle.
+    """
+    from wasmviz.engine.trace import MemoryChange, Slot
+
+    steps = []
+    for s in trace.steps:
+        table = s.table
+        if len(table) > 6:
+            extra = tuple(Slot(i, table[6].kind, table[6].function, table[6].module)
+                          for i in range(len(table), slots))
+            table = table + extra
+        changes = s.memory_changes + (MemoryChange(pages * 65536 - 16, bytes(4),
+                                                   bytes([s.index % 256, 1, 2, 3])),)
+        steps.append(replace(s, table=table, memory_pages=pages, memory_changes=changes))
+    return replace(trace, steps=tuple(steps))
+
+
+def step_latency(window, app, trace) -> float:  # type: ignore[no-untyped-def]
+    """Median ms from player.go to every connected view having updated (they run in go())."""
+    window.player.set_trace(trace)
+    app.processEvents()
+    samples = []
+    for _ in range(3):
+        for i in range(1, len(trace)):
+            t0 = time.perf_counter()
+            window.player.go(i)
+            samples.append(time.perf_counter() - t0)
+            app.processEvents()
+        window.player.go(0)
+        app.processEvents()
+    return statistics.median(samples) * 1e3
+
+
+def frame_paint(window, app) -> float:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QImage, QPainter
+
+    view = window.central
+    size = view.viewport().size()
+    image = QImage(size, QImage.Format.Format_ARGB32_Premultiplied)
+    samples = []
+    for _ in range(30):
+        image.fill(0)
+        painter = QPainter(image)
+        t0 = time.perf_counter()
+        view.render(painter)
+        painter.end()
+        samples.append(time.perf_counter() - t0)
+    return statistics.median(samples) * 1e3
+
+
+def main() -> None:
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from wasmviz.engine import Scenario, run
+    from wasmviz.ui.main_window import MainWindow
+
+    empty = startup(EMPTY, 3)
+    full = startup(FULL, 3)
+    print(f"1. start -> window shown: empty PySide6 window {empty * 1e3:.0f} ms, wasmviz with "
+          f"the main module instantiated and a trace drawn {full * 1e3:.0f} ms "
+          f"= {full / empty:.2f}x")
+    app = QApplication.instance() or QApplication(sys.argv)
+    window = MainWindow(settings=QSettings("/tmp/wasmviz-bench2.ini",
+                                           QSettings.Format.IniFormat), autorun=False)
+    window.resize(1400, 860)
+    window.show()
+    app.processEvents()
+    trace = run(Scenario(exprs=("x * x + 3",), args=(7,)))
+    small = step_latency(window, app, trace)
+    large = step_latency(window, app, big_trace(trace, 10_000, 256))
+    print(f"2. step latency (median): default {small:.1f} ms, 256 pages + 10,000 slots "
+          f"{large:.1f} ms = {large / small:.2f}x (one 60 Hz frame = 16.7 ms)")
+    window.player.set_trace(trace)
+    window.player.go(len(trace) - 1)
+    app.processEvents()
+    print(f"3. paint one diagram frame: {frame_paint(window, app):.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
