@@ -272,3 +272,21 @@ def test_views_draw_a_trace_read_back_from_json(qtbot, expr_trace: Trace) -> Non
     player.go(0)
     assert views[3].functions() == [] and views[2].module is None
     assert views[1].model.rowCount() == 6 and views[4].table.currentIndex().row() == 0
+
+
+def test_source_view_shows_the_recorded_source(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from wasmviz.engine import Scenario, run
+    from wasmviz.ui.player import Player
+    from wasmviz.ui.source_view import SourceView
+
+    src = "def sq(n) = n * n\ndef f(x) = sq(x) + 1\n"
+    player = Player()
+    player.animation_ms = 0
+    view = SourceView(player)
+    qtbot.addWidget(view)
+    player.set_trace(run(Scenario(source=src, call="f", args=(3,), jit_now=True),
+                         disassemble=False))
+    player.to_end()
+    assert view.source.toPlainText() == src.strip()
+    view.select_function("sq")
+    assert "MUL" in view.code.toPlainText()

@@ -164,7 +164,8 @@ class Machine:
         if self.recorder:
             self.recorder.record(self.store, "setup", "define",
                                  self.recorder.captions.defined(added),
-                                 detail={"functions": [f.name for f in added]})
+                                 detail={"functions": [f.name for f in added],
+                                         "source": source})
         return added
 
     def _alloc(self, size: int) -> int:

@@ -14,13 +14,14 @@ from typing import NamedTuple, Sequence
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (QHeaderView, QLabel, QPlainTextEdit, QSplitter, QStyle,
-                               QStyledItemDelegate, QStyleOptionViewItem, QTreeWidget,
-                               QTreeWidgetItem, QVBoxLayout, QWidget)
+                               QStyledItemDelegate, QStyleOptionViewItem, QTabWidget,
+                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from ..engine.bytecode import HAS_IMMEDIATE, Op, disassemble
 from ..engine.layout import FUNC_FIELDS, FUNC_STATES, STATE_FIELDS
 from ..engine.trace import Step
 from . import colors
+from .editor import Highlighter
 from .memory_view import FUNC_SIZE, FUNCS_BASE, MAX_FUNCS, STATE_BASE, mono_font
 from .player import Player
 
@@ -165,11 +166,21 @@ class SourceView(QWidget):
         self.code.setToolTip("Bytecode of the selected function, read from main memory: offset, "
                              "bytes, instruction (CALL names its callee's object)")
 
+        # The source as the host's front end received it (recorded in the define steps).
+        self.source = QPlainTextEdit()
+        self.source.setReadOnly(True)
+        self.source.setFont(mono_font())
+        self.source.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.source.setToolTip("The source the host's front end compiled into this bytecode")
+        self._source_highlighter = Highlighter(self.source.document())
+        self.lower_tabs = QTabWidget()
+        self.lower_tabs.addTab(self.code, "Bytecode")
+        self.lower_tabs.addTab(self.source, "Source")
         lower = QWidget()
         lower_layout = QVBoxLayout(lower)
         lower_layout.setContentsMargins(0, 0, 0, 0)
         lower_layout.addWidget(self.title)
-        lower_layout.addWidget(self.code, 1)
+        lower_layout.addWidget(self.lower_tabs, 1)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.tree)
         splitter.addWidget(lower)
@@ -205,7 +216,18 @@ class SourceView(QWidget):
                 names.extend(step.detail.get("functions", ()))
         return names
 
+    def _sources(self) -> str:
+        parts: list[str] = []
+        for step in self.player.trace.steps[: self.player.index + 1]:
+            text = step.detail.get("source") if step.kind == "define" else None
+            if text and text.strip() not in parts:
+                parts.append(text.strip())
+        return "\n\n".join(parts)
+
     def _on_step_changed(self, index: int, previous: int) -> None:
+        text = self._sources()
+        if self.source.toPlainText() != text:
+            self.source.setPlainText(text)
         step = self.player.current
         memory = self.player.memory_at() if step else b""
         self._functions = read_functions(memory, self._define_names())
