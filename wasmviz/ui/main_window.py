@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QListWidget, QListWidgetItem,
                                QMainWindow, QMessageBox, QWidget)
 
@@ -31,6 +31,7 @@ class MainWindow(QMainWindow):
         self.player = Player(self)
         self.runner = ScenarioRunner(self)
         self.scenario: Scenario | None = None
+        self._first_layout = False
 
         self.central = make_central(self.player)
         self.setCentralWidget(self.central)
@@ -232,6 +233,8 @@ class MainWindow(QMainWindow):
         state = s.value("window/state")
         if state is not None:
             self.restoreState(state)
+        else:
+            self._first_layout = True
         self.sandbox.editor.setPlainText(str(s.value("sandbox/source", DEFAULT_SOURCE)))
         self.sandbox.args_edit.setText(str(s.value("sandbox/args", "7")))
         self.transport.set_speed(float(s.value("player/speed", 2.0)))
@@ -242,6 +245,15 @@ class MainWindow(QMainWindow):
     def _save_inputs(self) -> None:
         self.settings.setValue("sandbox/source", self.sandbox.editor.toPlainText())
         self.settings.setValue("sandbox/args", self.sandbox.args_edit.text())
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self._first_layout:
+            # First start: give the diagram most of the room (docks only size once shown).
+            self._first_layout = False
+            self.resizeDocks([self.docks["Sandbox"], self.docks["Memory"]], [250, 430],
+                             Qt.Orientation.Horizontal)
+            self.resizeDocks([self.docks["Event log"]], [190], Qt.Orientation.Vertical)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.player.pause()
