@@ -273,3 +273,23 @@ def test_render_png_and_svg(view, tmp_path):
     root = ET.parse(svg).getroot()
     assert root.tag.endswith("svg")
     assert "m1" in svg.read_text() and "expr" in svg.read_text()
+
+
+def test_one_step_back_plays_that_step_in_reverse(view, qtbot):
+    trace = load(view, "expr")
+    grow, tset = first(trace, "table.grow"), first(trace, "table.set")
+    view.player.go(tset)
+    assert view.slot_item(6).label_text() == "m1.expr"
+    view.player.animation_ms = 300
+    view.player.back()
+    # While reversing, the undone step (table.set) is on screen, running backwards...
+    assert view.player.index == grow
+    assert view.slot_item(6).label_text() == "m1.expr"
+    assert view._anim.direction() == view._anim.Direction.Backward
+    # ...then the recorded earlier state settles: slot 6 grown but still null.
+    qtbot.waitUntil(lambda: view.slot_item(6).label_text() == "null", timeout=3000)
+    view.player.animation_ms = 0
+    settled = view.state()
+    view.player.go(0)
+    view.player.go(grow)
+    assert view.state() == settled

@@ -95,6 +95,8 @@ class DiagramView(QGraphicsView):
         self._anim.setEndValue(1.0)
         self._anim.valueChanged.connect(self._on_anim_value)
         self._anim.finished.connect(self._on_anim_finished)
+        self._reversing = False
+        self._index = -1
         self._tweens: list[tuple[float, float, Callable[[float], object]]] = []
         self._motion = False
         self._ink = Ink.from_palette(self.palette())
@@ -181,6 +183,11 @@ class DiagramView(QGraphicsView):
         # Only one step forward animates what happened; other moves are jumps between
         # recorded states, shown by fading the old picture out over the new one.
         forward = index == previous + 1
+        if index == previous - 1 and self.player.animation_ms > 0:
+            # One step back plays the undone step's animation in reverse (the later picture
+            # un-happening), then settles on the recorded earlier state.
+            self._redraw(fade=False, motion=True, reverse_from=previous)
+            return
         self._redraw(fade=previous >= 0 and not forward, motion=forward)
 
     def _on_trace_changed(self) -> None:
@@ -192,8 +199,13 @@ class DiagramView(QGraphicsView):
             setter(min(1.0, max(0.0, (t - start) / (end - start))))
 
     def _on_anim_finished(self) -> None:
-        self._on_anim_value(1.0)
+        reversing = self._reversing
+        self._reversing = False
+        self._anim.setDirection(QVariantAnimation.Direction.Forward)
+        self._on_anim_value(0.0 if reversing else 1.0)
         self._tweens.clear()
+        if reversing:
+            self._redraw(fade=False)
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
@@ -233,6 +245,7 @@ class DiagramView(QGraphicsView):
     def _finish(self) -> None:
         if self._anim.state() == QVariantAnimation.State.Running:
             self._anim.stop()
+            self._reversing = False  # a new picture replaces the reversed one anyway
             self._on_anim_finished()
 
     def _add(self, item: QGraphicsItem, z: float = 0.0) -> QGraphicsItem:
@@ -240,16 +253,18 @@ class DiagramView(QGraphicsView):
         self._scene.addItem(item)
         return item
 
-    def _redraw(self, fade: bool, motion: bool = False) -> None:
+    def _redraw(self, fade: bool, motion: bool = False, reverse_from: int | None = None) -> None:
         ms = self.player.animation_ms
         self._finish()
+        self._index = self.player.index if reverse_from is None else reverse_from
         old = self._picture() if fade and ms > 0 and self._scene.items() else None
         self._motion, self._tweens = motion and ms > 0, []
         self._scene.clear()
         self._reset()
         self._ink = Ink.from_palette(self.palette())
         self._scene.setBackgroundBrush(self._ink.bg)
-        step = self.player.current
+        step = self.player.trace[self._index] if 0 <= self._index < len(self.player.trace) \
+            else None
         if step is None:
             self._add(Note(QRectF(200, 300, 800, 60), "Load a program or pick a lesson to "
                            "watch a WebAssembly JIT link new code at run time.", self._ink,
@@ -262,9 +277,14 @@ class DiagramView(QGraphicsView):
             shot.setScale(SCENE.width() / old.width())
             self._tweens.append((0.0, 0.7, lambda t: shot.setOpacity(1.0 - t)))
         if self._tweens:
-            self._on_anim_value(0.0)
+            self._reversing = reverse_from is not None
+            self._anim.setDirection(QVariantAnimation.Direction.Backward if self._reversing
+                                    else QVariantAnimation.Direction.Forward)
+            self._on_anim_value(1.0 if self._reversing else 0.0)
             self._anim.setDuration(ms)
             self._anim.start()
+        elif reverse_from is not None:
+            self._redraw(fade=False)  # nothing moved in that step: just show the earlier one
 
     def _picture(self) -> QPixmap:
         pix = QPixmap(SCENE.size().toSize())
@@ -276,7 +296,7 @@ class DiagramView(QGraphicsView):
         return pix
 
     def _build(self, step: Step) -> None:
-        modules, jit = history(self.player.trace, self.player.index)
+        modules, jit = history(self.player.trace, self._index)
         self._draw_frame(step)
         self._draw_modules(step, modules)
         self._draw_table(step)
@@ -608,8 +628,8 @@ class DiagramView(QGraphicsView):
         number = _slot_number(self._path[1])
         slot = self._slots.get(number) if number is not None else None
         # The result step repeats the call step's path: draw it at once, animate the result.
-        prev = self.player.previous
-        again = prev is not None and prev.index == step.index - 1 and \
+        prev = self.player.trace[self._index - 1] if self._index > 0 else None
+        again = prev is not None and \
             [e for e in prev.edges if e.kind == "call"] == [e for e in step.edges
                                                            if e.kind == "call"]
         legs: list[QPainterPath] = []
