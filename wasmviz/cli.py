@@ -17,18 +17,16 @@ from typing import Sequence, TextIO
 
 from .engine.frontend import SourceError
 from .engine.machine import EngineError
+from .engine.reference import parse_i32
 from .engine.scenario import FAULTS, Scenario, run
 from .engine.trace import Step, Trace
 
 
 def _int(text: str) -> int:
     try:
-        value = int(text, 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if not -(1 << 31) <= value < (1 << 32):
-        raise argparse.ArgumentTypeError(f"{text} does not fit in an i32")
-    return value
+        return parse_i32(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:

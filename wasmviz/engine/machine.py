@@ -18,6 +18,7 @@ import wasmtime
 from .frontend import compile_program
 from .layout import Layout
 from .recorder import Recorder
+from .reference import wrap_i32
 from .trace import TrapInfo
 
 MAIN_WAT = Path(__file__).resolve().parents[2] / "assets" / "main.wat"
@@ -86,7 +87,7 @@ class Machine:
 
     def __init__(self, *, record: bool = True, fuel: int = DEFAULT_FUEL,
                  threshold: int = 100, window: int = 100, jit: bool = True,
-                 fault: str | None = None, table_limit: int | None = None,
+                 fault: str | None = None,
                  direct_calls: bool = True) -> None:
         self.engine, main_module = _engine_and_main()
         self.store = wasmtime.Store(self.engine)
@@ -123,9 +124,6 @@ class Machine:
                 assert isinstance(func, wasmtime.Func)
                 self.recorder.tables.register(func, "main", f"enter{k}", None)
             self.recorder.record(self.store, "setup", "instantiate", self.recorder.captions.main())
-        if table_limit is not None:
-            # Set after main exists: the limit is about what generated code may add.
-            self.store.set_limits(table_elements=table_limit)
 
     # ---------------------------------------------------------------- program loading
     def load(self, source: str, expr_name: str = "expr") -> list[FunctionInfo]:
@@ -168,6 +166,11 @@ class Machine:
                                          "source": source})
         return added
 
+    def freeze_table(self) -> None:
+        """Cap the store's table elements at the table's current size, so the next
+        ``table.grow`` returns -1 (the table-limit fault)."""
+        self.store.set_limits(table_elements=self.table.size(self.store))
+
     def _alloc(self, size: int) -> int:
         ptr = int(self._fn["alloc"](self.store, size))
         if ptr == 0:
@@ -201,7 +204,7 @@ class Machine:
         if self.recorder:
             self.recorder.record_call(self.store, info, list(args))
         result, trap = self._guarded(lambda: self._fn["invoke"](self.store, info.obj), "call")
-        value = None if result is None else _i32(int(result))
+        value = None if result is None else wrap_i32(int(result))
         if self.recorder:
             self.recorder.record_result(self.store, info, list(args), value, trap)
         return value, trap
@@ -282,7 +285,3 @@ class Machine:
             rec.record_patched(caller, number)
         return OK
 
-
-def _i32(value: int) -> int:
-    value &= 0xFFFFFFFF
-    return value - (1 << 32) if value & 0x80000000 else value

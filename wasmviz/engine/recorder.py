@@ -225,40 +225,41 @@ class Recorder:
         pieces = []
         p = lo
         while p < hi:
-            end, label = self._field_at(p, hi)
-            whole = self.machine.layout.region(p) in ("state", "args", "queue", "functions")
+            end, label, whole = self._field_at(p, hi)
             pieces.append((p, min(end, hi), label, whole))
             p = min(end, hi)
         return pieces
 
-    def _field_at(self, p: int, hi: int) -> tuple[int, str]:
+    def _field_at(self, p: int, hi: int) -> tuple[int, str, bool]:
+        """Return where the labelled piece holding ``p`` ends, its label, and whether it is an
+        i32 field (reported whole)."""
         m, L = self.machine, self.machine.layout
         region = L.region(p)
         if region == "state":
             i = (p - L.state_base) // 4
-            return L.state_base + 4 * (i + 1), f"state.{STATE_FIELDS[i]}"
+            return L.state_base + 4 * (i + 1), f"state.{STATE_FIELDS[i]}", True
         if region in ("args", "queue"):
             base = L.args_base if region == "args" else L.queue_base
             i = (p - base) // 4
-            return base + 4 * (i + 1), f"{region}[{i}]"
+            return base + 4 * (i + 1), f"{region}[{i}]", True
         if region == "functions":
             obj = L.funcs_base + (p - L.funcs_base) // L.func_size * L.func_size
             field = (p - obj) // 4
             f = m.function_at(obj)
             name = f.name if f else f"object@{obj:#x}"
-            return obj + 4 * (field + 1), f"{name}.{FUNC_FIELDS[field]}"
+            return obj + 4 * (field + 1), f"{name}.{FUNC_FIELDS[field]}", True
         if region == "heap":
             for f in m.functions.values():
                 if f.name_ptr <= p < f.name_ptr + len(f.name.encode()):
-                    return f.name_ptr + len(f.name.encode()), f"{f.name}.name"
+                    return f.name_ptr + len(f.name.encode()), f"{f.name}.name", False
                 if f.code_ptr <= p < f.code_ptr + len(f.code):
-                    return f.code_ptr + len(f.code), f"{f.name}.bytecode"
-            return hi, "heap"
+                    return f.code_ptr + len(f.code), f"{f.name}.bytecode", False
+            return hi, "heap", False
         if region == "stack":
-            return min(hi, L.vstack_end), "interpreter stack"
+            return min(hi, L.vstack_end), "interpreter stack", False
         if region == "jit":
-            return min(hi, L.jit_buf_end), f"module {len(m.modules) + 1} bytes"
-        return hi, ""
+            return min(hi, L.jit_buf_end), f"module {len(m.modules) + 1} bytes", False
+        return hi, "", False
 
 
 def _validation_message(exc: Exception) -> str:

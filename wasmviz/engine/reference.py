@@ -45,6 +45,18 @@ class ReferenceTrap(Exception):
         self.column = column
 
 
+def parse_i32(text: str) -> int:
+    """Return the i32 argument ``text`` spells (decimal, 0x hex, ...; -2**31 .. 2**32-1, the
+    upper half wrapping as wasm's i32.const does); raises ValueError saying what is wrong."""
+    try:
+        value = int(text.strip(), 0)
+    except ValueError:
+        raise ValueError(f"{text.strip()!r} is not an integer") from None
+    if not INT_MIN <= value <= 0xFFFFFFFF:
+        raise ValueError(f"{value} does not fit in an i32")
+    return value
+
+
 def wrap_i32(value: int) -> int:
     """Return `value` reduced modulo 2**32 into the signed range INT_MIN..INT_MAX."""
     return ((value + 2**31) & 0xFFFFFFFF) - 2**31

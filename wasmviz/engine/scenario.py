@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 from . import disasm
 from .machine import DEFAULT_FUEL, FAULT_MODES, EngineError, Machine
-from .trace import ModuleInfo, Step, Trace
+from .trace import ModuleInfo, Step, Trace, TrapInfo
 
 #: Faults a scenario may ask for: the JIT's own bugs, plus one the host causes.
 FAULTS = tuple(FAULT_MODES) + ("table-limit",)
@@ -93,31 +93,35 @@ def run(scenario: Scenario, *, record: bool = True, disassemble: bool = True) ->
     if scenario.source is not None:
         machine.load(scenario.source)
         if scenario.fault == "table-limit":
-            machine.store.set_limits(table_elements=machine.table.size(machine.store))
+            machine.freeze_table()
         if scenario.jit_now and scenario.jit:
             machine.jit_now()
-        for _ in range(scenario.repeat):
-            result, trap = machine.call(scenario.call or "", scenario.args)
-            if trap:
-                break
+        result, trap = _call(machine, scenario.call or "", scenario)
     many = len(scenario.exprs) > 1
     for i, expr in enumerate(scenario.exprs, start=1):
         name = f"expr{i}" if many else "expr"
         machine.load(expr, expr_name=name)
         if scenario.fault == "table-limit":
-            machine.store.set_limits(table_elements=machine.table.size(machine.store))
+            machine.freeze_table()
         if scenario.jit:
             machine.jit_now([name])
-        for _ in range(scenario.repeat):
-            result, trap = machine.call(name, scenario.args)
-            if trap:
-                break
+        result, trap = _call(machine, name, scenario)
         if trap:
             break
     if machine.recorder is None:
         return Trace((), result, trap)
     trace = machine.recorder.trace(result, trap)
     return with_disassembly(trace) if disassemble else trace
+
+
+def _call(machine: Machine, name: str, scenario: Scenario) -> tuple[int | None, TrapInfo | None]:
+    """Call ``name`` ``scenario.repeat`` times, stopping at the first trap; return the last."""
+    result, trap = None, None
+    for _ in range(scenario.repeat):
+        result, trap = machine.call(name, scenario.args)
+        if trap:
+            break
+    return result, trap
 
 
 def with_disassembly(trace: Trace) -> Trace:

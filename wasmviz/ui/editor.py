@@ -17,13 +17,18 @@ _RULES = (
 )
 
 
-class Highlighter(QSyntaxHighlighter):
-    """Colours keywords, numbers, operators and comments of the wasmviz language."""
+#: (pattern, colour, bold) rules; later rules win where they overlap (comments last).
+Rules = tuple[tuple["re.Pattern[str]", str, bool], ...]
 
-    def __init__(self, document: QTextDocument) -> None:
+
+class Highlighter(QSyntaxHighlighter):
+    """Colours text by regular-expression rules; by default those of the wasmviz language
+    (keywords, numbers, operators, comments)."""
+
+    def __init__(self, document: QTextDocument, rules: Rules = _RULES) -> None:
         super().__init__(document)
         self._formats = []
-        for pattern, color, bold in _RULES:
+        for pattern, color, bold in rules:
             fmt = QTextCharFormat()
             fmt.setForeground(QColor(color))
             if bold:

@@ -11,13 +11,13 @@ import bisect
 import re
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import (QColor, QFont, QSyntaxHighlighter, QTextCharFormat, QTextCursor,
-                           QTextDocument)
+from PySide6.QtGui import QColor, QTextCharFormat, QTextCursor, QTextDocument
 from PySide6.QtWidgets import (QHeaderView, QLabel, QPlainTextEdit, QSplitter, QTabWidget,
                                QTextEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from ..engine.trace import ModuleInfo, Section
 from . import colors
+from .editor import Highlighter
 from .memory_view import JIT_BUF, STATE_BASE, STATE_MODULES, mono_font
 from .player import Player
 
@@ -46,23 +46,9 @@ _WAT_RULES = (
 )
 
 
-class WatHighlighter(QSyntaxHighlighter):
+def WatHighlighter(document: QTextDocument) -> Highlighter:  # noqa: N802 - reads as a class
     """Colours WAT forms, strings, the instructions of late linking, and comments."""
-
-    def __init__(self, document: QTextDocument) -> None:
-        super().__init__(document)
-        self._rules = []
-        for pattern, color, bold in _WAT_RULES:
-            fmt = QTextCharFormat()
-            fmt.setForeground(QColor(color))
-            if bold:
-                fmt.setFontWeight(QFont.Weight.Bold)
-            self._rules.append((pattern, fmt))
-
-    def highlightBlock(self, text: str) -> None:  # noqa: N802 - Qt override
-        for pattern, fmt in self._rules:
-            for m in pattern.finditer(text):
-                self.setFormat(m.start(), m.end() - m.start(), fmt)
+    return Highlighter(document, _WAT_RULES)
 
 
 def hex_dump(data: bytes) -> str:

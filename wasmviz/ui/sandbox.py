@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPus
                                QSpinBox, QVBoxLayout, QWidget)
 
 from ..engine import Scenario, SourceError, compile_program
+from ..engine.reference import parse_i32
 from .editor import CodeEditor
 
 
@@ -98,16 +99,10 @@ class SandboxPanel(QWidget):
         text = self.args_edit.text().strip()
         if not text:
             return ()
-        values = []
-        for part in text.split(","):
-            try:
-                value = int(part.strip(), 0)
-            except ValueError:
-                raise ValueError(f"argument {part.strip()!r} is not an integer") from None
-            if not -(1 << 31) <= value < (1 << 32):
-                raise ValueError(f"argument {value} does not fit in an i32")
-            values.append(value)
-        return tuple(values)
+        try:
+            return tuple(parse_i32(part) for part in text.split(","))
+        except ValueError as exc:
+            raise ValueError(f"argument {exc}") from None
 
     def build(self, jit_now: bool) -> Scenario:
         """Return the scenario for the current input; raises SourceError or ValueError."""
