@@ -148,3 +148,11 @@ def test_a_broken_trace_file_is_reported_not_raised(qtbot, window: MainWindow,
     bad.write_text("{not json")
     window.open_trace(str(bad))
     assert "not a wasmviz trace" in window.messages.item(window.messages.count() - 1).text()
+
+
+def test_a_program_defining_expr_is_not_taken_for_a_bare_expression(qtbot,
+                                                                     window: MainWindow) -> None:
+    window.sandbox.editor.setPlainText("def expr(a, b) = a - b")
+    window.sandbox.args_edit.setText("9, 4")
+    scenario = window.sandbox.build(jit_now=True)
+    assert scenario.source is not None and scenario.call == "expr" and not scenario.exprs

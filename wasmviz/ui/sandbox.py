@@ -109,7 +109,7 @@ class SandboxPanel(QWidget):
         source = self.editor.toPlainText()
         program = compile_program(source)
         args = self._args()
-        bare = program.functions[-1].name == "expr" and len(program.functions) == 1
+        bare = len(program.ast) == 1 and program.ast[0].is_expression
         if bare and jit_now:
             if len(args) != 1:
                 raise ValueError("an expression takes one argument, x")
