@@ -11,8 +11,9 @@ from PySide6.QtGui import QColor, QPainter, QPalette
 from wasmviz.engine import Scenario, run
 from wasmviz.engine.scenario import FAULTS
 from wasmviz.engine.trace import Trace
-from wasmviz.ui.diagram import DiagramView
-from wasmviz.ui.diagram_items import Arrow, Box, Note, RegionItem, SlotItem
+from wasmviz.ui.diagram.items import Arrow, Box, Note
+from wasmviz.ui.diagram.strips import RegionItem, SlotItem
+from wasmviz.ui.diagram.view import DiagramView
 from wasmviz.ui.player import Player
 
 

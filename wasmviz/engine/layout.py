@@ -1,15 +1,19 @@
-"""The main module's memory map, read from its exported globals (never hard-coded here).
+"""The main module's memory map, read from its exported globals, and what each region holds.
 
-`assets/main.wat` owns the layout; the host learns it at instantiation, so moving a region in
-the WAT cannot silently desynchronise the picture. The field tables below describe what the
-bytes *mean*, for labels in the trace (docs/abi.md is the reference for both).
+`assets/main.wat` owns the layout; the host learns it at instantiation and the recorder stores
+it in the trace, so every view draws the map the run really had: moving a region in the WAT
+cannot silently desynchronise the picture. The field tables below describe what the bytes
+*mean*, for labels in the trace (docs/abi.md is the reference for both).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields, replace
+from functools import cache
+from typing import TYPE_CHECKING, Any, Mapping, NamedTuple
 
-import wasmtime
+if TYPE_CHECKING:
+    import wasmtime
 
 #: Function-object fields by byte offset (each an i32).
 FUNC_FIELDS = ("code_slot", "bytecode", "length", "params", "calls", "state", "name", "name_len")
@@ -24,6 +28,16 @@ FUNC_STATES = ("cold", "hot", "compiled", "failed")
 _GLOBALS = ("FUNCS_BASE", "FUNC_SIZE", "MAX_FUNCS", "STATE_BASE", "ARGS_BASE", "QUEUE_BASE",
             "HEAP_BASE", "HEAP_END", "VSTACK_BASE", "VSTACK_END", "JIT_BUF", "JIT_BUF_END",
             "ENTRY_SLOT0", "MAX_PARAMS")
+
+
+class Region(NamedTuple):
+    """Main memory ``[start, end)``: ``key`` for code, ``name`` and ``meaning`` for people."""
+
+    key: str
+    name: str
+    start: int
+    end: int
+    meaning: str
 
 
 @dataclass(frozen=True)
@@ -48,6 +62,10 @@ class Layout:
     @staticmethod
     def read(exports: wasmtime.InstanceExports, store: wasmtime.Storelike) -> Layout:
         """Return the layout from the main instance's exported globals."""
+        # Imported here, not at the top: a trace read back from JSON carries a Layout and
+        # needs no wasmtime.
+        import wasmtime
+
         values = []
         for name in _GLOBALS:
             g = exports[name]
@@ -56,18 +74,69 @@ class Layout:
             values.append(int(g.value(store)))
         return Layout(*values)
 
+    def regions(self) -> tuple[Region, ...]:
+        """Return the regions of the memory map in address order, each as far as it is used.
+
+        The state block and the arguments end after their last field, not at the 256 bytes
+        main.wat reserves for each: nothing lies beyond, and no global says how much is reserved.
+        """
+        return _regions(self)  # asked for every labelled byte range: built once per layout
+
+    def region_at(self, address: int) -> Region | None:
+        """Return the region holding ``address`` (None between and beyond them)."""
+        return next((r for r in self.regions() if r.start <= address < r.end), None)
+
     def region(self, address: int) -> str:
-        """Return the name of the region holding ``address``."""
-        regions = (
-            (self.state_base, self.state_base + 4 * len(STATE_FIELDS), "state"),
-            (self.args_base, self.args_base + 4 * self.max_params, "args"),
-            (self.queue_base, self.queue_base + 4 * self.max_funcs, "queue"),
-            (self.funcs_base, self.funcs_base + self.func_size * self.max_funcs, "functions"),
-            (self.heap_base, self.heap_end, "heap"),
-            (self.vstack_base, self.vstack_end, "stack"),
-            (self.jit_buf, self.jit_buf_end, "jit"),
-        )
-        for lo, hi, name in regions:
-            if lo <= address < hi:
-                return name
-        return "other"
+        """Return the key of the region holding ``address``, or ``other``."""
+        r = self.region_at(address)
+        return r.key if r else "other"
+
+    def state_field(self, name: str) -> int:
+        """Return the address of the VM state block's field ``name`` (see STATE_FIELDS)."""
+        return self.state_base + 4 * STATE_FIELDS.index(name)
+
+    def to_json(self) -> dict[str, int]:
+        return asdict(self)
+
+    @staticmethod
+    def from_json(d: Mapping[str, Any] | None) -> Layout:
+        """Read a layout saved by ``to_json``; what is missing comes from DEFAULT_LAYOUT."""
+        known = {f.name for f in fields(Layout)}
+        return replace(DEFAULT_LAYOUT, **{k: int(v) for k, v in (d or {}).items() if k in known})
+
+
+@cache
+def _regions(layout: Layout) -> tuple[Region, ...]:
+    regions = (
+        Region("state", "VM state", layout.state_base, layout.state_base + 4 * len(STATE_FIELDS),
+               "The VM state block: the main module's counters and settings (functions "
+               "defined, heap pointer, queue length, tier-up threshold and window, "
+               "countdown, modules generated, ...)."),
+        Region("args", "args", layout.args_base, layout.args_base + 4 * layout.max_params,
+               "Where the host writes the arguments for invoke before each top-level "
+               "call."),
+        Region("queue", "hot queue", layout.queue_base, layout.queue_base + 4 * layout.max_funcs,
+               "The hot queue: addresses of functions that became hot and wait for the "
+               "JIT's next batch."),
+        Region("functions", "function objects", layout.funcs_base,
+               layout.funcs_base + layout.func_size * layout.max_funcs,
+               f"One {layout.func_size}-byte object per function: code slot, bytecode "
+               "pointer and length, params, call count, state, name. The code slot is the "
+               "table index every call goes through (0 = not compiled, interpret it)."),
+        Region("heap", "heap", layout.heap_base, layout.heap_end,
+               "Names and bytecode that the host's front end wrote for each function."),
+        Region("stack", "interpreter stack", layout.vstack_base, layout.vstack_end,
+               "The interpreter's value stack, used while bytecode runs."),
+        Region("jit", "JIT buffer", layout.jit_buf, layout.jit_buf_end,
+               "Where the main module's template JIT writes each new module's bytes; the "
+               "host compiles them from here (the buffer is reused for every batch)."),
+    )
+    return tuple(sorted(regions, key=lambda r: r.start))
+
+
+#: main.wat's layout when traces began to carry theirs. Only a trace saved before then (which
+#: has no "layout") is drawn with it; tests/test_ui_layout.py keeps it equal to main.wat's.
+DEFAULT_LAYOUT = Layout(funcs_base=0x01000, func_size=32, max_funcs=256, state_base=0x00100,
+                        args_base=0x00200, queue_base=0x00400, heap_base=0x03000,
+                        heap_end=0x10000, vstack_base=0x10000, vstack_end=0x20000,
+                        jit_buf=0x20000, jit_buf_end=0x80000, entry_slot0=1, max_params=4)

@@ -67,8 +67,8 @@ class Recorder:
         return step
 
     def trace(self, result: int | None = None, trap: TrapInfo | None = None) -> Trace:
-        """Return the steps so far as a Trace."""
-        return Trace(tuple(self.steps), result, trap)
+        """Return the steps so far as a Trace, with the memory map main exported."""
+        return Trace(tuple(self.steps), result, trap, self.machine.layout)
 
     # ------------------------------------------------------------------ notes
     def on_note(self, store: wasmtime.Caller, kind: int, a: int, b: int) -> None:
@@ -250,10 +250,11 @@ class Recorder:
             return obj + 4 * (field + 1), f"{name}.{FUNC_FIELDS[field]}", True
         if region == "heap":
             for f in m.functions.values():
+                # Not "f.name"/"f.bytecode": those label the object's pointer fields.
                 if f.name_ptr <= p < f.name_ptr + len(f.name.encode()):
-                    return f.name_ptr + len(f.name.encode()), f"{f.name}.name", False
+                    return f.name_ptr + len(f.name.encode()), f"{f.name}'s name (text)", False
                 if f.code_ptr <= p < f.code_ptr + len(f.code):
-                    return f.code_ptr + len(f.code), f"{f.name}.bytecode", False
+                    return f.code_ptr + len(f.code), f"{f.name}'s bytecode (bytes)", False
             return hi, "heap", False
         if region == "stack":
             return min(hi, L.vstack_end), "interpreter stack", False

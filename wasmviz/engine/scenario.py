@@ -42,15 +42,29 @@ class Scenario:
     direct_calls: bool = True
 
     def validate(self) -> None:
-        """Raise EngineError if the scenario is not runnable as described."""
+        """Raise ScenarioError if the scenario is not runnable as described."""
         if not self.exprs and self.source is None:
-            raise EngineError("nothing to run: give an expression or a program")
+            raise ScenarioError("nothing to run: give an expression or a program", "exprs")
         if self.source is not None and self.call is None:
-            raise EngineError("a program needs a function to call")
+            raise ScenarioError("a program needs a function to call", "call")
         if self.fault is not None and self.fault not in FAULTS:
-            raise EngineError(f"unknown fault {self.fault!r}; one of: {', '.join(FAULTS)}")
-        if self.threshold < 1 or self.window < 0 or self.fuel < 1 or self.repeat < 1:
-            raise EngineError("threshold, fuel and repeat must be positive, window >= 0")
+            raise ScenarioError(f"unknown fault {self.fault!r}; one of: {', '.join(FAULTS)}",
+                                "fault")
+        # Arguments are 32-bit, like the language's literals: say so rather than silently wrap.
+        bad = [a for a in self.args if not -(2**31) <= a <= 2**32 - 1]
+        if bad:
+            raise ScenarioError(f"args must be 32-bit numbers (-2147483648 to 4294967295), "
+                                f"not {bad[0]}", "args")
+        # One message per field, so whoever wrote the scenario knows which number to fix.
+        for name, least in (("threshold", 1), ("window", 0), ("fuel", 1), ("repeat", 1)):
+            value = getattr(self, name)
+            if value < least:
+                raise ScenarioError(f"{name} must be at least {least}, not {value}", name)
+        # The main module keeps these in 32-bit fields: a larger number would wrap around.
+        for name in ("threshold", "window"):
+            if getattr(self, name) > 2**31 - 1:
+                raise ScenarioError(f"{name} must be at most {2**31 - 1:,}, not "
+                                    f"{getattr(self, name):,}", name)
 
     @staticmethod
     def for_fault(fault: str, expr: str = "x * x + 3", arg: int = 7) -> Scenario:
@@ -61,21 +75,50 @@ class Scenario:
 
     @staticmethod
     def from_mapping(data: Mapping[str, Any]) -> Scenario:
-        """Build a scenario from plain data (a lesson file's table); EngineError if malformed."""
+        """Build a scenario from plain data (a lesson file's table); ScenarioError if malformed."""
         known = set(Scenario.__dataclass_fields__)
-        unknown = set(data) - known
+        unknown = sorted(set(data) - known)
         if unknown:
-            raise EngineError(f"unknown scenario field(s): {', '.join(sorted(unknown))}")
+            raise ScenarioError(f"unknown field {unknown[0]!r}; a scenario has: "
+                                f"{', '.join(Scenario.__dataclass_fields__)}", unknown[0])
         values = dict(data)
+        for key, kind in _FIELD_TYPES.items():
+            if key in values and not _is(values[key], kind):
+                raise ScenarioError(f"{key} must be {_TYPE_NAMES[kind]}, not {values[key]!r}",
+                                    key)
         for key in ("exprs", "args"):
             if key in values:
                 values[key] = tuple(values[key])
-        try:
-            scenario = replace(Scenario(), **values)
-        except TypeError as exc:
-            raise EngineError(f"bad scenario: {exc}") from None
+        scenario = replace(Scenario(), **values)
         scenario.validate()
         return scenario
+
+
+# Plain data (TOML, JSON) gives lists, numbers and text; say which a field wants, rather than
+# letting a string of expressions become a tuple of characters.
+_FIELD_TYPES = {"exprs": "texts", "args": "ints", "source": "text", "call": "text",
+                "jit_now": "bool", "jit": "bool", "fault": "text", "threshold": "int",
+                "window": "int", "fuel": "int", "repeat": "int", "direct_calls": "bool"}
+_TYPE_NAMES = {"texts": "a list of texts", "ints": "a list of whole numbers", "text": "text",
+               "bool": "true or false", "int": "a whole number"}
+
+
+class ScenarioError(EngineError):
+    """A scenario that cannot run as described; ``field`` names the field at fault, if one is."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _is(value: Any, kind: str) -> bool:
+    def is_int(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+    if kind in ("texts", "ints"):
+        item = (lambda v: isinstance(v, str)) if kind == "texts" else is_int
+        return isinstance(value, (list, tuple)) and all(item(v) for v in value)
+    return {"text": isinstance(value, str), "bool": isinstance(value, bool),
+            "int": is_int(value)}[kind]
 
 
 def run(scenario: Scenario, *, record: bool = True, disassemble: bool = True) -> Trace:
@@ -109,7 +152,7 @@ def run(scenario: Scenario, *, record: bool = True, disassemble: bool = True) ->
         if trap:
             break
     if machine.recorder is None:
-        return Trace((), result, trap)
+        return Trace((), result, trap, machine.layout)
     trace = machine.recorder.trace(result, trap)
     return with_disassembly(trace) if disassemble else trace
 

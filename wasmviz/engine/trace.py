@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
+from .layout import DEFAULT_LAYOUT, Layout
+
 #: The phases of late linking, in the order a learner meets them.
 PHASES = ("setup", "generate", "compile", "link", "patch", "call")
 
@@ -192,11 +194,16 @@ class Step:
 
 @dataclass(frozen=True)
 class Trace:
-    """The recorded run: its steps and the final call's result (None if it trapped)."""
+    """The recorded run: its steps, the final call's result (None if it trapped), and the main
+    module's memory map as it exported it, so views need not know where anything lives.
+
+    A trace saved before traces carried their layout reads back with DEFAULT_LAYOUT.
+    """
 
     steps: tuple[Step, ...]
     result: int | None = None
     trap: TrapInfo | None = None
+    layout: Layout = DEFAULT_LAYOUT
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -231,7 +238,8 @@ class Trace:
         return {"steps": [s.to_json() for s in self.steps], "result": self.result,
                 "trap": self.trap.code if self.trap else None,
                 "trap_message": self.trap.message if self.trap else None,
-                "trap_backtrace": list(self.trap.backtrace) if self.trap else None}
+                "trap_backtrace": list(self.trap.backtrace) if self.trap else None,
+                "layout": self.layout.to_json()}
 
     def dumps(self, indent: int | None = None) -> str:
         """Return the trace as JSON text."""
@@ -241,7 +249,8 @@ class Trace:
     def from_json(d: Mapping[str, Any]) -> Trace:
         trap = TrapInfo(d["trap"], d.get("trap_message") or "",
                         tuple(d.get("trap_backtrace") or ())) if d.get("trap") else None
-        return Trace(tuple(Step.from_json(s) for s in d["steps"]), d.get("result"), trap)
+        return Trace(tuple(Step.from_json(s) for s in d["steps"]), d.get("result"), trap,
+                     Layout.from_json(d.get("layout")))
 
     @staticmethod
     def loads(text: str) -> Trace:

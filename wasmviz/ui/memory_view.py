@@ -1,8 +1,8 @@
 """Main memory as a hex dump, with the current step's changes coloured by the module that owns them.
 
-The model keeps the memory image as one ``bytes`` object (from ``player.memory_at``) and computes
-every cell on demand, so a 256-page memory (a million rows) costs no more than 8 pages: Qt only
-asks for the rows on screen.
+The model keeps the memory image (``player.memory_at``: immutable 64 KiB pages shared between
+steps, read like ``bytes``) and computes every cell on demand, so a 256-page memory (a million
+rows) costs no more than 8 pages: Qt only asks for the rows on screen.
 """
 
 from __future__ import annotations
@@ -18,54 +18,15 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLay
 
 from ..engine.trace import MemoryChange
 from . import colors
-from .player import Player
+from .player import MemoryImage, Player
 
 _Index = QModelIndex | QPersistentModelIndex
-
-# The memory map of docs/abi.md. The trace does not carry the main module's layout globals, so
-# the UI keeps this one copy; source_view and table_view import it from here.
-STATE_BASE = 0x00100
-ARGS_BASE = 0x00200
-QUEUE_BASE = 0x00400
-FUNCS_BASE = 0x01000
-FUNC_SIZE = 32
-MAX_FUNCS = 256
-HEAP_BASE = 0x03000
-VSTACK_BASE = 0x10000
-JIT_BUF = 0x20000
-JIT_BUF_END = 0x80000
-STATE_MODULES = 32  # offset in the state block of the number of modules generated
-
-
-class Region(NamedTuple):
-    name: str
-    start: int
-    end: int
-    meaning: str
-
-
-REGIONS: tuple[Region, ...] = (
-    Region("state", STATE_BASE, 0x00200, "VM state block: function count, heap pointer, queue "
-           "length, tier-up threshold and window, countdown, modules generated, ..."),
-    Region("args", ARGS_BASE, 0x00300, "arguments for invoke, written by the host"),
-    Region("queue", QUEUE_BASE, 0x00800, "the hot queue: functions waiting for the JIT"),
-    Region("function objects", FUNCS_BASE, HEAP_BASE, "32-byte function objects: code slot, "
-           "bytecode pointer and length, params, call count, state, name"),
-    Region("heap", HEAP_BASE, VSTACK_BASE, "names and bytecode written by the host's front end"),
-    Region("stack", VSTACK_BASE, JIT_BUF, "the interpreter's value stack"),
-    Region("JIT buffer", JIT_BUF, JIT_BUF_END, "where the JIT writes each generated module"),
-)
 
 BYTES_PER_ROW = 16
 ASCII_COLUMN = BYTES_PER_ROW
 #: Item data role: True for a byte whose value differs from the previous step.
 CHANGED_ROLE = Qt.ItemDataRole.UserRole + 1
 _MODULE_LABEL = re.compile(r"module (\d+) bytes")
-
-
-def region_of(address: int) -> Region | None:
-    """Return the region holding ``address`` (None outside the map)."""
-    return next((r for r in REGIONS if r.start <= address < r.end), None)
 
 
 def mono_font() -> QFont:
@@ -104,7 +65,7 @@ class MemoryModel(QAbstractTableModel):
     def __init__(self, player: Player, parent: Any = None) -> None:
         super().__init__(parent)
         self.player = player
-        self._memory = b""
+        self._memory: bytes | MemoryImage = b""
         self._spans: list[_Span] = []
         self._starts: list[int] = []
         self._dim = QColor()
@@ -114,7 +75,7 @@ class MemoryModel(QAbstractTableModel):
 
     # ------------------------------------------------------------ state
     @property
-    def memory(self) -> bytes:
+    def memory(self) -> bytes | MemoryImage:
         return self._memory
 
     def refresh(self) -> None:
@@ -138,9 +99,10 @@ class MemoryModel(QAbstractTableModel):
         m = _MODULE_LABEL.search(change.label)
         if m:
             return colors.module_color(int(m.group(1)))
-        if JIT_BUF <= change.address < JIT_BUF_END:
+        layout = self.player.trace.layout
+        if layout.jit_buf <= change.address < layout.jit_buf_end:
             # Unlabelled JIT-buffer bytes belong to the module being written: one past the count.
-            at = STATE_BASE + STATE_MODULES
+            at = layout.state_field("modules")
             return colors.module_color(int.from_bytes(self._memory[at:at + 4], "little") + 1)
         return QColor(colors.CHANGE)
 
@@ -203,7 +165,7 @@ class MemoryModel(QAbstractTableModel):
         return None
 
     def _tooltip(self, address: int, value: int, span: _Span | None) -> str:
-        region = region_of(address)
+        region = self.player.trace.layout.region_at(address)
         where = f"0x{address:05X} ({region.name})" if region else f"0x{address:05X}"
         if span is None:
             return f"{where}\nbyte 0x{value:02X} = {value}, unchanged in this step"
@@ -243,7 +205,7 @@ class MemoryModel(QAbstractTableModel):
                 return ("The 16 bytes of the row as text" if section == ASCII_COLUMN
                         else f"Byte at row address + 0x{section:X}")
             address = section * BYTES_PER_ROW
-            region = region_of(address)
+            region = self.player.trace.layout.region_at(address)
             return f"Address 0x{address:05X}" + (f": {region.name} ({region.meaning})"
                                                 if region else "")
         return None
@@ -271,12 +233,7 @@ class MemoryView(QWidget):
         self.address_edit.setToolTip("Type an address in hex (0x1000) or decimal (4096), then "
                                      "press Enter to scroll there and select that byte")
         self.region_combo = QComboBox()
-        self.region_combo.addItem("Jump to region…", None)
-        for region in REGIONS:
-            self.region_combo.addItem(f"{region.name}  0x{region.start:05X}", region.start)
-            self.region_combo.setItemData(self.region_combo.count() - 1,
-                                          f"0x{region.start:05X}..0x{region.end - 1:05X}: "
-                                          f"{region.meaning}", Qt.ItemDataRole.ToolTipRole)
+        self._fill_region_combo()
         self.region_combo.setToolTip("Scroll to a region of the main module's memory map "
                                      "(docs/abi.md)")
         self.follow_check = QCheckBox("Follow changes")
@@ -352,7 +309,7 @@ class MemoryView(QWidget):
         except ValueError as exc:
             self._say(str(exc), error=True)
             return False
-        region = region_of(address)
+        region = self.player.trace.layout.region_at(address)
         self._say(f"0x{address:05X}" + (f" is in {region.name}" if region else ""))
         self.go_to(address)
         return True
@@ -367,6 +324,16 @@ class MemoryView(QWidget):
 
     def _on_address_entered(self) -> None:
         self.go_to_text(self.address_edit.text())
+
+    def _fill_region_combo(self) -> None:
+        """List the regions of the map the current trace's main module exported."""
+        combo = self.region_combo
+        combo.clear()
+        combo.addItem("Jump to region…", None)
+        for region in self.player.trace.layout.regions():
+            combo.addItem(f"{region.name}  0x{region.start:05X}", region.start)
+            combo.setItemData(combo.count() - 1, f"0x{region.start:05X}..0x{region.end - 1:05X}: "
+                              f"{region.meaning}", Qt.ItemDataRole.ToolTipRole)
 
     def _on_region_activated(self, row: int) -> None:
         start = self.region_combo.itemData(row)
@@ -398,3 +365,4 @@ class MemoryView(QWidget):
         self._selected = None
         self.message.hide()
         self.summary.clear()
+        self._fill_region_combo()  # a trace read from a file may have another layout

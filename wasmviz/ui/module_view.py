@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QHeaderView, QLabel, QPlainTextEdit, QSplitter, Q
 from ..engine.trace import ModuleInfo, Section
 from . import colors
 from .editor import Highlighter
-from .memory_view import JIT_BUF, STATE_BASE, STATE_MODULES, mono_font
+from .memory_view import mono_font
 from .player import Player
 
 ROW = 16
@@ -252,7 +252,7 @@ class ModuleView(QWidget):
         begin = index
         while begin > 0 and trace[begin].kind != "begin" and trace[begin - 1].phase == "generate":
             begin -= 1
-        address = int(trace[begin].detail.get("address", JIT_BUF))
+        address = int(trace[begin].detail.get("address", trace.layout.jit_buf))
         sections = []
         for step in trace.steps[begin:index + 1]:
             d = step.detail
@@ -262,8 +262,8 @@ class ModuleView(QWidget):
                                         int(d["end"]) - address))
         end = max((sec.end for sec in sections), default=0)
         memory = self.player.memory_at(index)
-        done = int.from_bytes(memory[STATE_BASE + STATE_MODULES:STATE_BASE + STATE_MODULES + 4],
-                              "little")
+        at = trace.layout.state_field("modules")
+        done = int.from_bytes(memory[at:at + 4], "little")
         return ModuleInfo(done + 1, address, memory[address:address + end], tuple(sections),
                           tuple(trace[begin].detail.get("functions", ())))
 

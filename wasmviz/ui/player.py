@@ -6,12 +6,144 @@ Stepping back is moving the cursor; nothing is re-executed.
 
 from __future__ import annotations
 
+import itertools
+import operator
+from typing import Any, Iterable, Iterator
+
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from ..engine.trace import PHASES, Step, Trace
+from ..engine.trace import PHASES, MemoryChange, Step, Trace
 
-#: Full memory images are cached every this many steps, so any step's memory is a short replay.
+#: Memory images are kept every this many steps, so any step's memory is a short replay.
 CHECKPOINT_EVERY = 16
+#: How many recently shown steps' images the player keeps (Back is then a lookup).
+RECENT_IMAGES = 8
+
+# ---------------------------------------------------------------- memory images
+#: A wasm page; memory images are made of these.
+PAGE_SIZE = 65536
+_ZERO_PAGE = bytes(PAGE_SIZE)
+
+
+class MemoryImage:
+    """An immutable linear-memory image made of 64 KiB pages (``bytes``), shared between images.
+
+    Untouched pages are the same ``bytes`` objects in every image that holds them (all-zero
+    pages are one shared page), so the image after a step shares everything but the pages the
+    step wrote with the image before it: making one costs the pages written, not the memory
+    size. Reads look like ``bytes``: ``len``, ``image[i]`` (an int), ``image[a:b]`` (bytes),
+    iteration, ``bytes(image)`` and ``==`` with bytes or another image.
+    """
+
+    __slots__ = ("_pages",)
+
+    def __init__(self, pages: tuple[bytes, ...] = ()) -> None:
+        if any(len(p) != PAGE_SIZE for p in pages):
+            raise ValueError("every page of a memory image is 64 KiB")
+        self._pages = pages
+
+    @property
+    def pages(self) -> tuple[bytes, ...]:
+        return self._pages
+
+    def __len__(self) -> int:
+        return len(self._pages) * PAGE_SIZE
+
+    def __getitem__(self, key: int | slice) -> Any:
+        if isinstance(key, slice):
+            start, stop, stride = key.indices(len(self))
+            if stride != 1:
+                return bytes(self)[key]
+            return self.read(start, stop - start)
+        i = operator.index(key)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError("memory image index out of range")
+        return self._pages[i // PAGE_SIZE][i % PAGE_SIZE]
+
+    def read(self, address: int, length: int) -> bytes:
+        """Return the bytes ``[address, address + length)``, clipped to the image like a slice."""
+        if address < 0:
+            raise ValueError(f"negative address {address}")
+        end = min(address + length, len(self))
+        if address >= end:
+            return b""
+        first, last = address // PAGE_SIZE, (end - 1) // PAGE_SIZE
+        lo = address - first * PAGE_SIZE
+        if first == last:
+            return self._pages[first][lo:lo + end - address]
+        parts = [self._pages[first][lo:], *self._pages[first + 1:last]]
+        parts.append(self._pages[last][:end - last * PAGE_SIZE])
+        return b"".join(parts)
+
+    def __bytes__(self) -> bytes:
+        return b"".join(self._pages)
+
+    def __iter__(self) -> Iterator[int]:
+        return itertools.chain.from_iterable(self._pages)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, MemoryImage):
+            return len(self._pages) == len(other._pages) and all(
+                a is b or a == b for a, b in zip(self._pages, other._pages))
+        if isinstance(other, (bytes, bytearray, memoryview)):
+            view = memoryview(other).cast("B")
+            return len(view) == len(self) and all(
+                view[k * PAGE_SIZE:(k + 1) * PAGE_SIZE] == p for k, p in enumerate(self._pages))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # equal to bytes, which hash differently
+
+    def __repr__(self) -> str:
+        return f"<MemoryImage {len(self._pages)} pages>"
+
+    def apply(self, memory_pages: int, changes: Iterable[MemoryChange]) -> MemoryImage:
+        """Return this image resized to ``memory_pages`` with ``changes`` written (new bytes)."""
+        writer = _PageWriter(self)
+        writer.step(memory_pages, changes)
+        return writer.freeze()
+
+
+EMPTY_IMAGE = MemoryImage()
+
+
+class _PageWriter:
+    """Writes steps into a copy of an image's page list, copying each page once until frozen."""
+
+    def __init__(self, image: MemoryImage) -> None:
+        self._pages: list[bytes | bytearray] = list(image.pages)
+        self._dirty: set[int] = set()  # pages that are private bytearrays now
+
+    def step(self, memory_pages: int, changes: Iterable[MemoryChange]) -> None:
+        # The memory has the step's size: wasm memory only grows, and a recorded change never
+        # lies outside it (one that did would be clipped to it).
+        pages = self._pages
+        if len(pages) > memory_pages:
+            del pages[memory_pages:]
+            self._dirty = {k for k in self._dirty if k < memory_pages}
+        elif len(pages) < memory_pages:
+            pages.extend([_ZERO_PAGE] * (memory_pages - len(pages)))
+        size = memory_pages * PAGE_SIZE
+        for c in changes:
+            address, data = c.address, c.new
+            end = min(address + len(data), size)
+            while address < end:
+                k, lo = divmod(address, PAGE_SIZE)
+                n = min(end - address, PAGE_SIZE - lo)
+                page = pages[k]
+                if k not in self._dirty:
+                    page = pages[k] = bytearray(page)
+                    self._dirty.add(k)
+                page[lo:lo + n] = data[address - c.address:address - c.address + n]
+                address += n
+
+    def freeze(self) -> MemoryImage:
+        for k in self._dirty:
+            self._pages[k] = bytes(self._pages[k])
+        self._dirty.clear()
+        return MemoryImage(tuple(self._pages))  # type: ignore[arg-type]  # all bytes now
+
 
 
 class Player(QObject):
@@ -30,10 +162,8 @@ class Player(QObject):
         self.previous_index = -1
         #: Animation length in ms for views; tests set 0.
         self.animation_ms = 450
-        self._checkpoints: dict[int, bytes] = {}
-        self._recent: dict[int, bytes] = {}
-        self._work = bytearray()
-        self._work_index = -1
+        self._checkpoints: dict[int, MemoryImage] = {}
+        self._recent: dict[int, MemoryImage] = {}
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._on_tick)
         self.set_speed(2.0)
@@ -45,7 +175,6 @@ class Player(QObject):
         self.trace = trace
         self._checkpoints = {}
         self._recent = {}
-        self._work, self._work_index = bytearray(), -1
         self.index = -1
         self.previous_index = -1
         self.trace_changed.emit()
@@ -135,44 +264,40 @@ class Player(QObject):
             self.pause()
 
     # ---------------------------------------------------------------- memory
-    def memory_at(self, index: int | None = None) -> bytes:
+    def memory_at(self, index: int | None = None) -> MemoryImage:
         """Return the whole linear memory as it was after step ``index`` (default: current).
 
-        Rebuilt from the recorded changes (the first step records the initial memory against
-        zeros), from the nearest cached checkpoint.
+        Exact for any step, in any order: replayed from the recorded changes (the first step
+        records the initial memory against zeros) from the nearest earlier image the player
+        holds, a checkpoint or a recently shown step. Images share unchanged pages, so one step
+        forward costs the pages that step wrote, whatever the memory size.
         """
         index = self.index if index is None else index
         if index < 0 or not len(self.trace):
-            return b""
-        if index in self._recent:
-            return self._recent[index]
-        image = self._replay(index)
-        # Several views ask for the same step's memory in one update: keep the last few.
+            return EMPTY_IMAGE
+        image = self._recent.pop(index, None)
+        if image is None:
+            image = self._replay(index)
+        # Several views ask for the same step's memory in one update, and Back asks for the
+        # previous one: keep the last few, most recently used last.
         self._recent[index] = image
-        while len(self._recent) > 4:
+        while len(self._recent) > RECENT_IMAGES:
             del self._recent[next(iter(self._recent))]
         return image
 
-    def _replay(self, index: int) -> bytes:
-        # Stepping forward by one (the common case) applies one step's changes to a working
-        # buffer; anything else restarts from the nearest checkpoint.
-        if self._work_index < 0 or index < self._work_index:
-            start = max((k for k in self._checkpoints if k <= index), default=-1)
-            self._work = bytearray(self._checkpoints[start]) if start >= 0 else bytearray()
-            self._work_index = start
-        buf = self._work
-        for i in range(self._work_index + 1, index + 1):
+    def _replay(self, index: int) -> MemoryImage:
+        start = max((k for k in itertools.chain(self._checkpoints, self._recent) if k <= index),
+                    default=-1)
+        base = (self._checkpoints[start] if start in self._checkpoints
+                else self._recent.get(start, EMPTY_IMAGE))
+        writer = _PageWriter(base)
+        for i in range(start + 1, index + 1):
             step = self.trace[i]
-            size = step.memory_pages * 65536
-            if len(buf) < size:
-                buf.extend(bytes(size - len(buf)))
-            for c in step.memory_changes:
-                buf[c.address:c.address + len(c.new)] = c.new
-            if i % CHECKPOINT_EVERY == 0:
-                self._checkpoints[i] = bytes(buf)
-        self._work_index = index
-        pages = self.trace[index].memory_pages
-        return bytes(buf[: pages * 65536]) if len(buf) > pages * 65536 else bytes(buf)
+            writer.step(step.memory_pages, step.memory_changes)
+            if i % CHECKPOINT_EVERY == 0 and i not in self._checkpoints:
+                self._checkpoints[i] = writer.freeze()
+        return writer.freeze()
+
 
 def phase_of(step: Step | None) -> str:
     return step.phase if step else PHASES[0]

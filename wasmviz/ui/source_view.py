@@ -18,12 +18,12 @@ from PySide6.QtWidgets import (QHeaderView, QLabel, QPlainTextEdit, QSplitter, Q
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from ..engine.bytecode import HAS_IMMEDIATE, Op, disassemble
-from ..engine.layout import FUNC_FIELDS, FUNC_STATES, STATE_FIELDS
+from ..engine.layout import DEFAULT_LAYOUT, FUNC_FIELDS, FUNC_STATES, STATE_FIELDS, Layout
 from ..engine.trace import Step
 from . import colors
 from .editor import Highlighter
-from .memory_view import FUNC_SIZE, FUNCS_BASE, MAX_FUNCS, STATE_BASE, mono_font
-from .player import Player
+from .memory_view import mono_font
+from .player import MemoryImage, Player
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -63,16 +63,25 @@ class FunctionObject(NamedTuple):
         return FUNC_STATES[self.state] if self.state < len(FUNC_STATES) else f"state {self.state}"
 
 
-def read_functions(memory: bytes, names: Sequence[str] = ()) -> list[FunctionObject]:
-    """Decode every defined function object in ``memory``; ``names`` backs up unreadable names."""
-    if len(memory) < FUNCS_BASE:
+def read_functions(memory: bytes | MemoryImage, names: Sequence[str] = (), *,
+                   layout: Layout = DEFAULT_LAYOUT) -> list[FunctionObject]:
+    """Decode every defined function object in ``memory``; ``names`` backs up unreadable names.
+
+    ``layout`` is the memory map of the trace the image comes from (default: main.wat's).
+    """
+    base, size = layout.funcs_base, layout.func_size
+    if len(memory) < base:
         return []
-    (count,) = struct.unpack_from("<I", memory, STATE_BASE)
+    # Slices, not unpack_from: ``memory`` may be the player's paged MemoryImage (not a buffer).
+    at = layout.state_field("functions")
+    (count,) = struct.unpack("<I", memory[at:at + 4])
+    count = min(count, layout.max_funcs)
+    objects = memory[base:base + count * size]
     out = []
-    for i in range(min(count, MAX_FUNCS)):
-        address = FUNCS_BASE + i * FUNC_SIZE
+    for i in range(count):
+        address = base + i * size
         slot, code, length, params, calls, state, name_ptr, name_len = \
-            _OBJECT.unpack_from(memory, address)
+            _OBJECT.unpack_from(objects, i * size)
         try:
             name = memory[name_ptr:name_ptr + name_len].decode("utf-8") if name_len else ""
         except UnicodeDecodeError:
@@ -83,14 +92,15 @@ def read_functions(memory: bytes, names: Sequence[str] = ()) -> list[FunctionObj
     return out
 
 
-def changed_fields(step: Step | None) -> set[tuple[int, str]]:
+def changed_fields(step: Step | None, layout: Layout) -> set[tuple[int, str]]:
     """Return (object address, field name) for every function-object field this step wrote."""
     out: set[tuple[int, str]] = set()
-    end_of_objects = FUNCS_BASE + FUNC_SIZE * MAX_FUNCS
+    base, size = layout.funcs_base, layout.func_size
+    end_of_objects = base + size * layout.max_funcs
     for c in step.memory_changes if step else ():
-        for a in range(max(c.address, FUNCS_BASE), min(c.address + len(c.new), end_of_objects)):
-            obj, offset = divmod(a - FUNCS_BASE, FUNC_SIZE)
-            out.add((FUNCS_BASE + obj * FUNC_SIZE, FUNC_FIELDS[offset // 4]))
+        for a in range(max(c.address, base), min(c.address + len(c.new), end_of_objects)):
+            obj, offset = divmod(a - base, size)
+            out.add((base + obj * size, FUNC_FIELDS[offset // 4]))
     return out
 
 
@@ -143,8 +153,6 @@ class SourceView(QWidget):
 
         self.policy = QLabel()
         self.policy.setWordWrap(True)
-        self.policy.setToolTip("The tier-up policy and queue, read from the VM state block at "
-                               f"0x{STATE_BASE:05X}")
         self.tree = QTreeWidget()
         self.tree.setColumnCount(len(COLUMNS))
         self.tree.setHeaderLabels(list(COLUMNS))
@@ -230,9 +238,10 @@ class SourceView(QWidget):
             self.source.setPlainText(text)
         step = self.player.current
         memory = self.player.memory_at() if step else b""
-        self._functions = read_functions(memory, self._define_names())
+        layout = self.player.trace.layout
+        self._functions = read_functions(memory, self._define_names(), layout=layout)
         self._show_policy(memory)
-        changed = changed_fields(step)
+        changed = changed_fields(step, layout)
         bold = QFont(self.tree.font())
         bold.setBold(True)
         self.tree.blockSignals(True)  # rebuilding must not look like the user picking a row
@@ -278,12 +287,15 @@ class SourceView(QWidget):
             self.tree.setCurrentItem(current)
         self._show_code(current)
 
-    def _show_policy(self, memory: bytes) -> None:
-        if len(memory) < STATE_BASE + 4 * len(STATE_FIELDS):
+    def _show_policy(self, memory: bytes | MemoryImage) -> None:
+        base = self.player.trace.layout.state_base
+        self.policy.setToolTip("The tier-up policy and queue, read from the VM state block at "
+                               f"0x{base:05X}")
+        if len(memory) < base + 4 * len(STATE_FIELDS):
             self.policy.setText("No state yet.")
             return
-        state = dict(zip(STATE_FIELDS, struct.unpack_from(f"<{len(STATE_FIELDS)}i", memory,
-                                                          STATE_BASE)))
+        state = dict(zip(STATE_FIELDS, struct.unpack(
+            f"<{len(STATE_FIELDS)}i", memory[base:base + 4 * len(STATE_FIELDS)])))
         jit = "on" if state["jit_enabled"] else "off"
         self.policy.setText(
             f"{state['functions']} function(s) · hot at {state['threshold']} calls · "

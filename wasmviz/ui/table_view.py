@@ -31,6 +31,8 @@ _HEADER_TIPS = (
 )
 #: Item data role: True for a slot that changed since the previous step.
 CHANGED_ROLE = Qt.ItemDataRole.UserRole + 1
+#: How many changed slots the summary line names; it counts the rest.
+SUMMARY_CHANGES = 8
 
 
 def slot_color(slot: Slot) -> QColor:
@@ -68,6 +70,7 @@ class TableModel(QAbstractTableModel):
         self._before: tuple[Slot, ...] = ()
         self._functions: list[FunctionObject] = []
         self._old_functions: list[FunctionObject] = []
+        self._changed_rows: list[int] = []
         self._changed: set[int] = set()
         self._users: dict[int, list[str]] = {}
         self._old_users: dict[int, list[str]] = {}
@@ -83,8 +86,13 @@ class TableModel(QAbstractTableModel):
         return row >= len(self._before) or self._before[row] != self._slots[row]
 
     def changed_rows(self) -> list[int]:
-        # Before the first step there is nothing to compare with: nothing "changed".
-        if not self._before:
+        """The rows that changed in this step, ascending (found once per step)."""
+        return list(self._changed_rows)
+
+    def _find_changed_rows(self) -> list[int]:
+        # Before the first step there is nothing to compare with: nothing "changed". A step
+        # that did not touch the table shares the previous step's tuple.
+        if not self._before or self._before is self._slots:
             return []
         # Unchanged steps share slot objects, so identity settles most rows cheaply (the
         # table may have thousands of slots).
@@ -209,9 +217,11 @@ class TableModel(QAbstractTableModel):
         self._slots = step.table if step else ()
         # "Changed" means changed by this step, as the memory view's highlight does.
         self._before = player.trace[player.index - 1].table if step and player.index > 0 else ()
-        self._changed = set(self.changed_rows())
-        self._functions = read_functions(player.memory_at()) if step else []
-        self._old_functions = (read_functions(player.memory_at(player.index - 1))
+        self._changed_rows = self._find_changed_rows()
+        self._changed = set(self._changed_rows)
+        layout = player.trace.layout
+        self._functions = read_functions(player.memory_at(), layout=layout) if step else []
+        self._old_functions = (read_functions(player.memory_at(player.index - 1), layout=layout)
                                if self._before else [])
         self._users = self._users_by_slot(self._slots, self._functions)
         self._old_users = self._users_by_slot(self._before, self._old_functions)
@@ -260,8 +270,12 @@ class TableView(QWidget):
         if not size:
             self.summary.setText("No table yet.")
             return
-        what = ", ".join(self.model.describe_change(r) for r in rows)
-        moved = [r for r in self.model.rows_with_changed_users() if r not in rows]
+        # Name a few changes: a label listing thousands of slots costs frames and says nothing.
+        what = ", ".join(self.model.describe_change(r) for r in rows[:SUMMARY_CHANGES])
+        if len(rows) > SUMMARY_CHANGES:
+            what += f" and {len(rows) - SUMMARY_CHANGES:,} more changed slots"
+        changed = set(rows)
+        moved = [r for r in self.model.rows_with_changed_users() if r not in changed]
         what = ", ".join(filter(None, [what] + [f"calls to {', '.join(self.model.users(r))} now "
                                                 f"go through slot {r}" for r in moved
                                                 if self.model.users(r)]))
@@ -269,3 +283,10 @@ class TableView(QWidget):
         self.summary.setText(f"<b>{size} slots</b> · {what}")
         if rows:
             self.table.scrollTo(self.model.index(rows[-1], 0))
+
+    def select_slot(self, slot: int) -> None:
+        """Select and show table slot ``slot`` (a lesson points at it)."""
+        if 0 <= slot < self.model.rowCount():
+            index = self.model.index(slot, 0)
+            self.table.scrollTo(index)
+            self.table.selectRow(slot)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
-from .diagram import DiagramView
+from .diagram.view import DiagramView
 from .event_log import EventLog
 from .memory_view import MemoryView
 from .module_view import ModuleView

@@ -1,0 +1,268 @@
+"""Reading lesson files: TOML text -> a validated Lesson, or a LessonError saying where and what.
+
+Everything here is about the file alone (syntax, fields, types); whether the lesson agrees with
+the real run is checker.py's job. Nothing in a lesson file is ever executed.
+"""
+
+from __future__ import annotations
+
+import re
+import stat
+import tomllib
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..engine.machine import DEFAULT_FUEL
+from ..engine.scenario import Scenario, ScenarioError
+from ..engine.trace import PHASES
+from .model import KINDS, LEVELS, Lesson, LessonError, LessonStep, Where, type_name
+from .parts import StepParts
+
+#: The shipped lessons (a checkout or an editable install: the package sits beside lessons/).
+LESSONS_DIR = Path(__file__).resolve().parents[2] / "lessons"
+#: A lesson is prose plus a few tables; anything larger is a mistake (or an attack on the app).
+MAX_BYTES = 256 * 1024
+MAX_STEPS = 200
+MAX_FUEL = DEFAULT_FUEL
+#: Setting up the main module costs fuel too; with less, the run stops before it begins.
+MIN_FUEL = 1_000
+MAX_REPEAT = 20
+#: Each expression is compiled into its own module (about 20 trace steps and a few ms each).
+MAX_EXPRS = 20
+SUFFIX = ".toml"
+
+_TOP_KEYS = {"title", "summary", "level", "scenario", "step"}
+_STEP_KEYS = {"at", "nth", "where", "title", "narration", "highlight", "expect", "checkpoint"}
+_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+#: tomllib's wording for the two mistakes authors make most, said in their terms.
+_TOML_HINTS = {
+    "Illegal character '\\n'": " (a \"...\" text is not closed on its line; use \"\"\"...\"\"\" for "
+                                "text over several lines)",
+    "Cannot overwrite a value": " (a field is given twice)",
+}
+
+
+def shipped() -> list[Path]:
+    """Return the shipped lesson files in curriculum order (their names start with a number)."""
+    return sorted(LESSONS_DIR.glob(f"*{SUFFIX}"))
+
+
+def find(name_or_path: str, base: Path = LESSONS_DIR) -> Path:
+    """Return the lesson file a user named: a path, or a shipped lesson's name or number.
+
+    ``03``, ``03-linking`` and ``linking`` all name ``lessons/03-linking.toml``.
+    Raises LessonError when nothing (or more than one lesson) matches.
+    """
+    path = Path(name_or_path).expanduser()
+    if path.suffix == SUFFIX or path.exists():
+        if not path.is_file():
+            raise LessonError(Where(str(path)), "no such lesson file")
+        return path
+    candidates = sorted(base.glob(f"*{SUFFIX}"))
+    key = name_or_path.strip().lower()
+    hits = [p for p in candidates if p.stem.lower() == key]
+    hits = hits or [p for p in candidates
+                    if p.stem.lower().startswith(key + "-") or p.stem.lower().endswith("-" + key)]
+    if len(hits) == 1:
+        return hits[0]
+    if hits:
+        raise LessonError(Where(name_or_path), "is ambiguous: it names "
+                                               f"{', '.join(p.stem for p in hits)}")
+    names = ", ".join(p.stem for p in candidates) or "(none)"
+    raise LessonError(Where(name_or_path), f"is not a lesson; the lessons are: {names}")
+
+
+def load(path: Path) -> Lesson:
+    """Read and validate the lesson file at ``path``; raise LessonError if it is malformed."""
+    where = Where(str(path))
+    try:
+        info = path.stat()
+        # A device or a pipe reports no size and may never end (/dev/zero): refuse it unread.
+        if not stat.S_ISREG(info.st_mode):
+            raise LessonError(where, "not a lesson file (a folder, a device or a pipe)")
+        if info.st_size > MAX_BYTES:
+            raise LessonError(where, f"the file is {info.st_size:,} bytes; a lesson may be at "
+                                     f"most {MAX_BYTES:,} bytes")
+        with path.open("rb") as f:
+            raw = f.read(MAX_BYTES + 1)  # bounded: the file may grow while it is read
+    except OSError as exc:
+        raise LessonError(where, f"cannot read the file: {exc.strerror or exc}") from None
+    if len(raw) > MAX_BYTES:
+        raise LessonError(where, f"the file is over {MAX_BYTES:,} bytes; a lesson may be at "
+                                 "most that")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise LessonError(Where(str(path), line),
+                          f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as "
+                          "UTF-8") from None
+    return loads(text, path)
+
+
+def loads(text: str, path: Path) -> Lesson:
+    """Validate lesson ``text`` read from ``path`` (used for messages and relative files)."""
+    # The app may hand over text it did not read through load(): the same limit applies.
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_BYTES:
+        raise LessonError(Where(str(path)), f"the text is {size:,} bytes; a lesson may be at "
+                                            f"most {MAX_BYTES:,} bytes")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        m = _TOML_POSITION.search(msg)
+        line = int(m.group(1)) if m else 0
+        detail = _TOML_POSITION.sub("", msg).strip()
+        detail += _TOML_HINTS.get(detail, "")
+        col = f" (column {m.group(2)})" if m else ""
+        raise LessonError(Where(str(path), line), f"not valid TOML{col}: {detail}") from None
+    except RecursionError:
+        # tomllib parses nested arrays and tables recursively.
+        raise LessonError(Where(str(path)), "not valid TOML: arrays or tables are nested too "
+                                            "deeply") from None
+    except ValueError as exc:
+        # Python refuses to convert integers of more than 4300 digits (tomllib lets it through).
+        raise LessonError(Where(str(path)), f"not valid TOML: {exc}") from None
+    return _Reader(text, path).lesson(data)
+
+
+class _Reader(StepParts):
+    """Validates parsed TOML, knowing the text so messages can name lines."""
+
+    def lesson(self, data: Mapping[str, Any]) -> Lesson:
+        unknown = sorted(set(data) - _TOP_KEYS)
+        if unknown:
+            raise self.fail(f"unknown field {unknown[0]!r}; a lesson has: "
+                            f"{', '.join(sorted(_TOP_KEYS))}", self.line_of(unknown[0]))
+        title = self.text(data, "title", required=True)
+        summary = self.text(data, "summary", required=True)
+        level = self.text(data, "level")
+        if level and level not in LEVELS:
+            raise self.fail(f"level must be one of {', '.join(LEVELS)}; found {level!r}",
+                            self.line_of("level"))
+        scenario = data.get("scenario")
+        if not isinstance(scenario, dict):
+            raise self.fail("missing [scenario]: what to run on the engine (exprs and args, "
+                            "or source and call)" if scenario is None else
+                            f"scenario must be a table ([scenario]), not {type_name(scenario)}",
+                            self.line_of("scenario"))
+        scenario, lines = self.scenario(scenario)
+        steps = data.get("step")
+        if steps is None or steps == []:
+            raise self.fail("a lesson needs at least one [[step]]; found none",
+                            self.line_of("step"))
+        if not isinstance(steps, list):
+            raise self.fail(f"step must be an array of tables ([[step]]), not {type_name(steps)}",
+                            self.line_of("step"))
+        # Checked before any step is read, so a huge lesson is refused at once.
+        if len(steps) > MAX_STEPS:
+            raise self.fail(f"{len(steps):,} steps; a lesson may have at most {MAX_STEPS}",
+                            self.step_lines[MAX_STEPS] if len(self.step_lines) > MAX_STEPS
+                            else self.line_of("step"))
+        parsed = tuple(self.step(i + 1, s) for i, s in enumerate(steps))
+        return Lesson(self.path, self.path.stem, title, summary, scenario, parsed, level, lines)
+
+    def scenario(self, table: dict[str, Any]) -> tuple[dict[str, Any], dict[str, int]]:
+        """Return the scenario table (source_file read in) and the line of each field."""
+        line = self.line_of("[scenario") or self.line_of("scenario")
+        end = self.table_end(line) if line else None
+        known = (*Scenario.__dataclass_fields__, "source_file")
+        unknown = [k for k in table if k not in known]
+        if unknown:
+            raise self.fail(f"scenario: unknown field {unknown[0]!r}; a scenario has: "
+                            f"{', '.join(known)}", self.line_of(unknown[0], line, end) or line)
+        lines = {"scenario": line}
+        lines.update({k: self.line_of(k, line, end) or line for k in table})
+        table = dict(table)
+        source_file = table.pop("source_file", None)
+        if source_file is not None:
+            if "source" in table:
+                raise self.fail("scenario: give source or source_file, not both",
+                                lines["source_file"])
+            table["source"] = self.read_source(source_file, lines["source_file"])
+            lines["source"] = lines["source_file"]
+        try:
+            scenario = Scenario.from_mapping(table)
+        except ScenarioError as exc:
+            raise self.fail(f"scenario: {exc}", lines.get(exc.field or "", line)) from None
+        # Opening a lesson must never keep a learner waiting: bound the work a run may do.
+        if not MIN_FUEL <= scenario.fuel <= MAX_FUEL:
+            raise self.fail(f"scenario: fuel {scenario.fuel:,} is outside what a lesson may "
+                            f"use: {MIN_FUEL:,} to {MAX_FUEL:,}", lines["fuel"])
+        if scenario.repeat > MAX_REPEAT:
+            raise self.fail(f"scenario: repeat {scenario.repeat} is more than the limit "
+                            f"{MAX_REPEAT}", lines["repeat"])
+        if len(scenario.exprs) > MAX_EXPRS:
+            raise self.fail(f"scenario: {len(scenario.exprs)} expressions; a lesson may run at "
+                            f"most {MAX_EXPRS}", lines["exprs"])
+        return table, lines
+
+    def read_source(self, name: object, line: int) -> str:
+        if not isinstance(name, str) or not name.strip() or "\0" in name:
+            raise self.fail(f"scenario: source_file must be the name of a file in the lesson's "
+                            f"folder, not {name!r}", line)
+        folder = self.path.resolve().parent
+        try:
+            target = (folder / name).resolve()
+        except (OSError, RuntimeError) as exc:  # a symlink loop, a name too long
+            raise self.fail(f"scenario: cannot read source_file {name!r}: {exc}", line) from None
+        # A lesson may only read files in its own folder: a shared lesson must not be able to
+        # show (or probe) files elsewhere on the learner's disk.
+        if not target.is_relative_to(folder):
+            raise self.fail(f"scenario: source_file {name!r} is outside the lesson's folder "
+                            f"{folder}; a lesson may only read files beside it", line)
+        try:
+            if target.stat().st_size > MAX_BYTES:
+                raise self.fail(f"scenario: source_file {name!r} is larger than "
+                                f"{MAX_BYTES:,} bytes", line)
+            return target.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise self.fail(f"scenario: source_file {name!r} is not UTF-8 text", line) from None
+        except OSError as exc:
+            raise self.fail(f"scenario: cannot read source_file {name!r}: "
+                            f"{exc.strerror or exc}", line) from None
+
+    # ---------------------------------------------------------------- steps
+    def step(self, number: int, data: object) -> LessonStep:
+        start = self.step_lines[number - 1] if number <= len(self.step_lines) else 0
+        end = self.step_lines[number] if number < len(self.step_lines) else None
+        if not isinstance(data, dict):
+            raise self.fail(f"a step must be a table, not {type_name(data)}", start, number)
+        unknown = sorted(set(data) - _STEP_KEYS)
+        if unknown:
+            raise self.fail(f"unknown field {unknown[0]!r}; a step has: "
+                            f"{', '.join(sorted(_STEP_KEYS))}",
+                            self.line_of(unknown[0], start, end) or start, number)
+        at = self.text(data, "at", required=True, step=number, start=start)
+        at_line = self.line_of("at", start, end) or start
+        self.check_at(at, number, at_line)
+        narration = self.text(data, "narration", required=True, step=number, start=start)
+        nth = data.get("nth", 1)
+        if not isinstance(nth, int) or isinstance(nth, bool) or nth < 1:
+            raise self.fail(f"nth must be a whole number from 1, not {nth!r}",
+                            self.line_of("nth", start, end) or start, number)
+        where = data.get("where", {})
+        if not isinstance(where, dict):
+            raise self.fail(f"where must be a table such as {{slot = 6}}, not {type_name(where)}",
+                            self.line_of("where", start, end) or start, number)
+        return LessonStep(
+            number=number, line=start, at=at, narration=narration,
+            title=self.text(data, "title", step=number, start=start), nth=nth, where=where,
+            highlights=self.highlights(data.get("highlight", []), number, start, end),
+            expectations=self.expectations(data.get("expect", []), number, start, end),
+            checkpoint=self.checkpoint(data.get("checkpoint"), number, start, end),
+            at_line=at_line)
+
+    def check_at(self, at: str, number: int, line: int) -> None:
+        """Refuse an ``at`` that can name no step of any run (kinds are checked against the run:
+        a new kind the engine records must not need a change here)."""
+        if at in ("start", "end"):
+            return
+        phase, _, kind = at.partition("/")
+        if phase not in PHASES:
+            raise self.fail(f"unknown phase {phase!r} in at = {at!r}; the phases are: "
+                            f"{', '.join(PHASES)} (or at = \"start\" / \"end\")", line, number)
+        if "/" in at and not kind:
+            raise self.fail(f"at = {at!r} names no kind after the '/'; {phase} kinds are: "
+                            f"{', '.join(KINDS.get(phase, ()))}", line, number)

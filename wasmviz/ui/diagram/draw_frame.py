@@ -1,0 +1,155 @@
+"""The fixed frame of the picture (phases, host, main module, strip titles) and the column of
+generated modules, each with its functions, the slots they went into and how far it got."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QFontMetricsF
+
+from ...engine.trace import PHASES, Slot, Step
+from .. import colors
+from .history import ModuleState
+from .items import Box, Note
+from .paint import font, mix
+from .picture import COLUMN, HOST, MAIN, MEMORY, SCENE, SUBS, TABLE, Picture
+
+PHASE_TIPS = {
+    "setup": "Setup: wasmtime instantiates the main module and the host's front end writes "
+             "the program into its memory.",
+    "generate": "Generate: the main module's template JIT writes a new module's bytes into "
+                "its own linear memory.",
+    "compile": "Compile: the host hands those bytes to wasmtime, which validates and compiles "
+               "them.",
+    "link": "Link: the host instantiates the new module, importing main's table and memory.",
+    "patch": "Patch: the new module's patch grows the table, installs its functions and "
+             "relocates their code slots.",
+    "call": "Call: main calls through the table with call_indirect and reaches the new code.",
+}
+STATUS = {"writing": "being written…", "written": "written, not compiled yet",
+          "compiled": "compiled", "linked": "linked", "patched": "linked + patched"}
+
+
+def draw_frame(pic: Picture, step: Step) -> None:
+    """The phase badges, the host, the main module and its three parts, strip titles."""
+    ink, x = pic.ink, 20.0
+    for phase in PHASES:
+        on = phase == step.phase
+        width = QFontMetricsF(font(11, True)).horizontalAdvance(phase) + 24
+        pic.add(Note(QRectF(x, 10, width, 28), phase, ink, pt=11, bold=on, radius=14,
+                     fill=pic.highlight if on else None,
+                     border=None if on else mix(ink.bg, ink.text, 0.3), tip=PHASE_TIPS[phase]))
+        x += width + 10
+    pic.add(Note(QRectF(x, 10, SCENE.right() - 20 - x, 28),
+                 f"step {step.index + 1} of {len(pic.trace)} · {step.kind}", ink,
+                 align=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                 tip="Where you are in the recorded run, and what kind of event this is."))
+    pic.boxes["host"] = pic.add(Box(
+        HOST, "host · Python + wasmtime", colors.HOST, ink, title_pt=11.5,
+        tip="The host (Python embedding wasmtime) plays the browser's part: it compiles "
+            "the bytes main hands it, instantiates them and calls their patch."))
+    pic.label(QRectF(HOST.left() + 260, HOST.top() + 8, 530, 30), "compiles + "
+              "instantiates the bytes main hands it, then calls patch", 10.5, False)
+    pic.add(Box(MAIN, "main.wat: owns the table and the memory", colors.MAIN, ink,
+                pill="main module",
+                tip="The main module: a hand-written wasm program with a bytecode "
+                    "interpreter and a template JIT. It exports its table and memory, "
+                    "so new modules can import them."))
+    parts = {
+        "interpreter": ("interpreter", "runs bytecode (slots 1–5)",
+                        "The bytecode interpreter runs functions that are not compiled; "
+                        "its entries enter0–enter4 sit in table slots 1–5."),
+        "invoke": ("invoke", "code slot ≠ 0 → call_indirect",
+                   "invoke, the top-level call, reads the function's code slot and, if "
+                   "it is not 0, calls through that table slot with call_indirect."),
+        "jit": ("template JIT", "writes new modules' bytes",
+                "The template JIT translates hot functions' bytecode op by op into the "
+                "bytes of a new wasm module, written into the JIT buffer below."),
+    }
+    for key, (title, line, tip) in parts.items():
+        pic.boxes[key] = pic.add(Box(SUBS[key], title, colors.MAIN, ink, lines=[line],
+                                     title_pt=11, tip=tip), 1)
+    table_tip = ("The funcref table: call_indirect picks a function from it by index at "
+                 "run time. Slot 0 stays null; slots 1–5 are the interpreter's entries; "
+                 "a slot's colour is the module owning its function.")
+    memory_tip = ("Main's linear memory, which every generated module imports: cells light "
+                  "up where this step changed bytes (hover one for old → new).")
+    for rect, title, tip in (
+            (QRectF(32, TABLE.top() - 50, 776, TABLE.height() + 58),
+             f"TABLE · funcref · {len(step.table)} slots", table_tip),
+            (MEMORY.adjusted(-8, -32, 8, 26),
+             f"LINEAR MEMORY · {step.memory_pages} pages", memory_tip)):
+        pic.add(Note(rect, "", ink, border=ink.frame(), tip=tip), 1)
+        pic.label(QRectF(rect.left() + 16, rect.top() + 2, 400, 24), title, tip=tip)
+
+
+def draw_modules(pic: Picture, step: Step, modules: dict[int, ModuleState]) -> None:
+    ink, col = pic.ink, COLUMN
+    pic.label(QRectF(col.left(), col.top(), col.width(), 22), "GENERATED MODULES",
+              tip="Modules the JIT wrote at run time, each compiled and linked by the "
+                  "host; their colours match their table slots.")
+    if not modules:
+        pic.add(Note(QRectF(col.left(), col.top() + 30, col.width(), 56), "none yet: "
+                     "functions run in main's interpreter until they are hot", ink,
+                     pt=10.5, wrap=True, fill=ink.panel))
+        return
+    slots = generated_slots(step.table)
+    shown = [modules[n] for n in sorted(modules)]
+
+    def rows(m: ModuleState) -> list[tuple[str, str]]:
+        out = [(f, f"{f}  → slot {slots[(m.number, f)]}" if (m.number, f) in slots else f)
+               for f in m.functions[:5]]
+        out += [("…", f"· … {len(m.functions) - 5} more")] if len(m.functions) > 5 else []
+        if m.status == "failed":
+            return out + [("", "· not installed: they stay interpreted")]
+        return out + [("patch", "· patch (the host calls it once)")]
+
+    # Older modules fold to a title bar when the column is full; then the oldest drop off.
+    heights = [40 + Box.ROW_H * len(rows(m)) for m in shown]
+    room, folded = col.height() - 30, 0
+    while sum(heights) + 8 * len(heights) > room and folded < len(shown) - 1:
+        heights[folded], folded = 34.0, folded + 1
+    while sum(heights) + 8 * len(heights) > room - 22 and len(shown) > 1:
+        shown, heights, folded = shown[1:], heights[1:], max(0, folded - 1)
+    y = col.top() + 30
+    if len(shown) < len(modules):
+        pic.label(QRectF(col.left(), y - 4, col.width(), 20),
+                  f"… {len(modules) - len(shown)} earlier module(s)", 10, False)
+        y += 22
+    for i, (m, height) in enumerate(zip(shown, heights)):
+        keys, lines = zip(*rows(m))
+        failed, full = m.status == "failed", i >= folded
+        title = m.problem if failed else STATUS[m.status]
+        box = Box(QRectF(col.left(), y, col.width(), height),
+                  title if full else ", ".join(m.functions) or title,
+                  colors.module_color(m.number), ink, lines=lines if full else [],
+                  pill=f"m{m.number}", dashed=failed or m.status == "writing",
+                  failed=failed, title_pt=11,
+                  tip=f"Generated module {m.number} ({title}): "
+                      f"{', '.join(m.functions) or 'its functions'}, plus patch. It "
+                      f"imports main's table and memory, and the host's note."
+                      + (f" wasmtime said: {step.error}" if failed and step.error else ""))
+        box.number, box.keys = m.number, list(keys)
+        if step.kind in ("table.grow", "table.set", "relocation") and full \
+                and m.status == "linked" and "patch" in box.keys:   # patch is running
+            box.row_marks[box.keys.index("patch")] = colors.module_color(m.number)
+        pic.add(box, 2)
+        pic.modules.append(box)
+        if step.kind == "begin" and m.status == "writing" or step.kind == "complete" \
+                and step.module is not None and step.module.number == m.number:
+            pic.tween(box.setOpacity, 0.0, 0.5)
+        y += height + 8
+
+
+_last_slots: list[object] = [None, {}]
+
+
+def generated_slots(table: tuple[Slot, ...]) -> dict[tuple[int | None, str | None], int]:
+    """Return {(module, function): slot} for ``table``.
+
+    Steps that leave the table alone share the same tuple, so the last answer is kept: with
+    10,000 slots, walking the table on every step would cost a good part of a frame.
+    """
+    if _last_slots[0] is not table:
+        _last_slots[:] = [table, {(s.module, s.function): s.index for s in table
+                                  if s.kind == "generated"}]
+    return _last_slots[1]  # type: ignore[return-value]

@@ -1,0 +1,133 @@
+"""The linear-memory strip: its regions, the bytes this step changed, the JIT buffer filling
+with a module's sections, and the relocation callout."""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtGui import QPainterPath
+
+from ...engine.trace import MemoryChange, Step
+from .. import colors
+from .history import JitFill
+from .items import Arrow, Note
+from .paint import LEFT_TOP, mix
+from .picture import MEMORY, NOTES_Y, Picture
+from .strips import RegionItem
+
+
+class Band(NamedTuple):
+    """How the strip shows a region: its share of the width, how many bytes from its start the
+    band spans, and a shorter title where the region's name would not fit."""
+
+    weight: float
+    span: int
+    title: str = ""
+
+
+#: Display only, keyed by region key: where each region is and what it holds come from the
+#: trace's layout (engine/layout.py).
+BANDS = {"state": Band(0.9, 0x30), "args": Band(0.85, 0x10), "queue": Band(1.0, 0x40),
+         "functions": Band(1.6, 0x200), "heap": Band(0.8, 0x200),
+         "stack": Band(1.25, 0x200, "interp. stack"), "jit": Band(1.6, 0x200)}
+_UNKNOWN = Band(1.0, 0x200)   # a region a later main module might add
+
+
+def _i32(data: bytes) -> int:
+    return int.from_bytes(data[:4], "little", signed=True)
+
+
+def _change_text(c: MemoryChange) -> str:
+    """One memory change in a few words: a 4-byte field as old → new, else its size."""
+    if len(c.new) != 4:
+        return f"{c.label or 'bytes'} ({len(c.new)} B)"
+    old, new = _i32(c.old), _i32(c.new)
+    fmt = (lambda v: f"0x{v:05x}") if max(abs(old), abs(new)) >= 0x1000 else str
+    return f"{c.label} {fmt(old)} → {fmt(new)}"
+
+
+def draw_memory(pic: Picture, step: Step, jit: JitFill | None) -> None:
+    layout = pic.trace.layout
+    regions = layout.regions()
+    bands = [BANDS.get(r.key, _UNKNOWN) for r in regions]
+    ink, total, x = pic.ink, sum(b.weight for b in bands), MEMORY.left()
+    for region, band in zip(regions, bands):
+        width = MEMORY.width() * band.weight / total
+        span = max(0x200, -(-(jit.end - jit.start) // 0x80) * 0x80) \
+            if region.key == "jit" and jit is not None else band.span
+        pic.regions[region.key] = pic.add(RegionItem(
+            QRectF(x + 2, MEMORY.top(), width - 4, MEMORY.height()), region, ink, span,
+            band.title), 2)
+        x += width
+    if jit is not None:
+        _draw_jit(pic, step, jit)
+    for c in step.memory_changes:
+        pic.highlights.append((c.address, c.address + len(c.new)))
+        region = layout.region_at(c.address)
+        if region is None or region.key == "jit":   # JIT bytes: the section segments
+            continue
+        cell = Note(pic.regions[region.key].cell_rect(c.address, len(c.new)), "", ink,
+                    fill=colors.CHANGE, border=mix(colors.CHANGE, ink.text, 0.4), radius=2,
+                    tip=f"{c.label or 'bytes'} at 0x{c.address:05x} ({len(c.new)} B) "
+                        f"changed this step: {c.old[:8].hex(' ')} → {c.new[:8].hex(' ')}")
+        pic.add(cell, 3)
+        pic.tween(cell.setOpacity, 0.0, 0.5)
+        if step.kind == "relocation" and c.address == step.detail.get("address"):
+            _draw_relocation(pic, step, c, cell)
+    if step.memory_changes and pic.callout is None and step.trap is None:
+        parts = [_change_text(c) for c in step.memory_changes[:6]]
+        more = len(step.memory_changes) - len(parts)
+        pic.add(Note(QRectF(MEMORY.left(), NOTES_Y, MEMORY.width(), 44),
+                     "changed: " + "  ·  ".join(parts) + (f"  · +{more} more" * bool(more)),
+                     ink, pt=10, wrap=True, align=LEFT_TOP,
+                     tip="The bytes this step changed in main's memory, old → new "
+                         "(4-byte fields read as little-endian i32)."), 3)
+
+
+def _draw_jit(pic: Picture, step: Step, jit: JitFill) -> None:
+    """The JIT buffer fills with the module's sections, in its colour, as they are written."""
+    item, ink, color = pic.regions["jit"], pic.ink, colors.module_color(jit.module)
+    band, pic.jit_bytes = item.band(), jit.end - jit.start
+    sections = jit.sections or ([("module", jit.start, jit.end)] * (jit.end > jit.start))
+    for k, (name, lo, hi) in enumerate(sections):
+        rect = QRectF(item.x_of(lo), band.top(), max(2.0, item.x_of(hi) - item.x_of(lo)),
+                      band.height())
+        new = step.phase == "generate" and step.detail.get("start") == lo
+        seg = pic.add(Note(rect, "", ink, fill=mix(color, ink.bg, 0.3 * (k % 2)), radius=0,
+                           border=ink.text if new else None,
+                           tip=f"m{jit.module}'s {name} section: 0x{lo:05x}–0x{hi - 1:05x}"
+                               f" ({hi - lo} B), written by the template JIT."), 3)
+        if new:   # the bytes flow from the JIT into the buffer
+            pic.boxes["jit"].row_marks[0] = color
+            pic.tween(lambda t, s=seg, r=QRectF(rect): s.setRect(
+                QRectF(r.left(), r.top(), max(1.0, r.width() * t), r.height())), 0.35, 1.0)
+            chip = pic.add(Note(QRectF(-32, -11, 64, 22), f"{hi - lo} B", ink, fill=color,
+                                pt=10, bold=True, radius=11), 6)
+            a, b = pic.boxes["jit"].rect().center(), rect.center()
+            pic.tween(lambda t, c=chip, a=a, b=b: (
+                c.setPos(a + (b - a) * t), c.setOpacity(float(t < 0.9))), 0.0, 0.6)
+    r = item.rect()
+    pic.label(QRectF(r.left(), r.bottom() + 2, r.width(), 20),
+              f"m{jit.module} · {pic.jit_bytes} B" if pic.jit_bytes else
+              f"m{jit.module} · starting", 10,
+              tip="How much of the new module the JIT has written so far.")
+
+
+def _draw_relocation(pic: Picture, step: Step, c: MemoryChange, cell: Note) -> None:
+    old, new = _i32(c.old), _i32(c.new)
+    pic.callout = f"{c.label}  {old} → {new}"
+    anchor = cell.rect().center()
+    box = QRectF(max(40.0, anchor.x() - 150), NOTES_Y, 330, 62)
+    note = pic.add(Note(box, f"calls to {step.detail.get('function', 'it')} now go "
+                        f"through table slot {new}", pic.ink, fill=pic.ink.bg,
+                        border=colors.CHANGE, pt=10.5, align=LEFT_TOP, wrap=True,
+                        heading=pic.callout, tip="Relocation: patch stored the new "
+                        "table index in the function object's code slot, in main's "
+                        "memory."), 7)
+    line = QPainterPath(QPointF(box.center().x(), box.top()))
+    line.lineTo(anchor.x(), cell.rect().bottom())
+    leader = pic.add(Arrow(line, colors.CHANGE, pic.ink, 2.0), 7)
+    pic.tween(lambda t: (note.setOpacity(t), leader.set_progress(t)), 0.0, 0.4)
+    pic.tween(lambda t: cell.setOpacity(0.3 + 0.7 * abs(math.cos(3 * math.pi * t))))

@@ -1,0 +1,66 @@
+"""Painting helpers shared by every diagram item: colours from the palette, fonts, text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPalette
+
+from .. import colors
+
+LEFT_TOP = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
+LEFT_MID = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+CENTER = Qt.AlignmentFlag.AlignCenter
+
+
+def mix(a: QColor, b: QColor, t: float) -> QColor:
+    """Return ``a`` blended towards ``b`` by ``t`` (0..1), opaque."""
+    return QColor.fromRgbF(*(x + (y - x) * t for x, y in zip(a.getRgbF()[:3], b.getRgbF()[:3])))
+
+
+def font(points: float = 11.0, bold: bool = False) -> QFont:
+    f = QFont()
+    f.setPointSizeF(points)
+    f.setBold(bold)
+    return f
+
+
+def text_height(text: str, points: float, width: float) -> float:
+    """Height ``text`` needs when word-wrapped to ``width``."""
+    flags = int(LEFT_TOP) | int(Qt.TextFlag.TextWordWrap)
+    return QFontMetricsF(font(points)).boundingRect(QRectF(0, 0, width, 1e4), flags, text).height()
+
+
+@dataclass(frozen=True)
+class Ink:
+    """Text and background colours taken from the widget palette (light or dark)."""
+
+    text: QColor
+    muted: QColor
+    bg: QColor
+    panel: QColor
+
+    @staticmethod
+    def from_palette(p: QPalette) -> Ink:
+        bg, text = p.color(QPalette.ColorRole.Base), p.color(QPalette.ColorRole.Text)
+        return Ink(text, mix(text, bg, 0.38), bg, mix(bg, text, 0.05))
+
+    def tint(self, color: QColor, amount: float = 0.12) -> QColor:
+        """A box fill: ``color`` faint over the background, so palette text stays readable."""
+        return mix(self.bg, color, amount)
+
+    def frame(self) -> QColor:
+        return mix(colors.MAIN, self.bg, 0.5)
+
+
+def draw_text(p: QPainter, rect: QRectF, text: str, f: QFont, color: QColor,
+              flags: Qt.AlignmentFlag = LEFT_MID, wrap: bool = False) -> None:
+    """Draw ``text`` in ``rect``; elide single lines rather than let them spill over."""
+    p.setFont(f)
+    p.setPen(color)
+    if wrap:
+        p.drawText(rect, int(flags) | int(Qt.TextFlag.TextWordWrap), text)
+    else:
+        p.drawText(rect, int(flags),
+                   QFontMetricsF(f).elidedText(text, Qt.TextElideMode.ElideRight, rect.width()))
