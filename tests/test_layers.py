@@ -6,7 +6,7 @@ import sys
 import pytest
 
 
-@pytest.mark.parametrize("package", ["wasmviz.engine", "wasmviz.cli"])
+@pytest.mark.parametrize("package", ["wasmviz.engine", "wasmviz.cli", "wasmviz.lessons"])
 def test_package_loads_no_qt(package: str) -> None:
     code = (f"import sys, {package}; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6')]; "

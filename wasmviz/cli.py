@@ -1,4 +1,5 @@
-"""Command line: `wasmviz` (the app), `wasmviz trace ...` (a run printed as steps).
+"""Command line: `wasmviz` (the app), `wasmviz trace ...` (a run printed as steps),
+`wasmviz lessons check|list` (lesson files held against the real run).
 
 Exit status: 0 on success (a requested fault included), 1 when the run ends in a trap nobody
 asked for (e.g. a division by zero), 2 with a message on stderr for bad usage or bad source.
@@ -7,7 +8,6 @@ asked for (e.g. a division by zero), 2 with a message on stderr for bad usage or
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import shutil
 import sys
@@ -33,7 +33,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wasmviz", description="Watch a JIT generate, link and patch code inside "
                                     "WebAssembly (late linking), run for real in wasmtime.")
+    parser.add_argument("--lesson", metavar="NAME_OR_PATH",
+                        help="open the app on a lesson: a shipped lesson's name or number "
+                             "(e.g. 03) or a lesson file")
     sub = parser.add_subparsers(dest="command")
+    ls = sub.add_parser("lessons", help="list or check lesson files",
+                        description="List the shipped lessons, or check lesson files against "
+                                    "the real run.")
+    lsub = ls.add_subparsers(dest="lessons_command", required=True)
+    chk = lsub.add_parser("check", help="validate lessons and verify every expectation",
+                          description="Validate each lesson file and run its scenario in "
+                                      "wasmtime to verify every expectation. Exit 0 only when "
+                                      "all pass.")
+    chk.add_argument("files", nargs="*", type=Path, metavar="FILE",
+                     help="lesson files (default: every shipped lesson)")
+    lsub.add_parser("list", help="list the shipped lessons in order")
     t = sub.add_parser("trace", help="run a scenario and print its steps",
                        description="Run a scenario in wasmtime and print every recorded step.")
     t.add_argument("--expr", action="append", default=[], metavar="EXPR",
@@ -162,18 +176,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "trace":
         return cmd_trace(args, parser)
-    return launch_app()
+    if args.command == "lessons":
+        from .lessons.cli import cmd_lessons  # noqa: PLC0415 - only this command needs it
+        return cmd_lessons(args)
+    return launch_app(args.lesson)
 
 
-def launch_app() -> int:
-    """Open the desktop app; until it lands, show a demonstration trace instead."""
-    if importlib.util.find_spec("wasmviz.ui.app") is None:
-        print("wasmviz: the desktop app is not built yet; here is a demonstration trace "
-              "(`wasmviz trace --help` for more).\n")
-        print_trace(run(Scenario(exprs=("x * x + 3",), args=(7,)), disassemble=False))
-        return 0
+def launch_app(lesson: str | None = None) -> int:
+    """Open the desktop app (on ``lesson`` if given)."""
+    if lesson is not None:
+        from .lessons import LessonError, find  # noqa: PLC0415
+        try:
+            find(lesson)
+        except LessonError as exc:
+            print(f"wasmviz: --lesson {exc}", file=sys.stderr)
+            return 2
     from .ui.app import run_app  # noqa: PLC0415 - Qt is imported only when the app is asked for
-    return int(run_app())
+    return int(run_app(lesson=lesson))
 
 if __name__ == "__main__":
     sys.exit(main())

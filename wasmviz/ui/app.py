@@ -9,11 +9,11 @@ from PySide6.QtWidgets import QApplication
 from .main_window import MainWindow
 
 
-def run_app(argv: list[str] | None = None) -> int:
-    """Open the main window with a sandbox scenario ready; return the exit status."""
+def run_app(argv: list[str] | None = None, lesson: str | None = None) -> int:
+    """Open the main window with a sandbox scenario (or ``lesson``) ready; return the status."""
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
     app.setApplicationName("wasmviz")
     app.setOrganizationName("wasmviz")
-    window = MainWindow()
+    window = MainWindow(lesson=lesson)
     window.show()
     return int(app.exec())

@@ -10,6 +10,10 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QListWidget, QL
                                QMainWindow, QMessageBox, QWidget)
 
 from ..engine import FAULTS, Scenario, Trace
+from ..lessons import LESSONS_DIR, LessonError
+from ..lessons import find as find_lesson
+from .lesson_panel import LessonPanel
+from .lesson_session import LessonSession
 from .player import Player
 from .runner import ScenarioRunner
 from .sandbox import SandboxPanel
@@ -23,7 +27,8 @@ DEFAULT_SOURCE = "x * x + 3"
 class MainWindow(QMainWindow):
     """wasmviz's window. Everything it shows comes from the player's recorded trace."""
 
-    def __init__(self, settings: QSettings | None = None, autorun: bool = True) -> None:
+    def __init__(self, settings: QSettings | None = None, autorun: bool = True,
+                 lesson: str | None = None) -> None:
         super().__init__()
         self.setWindowTitle("wasmviz — watch a JIT link new code into WebAssembly")
         self.setObjectName("wasmviz-main")
@@ -32,6 +37,8 @@ class MainWindow(QMainWindow):
         self.runner = ScenarioRunner(self)
         self.scenario: Scenario | None = None
         self._first_layout = False
+        self._counted_table: object = None
+        self._used_slots = 0
 
         self.central = make_central(self.player)
         self.setCentralWidget(self.central)
@@ -41,6 +48,9 @@ class MainWindow(QMainWindow):
         self.sandbox = SandboxPanel()
         self.docks: dict[str, QDockWidget] = {}
         self._dock("Sandbox", self.sandbox, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.session = LessonSession(self.player, self.settings, self)
+        self.lesson_panel = LessonPanel(self.session)
+        self._dock("Lesson", self.lesson_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         for title, widget, area in make_docks(self.player):
             self._dock(title, widget, area)
         self.messages = QListWidget()
@@ -66,8 +76,12 @@ class MainWindow(QMainWindow):
         self.runner.failed.connect(self._on_run_failed)
         self.runner.busy_changed.connect(self._on_busy)
         self.player.step_changed.connect(self._on_step_changed)
+        self.session.failed.connect(lambda msg: self.notify(msg, error=True))
+        self.session.position_changed.connect(self._on_lesson_position)
         self._restore()
-        if autorun:
+        if lesson is not None:
+            self.open_lesson(lesson)
+        elif autorun:
             self.sandbox.request(jit_now=True)
 
     # ---------------------------------------------------------------- building
@@ -80,6 +94,8 @@ class MainWindow(QMainWindow):
         return dock
 
     def _tabify(self) -> None:
+        self.tabifyDockWidget(self.docks["Sandbox"], self.docks["Lesson"])
+        self.docks["Sandbox"].raise_()
         right = [d for d in self.docks.values()
                  if self.dockWidgetArea(d) == Qt.DockWidgetArea.RightDockWidgetArea]
         for a, b in zip(right, right[1:]):
@@ -113,6 +129,11 @@ class MainWindow(QMainWindow):
                   "Ctrl+Shift+E")
         self._add(file, "Export &trace as JSON…", self.export_trace, "Ctrl+S")
         self._add(file, "&Open trace JSON…", self.open_trace, "Ctrl+O")
+        file.addSeparator()
+        self._add(file, "&Lessons…", self.show_lessons, "F1",
+                  "The guided lessons, from first contact to expert")
+        self._add(file, "Open &lesson file…", lambda: self.open_lesson(None), "Ctrl+L",
+                  "Open a lesson file from disk; it reloads when you save it")
         file.addSeparator()
         self._add(file, "&Quit", self.close, "Ctrl+Q")
         run = bar.addMenu("&Run")
@@ -169,12 +190,51 @@ class MainWindow(QMainWindow):
         self.docks["Messages"].show()
         self.docks["Messages"].raise_()
 
+    # ---------------------------------------------------------------- lessons
+    def open_lesson(self, name_or_path: str | None) -> bool:
+        """Open a lesson by shipped name/number or path (None: ask with a file dialog)."""
+        if name_or_path is None:
+            name_or_path, _ = QFileDialog.getOpenFileName(self, "Open lesson", str(LESSONS_DIR),
+                                                          "Lessons (*.toml)")
+            if not name_or_path:
+                return False
+        try:
+            path = find_lesson(name_or_path)
+        except LessonError as exc:
+            self.notify(str(exc), error=True)
+            return False
+        self.docks["Lesson"].show()
+        self.docks["Lesson"].raise_()
+        self.lesson_panel.open(path)
+        return True
+
+    def show_lessons(self) -> None:
+        self.docks["Lesson"].show()
+        self.docks["Lesson"].raise_()
+        self.lesson_panel.show_browser()
+
+    def _on_lesson_position(self, _position: int) -> None:
+        """Point the diagram and the docks at what this lesson step highlights."""
+        highlights = self.session.highlights
+        self.central.set_highlights(highlights)
+        for h in highlights:
+            if h.kind == "memory":
+                self.docks["Memory"].widget().go_to(h.target)  # type: ignore[attr-defined]
+            elif h.kind == "slot":
+                self.docks["Table"].widget().select_slot(h.target)  # type: ignore[attr-defined]
+            elif h.kind == "section":
+                self.docks["Module"].widget().select_section(h.target)  # type: ignore[attr-defined]
+
     # ---------------------------------------------------------------- status
     def _on_step_changed(self, index: int, _previous: int) -> None:
         step = self.player.current
         if step is None:
             return
-        used = sum(1 for s in step.table if s.kind != "null")
+        if step.table is not self._counted_table:
+            # Unchanged tables are shared between steps: count a 10,000-slot table only once.
+            self._counted_table = step.table
+            self._used_slots = sum(1 for s in step.table if s.kind != "null")
+        used = self._used_slots
         self.status_phase.setText(f" phase: {step.phase} / {step.kind} ")
         self.status_slots.setText(f" slots: {used}/{len(step.table)} ")
         self.status_pages.setText(f" memory: {step.memory_pages} pages ")

@@ -1,0 +1,664 @@
+"""Lessons: the file format, the checker, the command line, and every shipped lesson.
+
+A corpus of malformed lessons (tests/lessons_bad/) pins each problem to its own message, line
+and step; a property test feeds the loader and checker arbitrary input, which must only ever
+be refused with a LessonError.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import random
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from wasmviz.cli import main
+from wasmviz.engine.scenario import _FIELD_TYPES, FAULTS, Scenario, run
+from wasmviz.engine.trace import Trace
+from wasmviz.lessons import (MAX_BYTES, Checkpoint, Lesson, LessonError, Where, check,
+                             check_file, find, load, loads, resolve, shipped)
+from wasmviz.lessons.loader import MAX_STEPS
+from wasmviz.lessons.model import EXPECT_KEYS, EXPECT_TYPES, KINDS
+
+CORPUS = Path(__file__).parent / "lessons_bad"
+#: The example of lessons/README.md (the shipped lessons change; this one is pinned).
+GOOD_TEXT = """\
+title = "Writing a module into memory"
+summary = "The JIT writes a whole module, section by section, into linear memory."
+level = "beginner"
+
+[scenario]
+exprs = ["x * x + 3"]
+args = [7]
+
+[[step]]
+at = "generate/begin"
+title = "A batch begins"
+narration = \"\"\"
+The function `expr` is hot, so the main module's **template JIT** starts a batch.
+\"\"\"
+highlight = ["region jit"]
+expect = [{detail = {address = 0x20000}}]
+
+[[step]]
+at = "generate/header"
+narration = "First the 8-byte header: the magic bytes `\\\\0asm` and version 1."
+highlight = ["memory 0x20000 8"]
+expect = [{memory = 0x20000, bytes = "00 61 73 6d 01 00 00 00"}]
+
+[[step]]
+at = "generate/section"
+where = {section = "code"}
+narration = "The code section holds each function's body."
+highlight = ["section code"]
+
+[step.checkpoint]
+question = "Who wrote these bytes into memory?"
+choices = ["The host (Python)", "The main module, running in wasmtime", "wasmtime's compiler"]
+answer = 2
+right = "Yes: the JIT is WebAssembly code writing into its own linear memory."
+wrong = "Look again: the host only reads memory."
+"""
+
+#: Each malformed lesson -> (a fragment of its message, its line, its lesson step); 0 = none.
+#: The trace of the usual scenario (x * x + 3 with x = 7) has 20 steps: generate/begin is
+#: step 2, six generate/section steps, patch/table.grow 13, table.set 14, call/result 19.
+EXPECTED: dict[str, tuple[str, int, int]] = {
+    "toml-syntax": ("not valid TOML (column 18): Illegal character '\\n' (a \"...\" text is "
+                    "not closed on its line", 4, 0),
+    "duplicate-key": ("not valid TOML (column 24): Cannot overwrite a value (a field is given "
+                      "twice)", 4, 0),
+    "not-utf8": ("not UTF-8 text (byte 0xe9)", 2, 0),
+    "missing-title": ("missing 'title': the lesson's title", 0, 0),
+    "empty-summary": ("'summary' is empty; expected one sentence", 3, 0),
+    "title-not-text": ("'title' must be text, not a number", 2, 0),
+    "unknown-top-field": ("unknown field 'author'; a lesson has: level, scenario, step, "
+                          "summary, title", 4, 0),
+    "unknown-level": ("level must be one of beginner, intermediate, expert; found 'guru'", 4, 0),
+    "missing-scenario": ("missing [scenario]: what to run", 0, 0),
+    "scenario-unknown-field": ("scenario: unknown field 'expression'; a scenario has: exprs,",
+                               6, 0),
+    "scenario-bad-expression": ("scenario: the expression 'x * * 3' does not compile: line 1, "
+                                "column 5: expected a number, a name or '(', found '*'", 6, 0),
+    "scenario-unknown-fault": ("scenario: unknown fault 'segfault'; one of: null-slot,", 8, 0),
+    "scenario-exprs-string": ("scenario: exprs must be a list of texts, not 'x * x + 3'", 6, 0),
+    "scenario-fuel-over-limit": ("scenario: fuel 2,000,000,000 is outside what a lesson may "
+                                 "use: 1,000 to 1,500,000,000", 8, 0),
+    "scenario-repeat-over-limit": ("scenario: repeat 50 is more than the limit 20", 8, 0),
+    "scenario-wrong-arg-count": ("scenario: expr takes 1 argument(s), got 2", 5, 0),
+    "no-steps": ("a lesson needs at least one [[step]]; found none", 0, 0),
+    "step-is-a-table": ("step must be an array of tables ([[step]]), not a table", 9, 0),
+    "step-missing-narration": ("missing 'narration': the text shown beside the diagram", 13, 2),
+    "step-missing-at": ("missing 'at': which step of the run this step shows", 9, 1),
+    "unknown-phase": ("unknown phase 'linking' in at = 'linking/linked'; the phases are: "
+                      "setup, generate, compile, link, patch, call", 10, 1),
+    "unknown-kind": ("unknown kind 'sections' in at = 'generate/sections'; generate kinds are: "
+                     "begin, header, section, complete, trap", 10, 1),
+    "nth-beyond-matches": ("nth = 9 asks for match 9 of 'generate/section'; the run has 6",
+                           10, 1),
+    "steps-backwards": ("at = 'generate/begin' is trace step 2, but the step before shows "
+                        "trace step 14: steps must follow the run forward", 14, 2),
+    "unknown-highlight-target": ("unknown highlight target 'table' in 'table 6'; one of: slot,",
+                                 12, 1),
+    "highlight-bad-memory": ("highlight 'memory 0x20000 eight': memory takes an address and "
+                             "optional length", 12, 1),
+    "slot-highlight-out-of-range": ("highlight 'slot 9': the table has 7 slots (0 to 6) at "
+                                    "trace step 13", 12, 1),
+    "module-highlight-missing": ("highlight 'module 2': no module 2 at trace step 12 "
+                                 "(modules: [1])", 12, 1),
+    "field-highlight-never-written": ("highlight 'field fib.code_slot': the run never writes a "
+                                      "field 'fib.code_slot'; its fields are: expr.bytecode, "
+                                      "expr.code_slot", 12, 1),
+    "false-result": ("expected {result = 53} at trace step 19 (call/result); found 52", 12, 1),
+    "false-slot": ("expected {slot = 6, holds = 'm1.fib'} at trace step 14 (patch/table.set); "
+                   "found slot 6 holds m1.expr", 12, 1),
+    "false-trap": ("expected {trap = 'NULL_SLOT'} at trace step 19 (call/trap); found trap "
+                   "BAD_SIGNATURE", 14, 1),
+    "false-memory": ("expected {memory = 0x20000, bytes = '00 61 73 6d 02'} at trace step 3 "
+                     "(generate/header); found bytes 00 61 73 6d 01", 12, 1),
+    "false-field-change": ("expected {field = 'expr.code_slot', from = 0, to = 7} at trace "
+                           "step 15 (patch/relocation); found expr.code_slot changed from 0 "
+                           "to 6", 14, 1),
+    "unknown-expectation-key": ("an expectation names one of slot, table_size, field, memory, "
+                                "result, trap, modules, detail, caption_contains, "
+                                "error_contains, call_fuel_at_most, call_fuel_at_least; found "
+                                "slots", 12, 1),
+    "expectation-wrong-type": ("table_size must be a whole number from 0; found 'seven'", 12,
+                               1),
+    "checkpoint-answer-out-of-range": ("answer must be the number of the right choice, 1 to 3; "
+                                       "found 4", 16, 1),
+    "checkpoint-typed-no-answer": ("a typed checkpoint needs answer = \"text\" (or a list of "
+                                   "accepted texts), and a multiple-choice one needs choices; "
+                                   "found no answer", 13, 1),
+    "source-file-escapes": ("scenario: source_file '../../something.wv' is outside the "
+                            "lesson's folder", 6, 0),
+    "source-file-missing": ("scenario: cannot read source_file 'nowhere.wv': No such file or "
+                            "directory", 6, 0),
+}
+
+HEAD = 'title = "T"\nsummary = "S"\n\n[scenario]\nexprs = ["x * x + 3"]\nargs = [7]\n'
+
+
+@functools.cache
+def corpus_errors(name: str) -> tuple[LessonError, ...]:
+    return tuple(check_file(CORPUS / f"{name}.toml"))
+
+
+@functools.cache
+def usual_trace() -> Trace:
+    """The run most tests hold lessons against: x * x + 3 with x = 7 (result 52)."""
+    return run(Scenario(exprs=("x * x + 3",), args=(7,)))
+
+
+@functools.cache
+def fault_trace(fault: str) -> Trace:
+    return run(Scenario.for_fault(fault), disassemble=False)
+
+
+@pytest.fixture
+def good(tmp_path: Path) -> Path:
+    path = tmp_path / "01-example.toml"
+    path.write_text(GOOD_TEXT)
+    return path
+
+
+def lesson_of(text: str, tmp: Path | None = None) -> Lesson:
+    return loads(text, (tmp or Path("/nonexistent")) / "lesson.toml")
+
+
+def step(at: str, extra: str = "") -> str:
+    return f'\n[[step]]\nat = "{at}"\nnarration = "n"\n{extra}'
+
+
+# --------------------------------------------------------------------------- the corpus
+def test_corpus_lists_every_file_and_is_large_enough() -> None:
+    files = {p.stem for p in CORPUS.glob("*.toml")}
+    assert files == set(EXPECTED)
+    assert len(files) >= 22
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_corpus_file_says_what_is_wrong_at_its_line(name: str) -> None:
+    path = CORPUS / f"{name}.toml"
+    assert path.read_bytes().startswith(b"# "), "each corpus file opens with what is wrong"
+    assert path.stat().st_size < 2000
+    errors = corpus_errors(name)
+    assert len(errors) == 1, [str(e) for e in errors]
+    error = errors[0]
+    fragment, line, number = EXPECTED[name]
+    assert fragment in error.message
+    assert (error.where.path, error.where.line, error.where.step) == (str(path), line, number)
+    prefix = str(path) + (f":{line}" if line else "") + (f": step {number}" if number else "")
+    assert str(error) == f"{prefix}: {error.message}"
+
+
+def test_corpus_messages_are_pairwise_different() -> None:
+    messages = [corpus_errors(name)[0].message for name in sorted(EXPECTED)]
+    assert len(set(messages)) == len(messages)
+
+
+def test_an_enormous_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "enormous.toml"
+    with path.open("w") as f:
+        f.write(HEAD + step("end"))
+        f.write("# padding\n" * (MAX_BYTES // 10 + 1))
+    start = time.perf_counter()
+    with pytest.raises(LessonError, match=r"bytes; a lesson may be at most 262,144 bytes"):
+        load(path)
+    with pytest.raises(LessonError, match=r"at most 262,144 bytes"):
+        loads(path.read_text(), path)
+    assert time.perf_counter() - start < 1
+    assert check_file(path)[0].where == Where(str(path))  # no line: the whole file is wrong
+
+
+def test_a_device_or_folder_is_refused_unread(tmp_path: Path) -> None:
+    for path in (Path("/dev/zero"), tmp_path):
+        with pytest.raises(LessonError, match="not a lesson file"):
+            load(path)
+
+
+def test_ten_thousand_steps_fail_fast_on_the_step_limit(tmp_path: Path) -> None:
+    path = tmp_path / "long.toml"
+    path.write_text(HEAD + "\n[[step]]\n" * 10_000)  # about 90 KB: under the byte limit
+    start = time.perf_counter()
+    with pytest.raises(LessonError) as info:
+        load(path)
+    assert time.perf_counter() - start < 2
+    assert info.value.message == f"10,000 steps; a lesson may have at most {MAX_STEPS}"
+    assert info.value.where.line == 7 + 2 * MAX_STEPS + 1  # the first step too many
+    inline = HEAD.replace("[scenario]", "step = [" + "{}, " * 10_000 + "]\n\n[scenario]")
+    with pytest.raises(LessonError, match="10,000 steps"):
+        loads(inline, path)
+
+
+def test_a_runaway_scenario_comes_back(tmp_path: Path) -> None:
+    path = tmp_path / "runaway.toml"
+    path.write_text(HEAD + 'jit_now = true\nfault = "runaway"\n'
+                    + step("call/trap", 'expect = [{trap = "OUT_OF_FUEL"}]\n'))
+    start = time.perf_counter()
+    assert check_file(path) == []
+    assert time.perf_counter() - start < 15
+
+
+# --------------------------------------------------------------------------- loading
+def test_find_by_number_name_and_path(tmp_path: Path) -> None:
+    for name in ("01-tables", "02-linking", "03-patch-linking"):
+        (tmp_path / f"{name}.toml").write_text("")
+    assert find("01", tmp_path) == tmp_path / "01-tables.toml"
+    assert find("tables", tmp_path) == tmp_path / "01-tables.toml"
+    assert find("02-Linking", tmp_path) == tmp_path / "02-linking.toml"
+    assert find(str(tmp_path / "01-tables.toml")) == tmp_path / "01-tables.toml"
+    assert find("03", tmp_path) == tmp_path / "03-patch-linking.toml"
+    with pytest.raises(LessonError, match="^linking: is ambiguous: it names 02-linking, "
+                                          "03-patch-linking$"):
+        find("linking", tmp_path)
+    with pytest.raises(LessonError, match="is not a lesson; the lessons are: 01-tables, "):
+        find("09", tmp_path)
+    with pytest.raises(LessonError, match="no such lesson file"):
+        find(str(tmp_path / "missing.toml"))
+    for path in shipped():
+        assert find(path.stem) == path and find(path.stem.split("-")[0]) == path
+
+
+def test_checkpoints_accept_the_right_reply() -> None:
+    choice = Checkpoint("Who?", ("host", "main module"), 2)
+    assert choice.is_right(2) and not choice.is_right(1) and not choice.is_right(3)
+    typed = Checkpoint("Which slot?", answer=("6", "Slot Six"))
+    assert typed.typed and not choice.typed
+    assert typed.is_right(" 6 ") and typed.is_right("slot   six") and typed.is_right(6)
+    assert not typed.is_right("7") and not typed.is_right("")
+
+
+def test_checkpoints_load_from_the_file() -> None:
+    lesson = lesson_of(HEAD + step("start", '\n[step.checkpoint]\nquestion = "Slot?"\n'
+                                   'answer = ["6", "six"]\n')
+                       + step("end", '\n[step.checkpoint]\nquestion = "Q"\nanswer = 7\n'))
+    first, second = (s.checkpoint for s in lesson.steps)
+    assert first is not None and first.typed and first.is_right("SIX")
+    assert second is not None and second.is_right("7")
+    with pytest.raises(LessonError, match="an accepted answer is empty"):
+        lesson_of(HEAD + step("start", '[step.checkpoint]\nquestion = "Q"\nanswer = " "\n'))
+    with pytest.raises(LessonError, match="needs at least two choices; found one"):
+        lesson_of(HEAD + step("start", '[step.checkpoint]\nquestion = "Q"\nchoices = ["a"]\n'
+                                       'answer = 1\n'))
+
+
+def test_the_loader_keeps_what_the_file_says(good: Path) -> None:
+    lesson = load(good)
+    assert lesson.title == "Writing a module into memory" and lesson.level == "beginner"
+    assert [s.at for s in lesson.steps] == ["generate/begin", "generate/header",
+                                            "generate/section"]
+    assert [s.line for s in lesson.steps] == [9, 18, 24]
+    assert [s.at_line for s in lesson.steps] == [10, 19, 25]
+    assert lesson.steps[0].narration.startswith("The function `expr` is hot")
+    assert lesson.steps[1].narration.startswith("First the 8-byte header: the magic bytes `\\0asm`")
+    assert lesson.steps[2].checkpoint == Checkpoint(
+        "Who wrote these bytes into memory?",
+        ("The host (Python)", "The main module, running in wasmtime", "wasmtime's compiler"), 2,
+        "Yes: the JIT is WebAssembly code writing into its own linear memory.",
+        "Look again: the host only reads memory.")
+    assert lesson.steps[2].where == {"section": "code"}
+    assert lesson.steps[1].highlights[0].target == 0x20000
+    assert lesson.steps[1].highlights[0].length == 8
+    assert lesson.lines["scenario"] == 5 and lesson.lines["exprs"] == 6
+
+
+def test_expectations_written_one_per_line_report_their_own_line() -> None:
+    lesson = lesson_of(HEAD + step("patch/relocation", 'expect = [\n  {table_size = 7},\n'
+                                   '  {modules = 1}, {result = 1},\n]\n'))
+    assert [e.line for e in lesson.steps[0].expectations] == [12, 13, 13]
+
+
+@pytest.mark.parametrize("text, message", [
+    ('a = ' + '[' * 2000 + ']' * 2000, "nested too deeply"),
+    ('a = ' + '1' * 5000, "not valid TOML: "),  # Python refuses int('1' * 5000)
+    (HEAD + step("end", 'highlight = ["slot ²"]\n'), "slot takes a table slot number"),
+    (HEAD.replace("args = [7]", 'args = [7]\nsource_file = "a\\u0000b"'),
+     "source_file must be the name of a file"),
+    (HEAD.replace("args = [7]", "args = [4294967296]"), "args must be 32-bit numbers"),
+    (HEAD.replace("args = [7]", "args = [7]\nthreshold = 0"), "threshold must be at least 1"),
+    (HEAD.replace("args = [7]", "args = [7]\nwindow = 3_000_000_000"),
+     "window must be at most 2,147,483,647, not 3,000,000,000"),
+    (HEAD.replace("args = [7]", "args = [7]\nfuel = 10"),
+     "fuel 10 is outside what a lesson may use: 1,000 to 1,500,000,000"),
+    (HEAD.replace("args = [7]", "args = [7]\nfuel = 1.5e9"), "fuel must be a whole number"),
+    (HEAD.replace("args = [7]", "args = [7]\nexprs2 = 1"), "unknown field 'exprs2'"),
+    (HEAD.replace('exprs = ["x * x + 3"]', "exprs = [" + '"x", ' * 21 + "]"),
+     "21 expressions; a lesson may run at most 20"),
+    (HEAD + step("end", "expect = [{call_fuel_at_most = \"lots\"}]\n"),
+     "call_fuel_at_most must be a whole number from 0; found 'lots'"),
+    (HEAD + step("end", "expect = [{memory = 0, bytes = \"zz\"}]\n"),
+     "bytes (in the expectation on 'memory') must be hex such as \"00 61 73 6d\"; found 'zz'"),
+    (HEAD + step("end", "expect = [{memory = 0, bytes = \"\"}]\n"), "must be hex"),
+    (HEAD + step("end", "expect = [{slot = 6, holds = 1}]\n"),
+     "holds (in the expectation on 'slot') must be text"),
+    (HEAD + step("patch/"), "at = 'patch/' names no kind after the '/'"),
+    (HEAD + step("end", "nth = 0\n"), "nth must be a whole number from 1, not 0"),
+    (HEAD + step("end", "where = 3\n"), "where must be a table such as {slot = 6}"),
+])
+def test_more_malformed_lessons_are_refused(text: str, message: str) -> None:
+    with pytest.raises(LessonError, match=re.escape(message)):
+        lesson_of(text)
+
+
+def test_scenario_types_cover_every_field() -> None:
+    assert set(_FIELD_TYPES) == set(Scenario.__dataclass_fields__)
+    assert set(EXPECT_TYPES) == set(EXPECT_KEYS) | {q for qs in EXPECT_KEYS.values() for q in qs}
+
+
+# --------------------------------------------------------------------------- the checker
+@pytest.mark.parametrize("at, expect, holds", [
+    ("patch/table.set", '{slot = 6, holds = "m1.expr"}', True),
+    ("patch/table.grow", '{slot = 6, holds = "null"}', True),
+    ("patch/table.grow", '{slot = 6, holds = "m1.expr"}', False),
+    ("patch/table.grow", "{table_size = 7}", True),
+    ("start", "{table_size = 7}", False),
+    ("patch/relocation", '{field = "expr.code_slot", from = 0, to = 6}', True),
+    ("patch/relocation", '{field = "expr.code_slot", to = 5}', False),
+    ("end", '{field = "expr.code_slot", equals = 6}', True),
+    ("patch/table.set", '{field = "expr.code_slot", from = 0}', False),  # not changed here
+    ("patch/table.set", '{field = "expr.code_slot", equals = 0}', True),  # not yet written
+    ("end", '{field = "fib.code_slot", equals = 0}', False),  # no such field
+    ("generate/header", '{memory = 0x20000, bytes = "00 61 73 6d"}', True),
+    ("start", '{memory = 0x20000, bytes = "00 61 73 6d"}', False),
+    ("call/result", "{result = 52}", True),
+    ("call/call", "{result = 52}", False),
+    ("call/result", '{trap = "none"}', True),
+    ("call/result", '{trap = "OUT_OF_FUEL"}', False),
+    ("link/linked", "{modules = 1}", True),
+    ("generate/begin", "{modules = 1}", False),
+    ("generate/begin", "{detail = {address = 0x20000}}", True),
+    ("generate/begin", "{detail = {address = 0x30000}}", False),
+    ("patch/table.grow", '{caption_contains = "TABLE.GROW"}', True),
+    ("patch/table.grow", '{caption_contains = "table.set"}', False),
+    ("call/result", '{error_contains = "failed"}', False),
+    ("call/result", "{call_fuel_at_most = 100000}", True),
+    ("call/result", "{call_fuel_at_least = 1}", True),
+    ("call/result", "{call_fuel_at_most = 1}", False),
+    ("call/call", "{call_fuel_at_least = 0}", False),  # the call has not ended yet
+])
+def test_each_expectation_is_held_against_the_run(at: str, expect: str, holds: bool) -> None:
+    lesson = lesson_of(HEAD + step(at, f"expect = [{expect}]\n"))
+    errors = check(lesson, usual_trace())
+    assert errors == [] if holds else len(errors) == 1, [str(e) for e in errors]
+    if not holds:
+        assert errors[0].message.startswith("expected {") and "; found " in errors[0].message
+        assert errors[0].where.line == 11 and errors[0].where.step == 1
+
+
+@pytest.mark.parametrize("fault, at, true, false", [
+    ("invalid-module", "compile/invalid", '{error_contains = "failed to compile"}',
+     '{error_contains = "linked"}'),
+    ("link-mismatch", "link/link-error", '{error_contains = "incompatible import"}',
+     '{trap = "LINK_ERROR"}'),  # a link error is not a trap
+    ("null-slot", "call/trap", '{trap = "indirect_call_to_null"}', '{trap = "none"}'),
+])
+def test_expectations_about_faults(fault: str, at: str, true: str, false: str) -> None:
+    trace = fault_trace(fault)
+    assert check(lesson_of(HEAD + step(at, f"expect = [{true}]\n")), trace) == []
+    assert len(check(lesson_of(HEAD + step(at, f"expect = [{false}]\n")), trace)) == 1
+
+
+def test_resolve_follows_the_phases() -> None:
+    lesson = lesson_of(HEAD + step("start", 'highlight = ["field expr.code_slot"]\n')
+                       + step("generate") + step("generate/section", "nth = 2\n")
+                       + step("generate/section", 'where = {section = "code"}\n')
+                       + step("patch") + step("patch/table.set")
+                       + step("call/result", 'highlight = ["field expr.code_slot", "slot 6"]\n')
+                       + step("end"))
+    trace = usual_trace()
+    resolved = resolve(lesson, trace)
+    assert resolved.errors == () and resolved.lost == frozenset()
+    assert list(resolved.indices) == sorted(resolved.indices)
+    assert resolved.indices[0] == 0 and resolved.indices[-1] == len(trace) - 1
+    for s, i in zip(lesson.steps[1:-1], resolved.indices[1:-1]):
+        phase, _, kind = s.at.partition("/")
+        assert trace[i].phase == phase and (not kind or trace[i].kind == kind)
+        assert all(trace[i].detail.get(k) == v for k, v in s.where.items())
+    assert resolved.indices[2] == resolved.indices[1] + 3  # begin, header, two sections
+    assert trace[resolved.indices[3]].detail["section"] == "code"
+    field, slot = resolved.highlights[6]
+    assert (field.kind, field.target, field.length) == ("memory", 0x1000, 4)  # expr.code_slot
+    [early] = resolved.highlights[0]  # a field can be pointed at before it first changes
+    assert (early.kind, early.target, early.length) == ("memory", 0x1000, 4)
+    assert (slot.kind, slot.target) == ("slot", 6)
+
+
+def test_a_lost_step_is_reported_once_and_skipped() -> None:
+    lesson = lesson_of(HEAD + step("patch/trap", 'highlight = ["slot 99"]\n'
+                                   'expect = [{result = 1}]\n') + step("end"))
+    resolved = resolve(lesson, usual_trace())
+    assert resolved.lost == {1} and len(resolved.errors) == 1
+    assert "no 'patch/trap' step in this run; its patch steps are: jit-done, patched, " \
+           "relocation, table.grow, table.set" in resolved.errors[0].message
+    assert len(check(lesson, usual_trace())) == 1
+
+
+def test_too_little_fuel_is_reported_at_the_fuel_line() -> None:
+    lesson = lesson_of(HEAD.replace("args = [7]", "args = [7]\nfuel = 1_000") + step("end"))
+    [error] = check(lesson)
+    assert error.where.line == 7
+    assert error.message.startswith("scenario: the JIT trapped: OUT_OF_FUEL")
+
+
+def test_a_scenario_that_cannot_run_is_reported_at_its_line(tmp_path: Path) -> None:
+    (tmp_path / "prog.wv").write_text("def f(n) =\n  n +\n")
+    lesson = lesson_of(HEAD.replace('exprs = ["x * x + 3"]', 'source_file = "prog.wv"\ncall = "f"')
+                       + step("end"), tmp_path)
+    [error] = check(lesson)
+    assert error.where.line == 5
+    assert error.message == ("scenario: the program in source_file does not compile: line 2, "
+                             "column 6: unterminated expression: expected a value after '+'")
+
+
+# --------------------------------------------------------------------------- the command line
+def test_cli_check_passes_the_good_lesson(capsys: pytest.CaptureFixture[str],
+                                          good: Path) -> None:
+    assert main(["lessons", "check", str(good)]) == 0
+    out = capsys.readouterr().out
+    assert f"ok   {good}" in out and "1 of 1 lessons pass" in out
+
+
+def test_cli_check_fails_a_broken_lesson(capsys: pytest.CaptureFixture[str],
+                                         good: Path) -> None:
+    path = CORPUS / "false-result.toml"
+    assert main(["lessons", "check", str(good), str(path)]) == 1
+    out = capsys.readouterr().out
+    assert f"FAIL {path}" in out and "1 of 2 lessons pass" in out
+    assert f"  {path}:12: step 1: expected {{result = 53}}" in out
+
+
+def test_cli_check_takes_a_lesson_name(capsys: pytest.CaptureFixture[str]) -> None:
+    first = shipped()[0]
+    assert main(["lessons", "check", first.stem.split("-")[0], "no-such-lesson"]) == 1
+    out = capsys.readouterr().out
+    assert f"ok   {first}" in out and "no-such-lesson: is not a lesson" in out
+
+
+def test_cli_check_takes_a_folder(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lessons", "check", str(CORPUS)]) == 1
+    out = capsys.readouterr().out
+    assert f"0 of {len(EXPECTED)} lessons pass" in out
+    assert out.count("FAIL ") == len(EXPECTED)
+
+
+def test_cli_list_names_every_shipped_lesson(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lessons", "list"]) == 0
+    out = capsys.readouterr().out
+    for path in shipped():
+        lesson = load(path)
+        assert f"{lesson.title}  ({len(lesson.steps)} steps)" in out
+
+
+# --------------------------------------------------------------------------- shipped lessons
+@pytest.mark.parametrize("path", shipped(), ids=lambda p: p.stem)
+def test_shipped_lesson_passes_and_ends_with_a_checkpoint(path: Path) -> None:
+    assert [str(e) for e in check_file(path)] == []
+    lesson = load(path)
+    assert lesson.steps[-1].checkpoint is not None, "every shipped lesson ends with a question"
+    assert lesson.level in ("beginner", "intermediate", "expert")
+
+
+# --------------------------------------------------------------------------- arbitrary input
+def toml(value: Any) -> str:
+    """Write ``value`` as a TOML value (inline tables and arrays)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return "nan" if value != value else {float("inf"): "inf", float("-inf"): "-inf"}.get(
+            value, repr(value))
+    if isinstance(value, (int, str)):
+        return string(value) if isinstance(value, str) else str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml(v) for v in value) + "]"
+    return "{" + ", ".join(f"{key(k)} = {toml(v)}" for k, v in value.items()) + "}"
+
+
+def key(k: str) -> str:
+    return k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else string(k)
+
+
+def string(text: str) -> str:
+    # JSON's escapes are TOML's, except that TOML wants no surrogate pairs and escapes DEL.
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def document(data: dict[str, Any]) -> str:
+    """Write a lesson-shaped dict as TOML, with [scenario] and [[step]] tables where it can."""
+    lines = [f"{key(k)} = {toml(v)}" for k, v in data.items()
+             if not (k == "scenario" and isinstance(v, dict))
+             and not (k == "step" and isinstance(v, list) and v and
+                      all(isinstance(s, dict) for s in v))]
+    if isinstance(data.get("scenario"), dict):
+        lines += ["", "[scenario]"] + [f"{key(k)} = {toml(v)}" for k, v in data["scenario"].items()]
+    steps = data.get("step")
+    if isinstance(steps, list) and steps and all(isinstance(s, dict) for s in steps):
+        for s in steps:
+            lines += ["", "[[step]]"] + [f"{key(k)} = {toml(v)}" for k, v in s.items()]
+    return "\n".join(lines) + "\n"
+
+
+SCALARS = (st.booleans() | st.integers(-(2**70), 2**70) | st.integers(-3, 30)
+           | st.floats(allow_nan=True) | st.text(max_size=12))
+VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3)
+                      | st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=8)
+
+TEXT = st.sampled_from(["T", "Some words"]) | st.text(min_size=1, max_size=8)
+HIGHLIGHTS = st.sampled_from(["slot 6", "slot 99", "module 1", "module 7", "memory 0x20000 8",
+                              "memory 99999999", "field expr.code_slot", "field nope",
+                              "region jit", "arrow call", "host", "section code",
+                              "section nope", "slot -1", "memory", "host 1"]) | st.text(max_size=8)
+EXPECTS = st.dictionaries(
+    st.sampled_from([*EXPECT_KEYS, "holds", "from", "to", "equals", "bytes", "x"]),
+    st.integers(-2, 2**33) | st.sampled_from(["m1.expr", "null", "00 61", "expr.code_slot",
+                                              "none", "grow"]), min_size=1, max_size=3)
+STEPS = st.fixed_dictionaries({
+    "at": st.sampled_from(["start", "end", "generate/section", "patch", "call/result",
+                           "patch/trap", "call/x", "setup/define"]),
+    "narration": TEXT,
+}, optional={
+    "title": TEXT,
+    "nth": st.integers(1, 8),
+    "where": st.dictionaries(st.sampled_from(["section", "slot", "via"]),
+                             st.sampled_from(["code", 6, "jit"]), max_size=2),
+    "highlight": st.lists(HIGHLIGHTS, max_size=3),
+    "expect": st.lists(EXPECTS, max_size=3),
+    "checkpoint": st.fixed_dictionaries({"question": TEXT}, optional={
+        "choices": st.lists(st.text(max_size=3), max_size=4),
+        "answer": st.integers(-1, 4) | st.text(max_size=3) | st.lists(st.text(max_size=2)),
+        "right": TEXT}),
+})
+# Copied: corrupt() changes what it is given, and sampled_from gives the same objects again.
+SCENARIOS = st.sampled_from([{"exprs": ["x * x + 3"], "args": [7]},
+                             {"source": "def f(n) = n", "call": "f", "args": [1], "repeat": 3},
+                             {"exprs": ["x"], "args": [1], "fault": "runaway", "fuel": 99},
+                             ]).map(copy.deepcopy)
+ANY_SCENARIO = st.fixed_dictionaries({}, optional={
+    "exprs": st.lists(st.sampled_from(["x * x + 3", "x +", "x"]), max_size=2),
+    "args": st.lists(st.integers(-(2**33), 2**33), max_size=2),
+    "fault": st.sampled_from(FAULTS), "fuel": st.integers(-1, 2**62),
+    "repeat": st.integers(-1, 40), "jit_now": st.booleans(),
+    "source_file": st.sampled_from(["../x.wv", "", "nowhere.wv", "a\0b", "."]),
+    "source": st.sampled_from(["def f(n) = n", "def f("]), "call": st.sampled_from(["f", "g"]),
+})
+#: Lesson-shaped documents: their problems are mostly of content, not of shape...
+LESSONS = st.fixed_dictionaries({
+    "title": TEXT, "summary": TEXT, "scenario": SCENARIOS,
+    "step": st.lists(STEPS, min_size=1, max_size=4),
+}, optional={"level": st.sampled_from(["beginner", "expert"])})
+#: ...so a few values anywhere in them are replaced by anything at all (where: at random).
+CORRUPTIONS = st.tuples(st.randoms(use_true_random=True), st.lists(VALUES, max_size=2))
+
+
+def corrupt(data: Any, corruptions: tuple[random.Random, list[Any]]) -> None:
+    """Replace values inside ``data`` (dicts and lists, nested) by ``corruptions``' junk."""
+    rng, junks = corruptions
+    for junk in junks:
+        places: list[tuple[Any, Any]] = []
+        todo = [data]
+        while todo:
+            container = todo.pop()
+            keys = container if isinstance(container, dict) else range(len(container))
+            for k in keys:
+                places.append((container, k))
+                if isinstance(container[k], (dict, list)):
+                    todo.append(container[k])
+        container, k = rng.choice(places)
+        container[k] = junk
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=300))
+def test_arbitrary_text_is_only_ever_refused_with_a_lesson_error(text: str) -> None:
+    try:
+        loads(text, Path("/nonexistent/fuzz.toml"))
+    except LessonError as exc:
+        assert str(exc).startswith("/nonexistent/fuzz.toml")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(LESSONS, CORRUPTIONS)
+def test_arbitrary_lessons_load_and_check_without_crashing(
+        data: dict[str, Any], corruptions: tuple[random.Random, list[Any]]) -> None:
+    corrupt(data, corruptions)
+    text = document(data)
+    start = time.perf_counter()
+    try:
+        lesson = loads(text, Path("/nonexistent/fuzz.toml"))
+    except LessonError:
+        return
+    finally:
+        assert time.perf_counter() - start < 1
+    # Held against a recorded run (the run itself is not what is being tested here).
+    for error in check(lesson, usual_trace()):
+        assert isinstance(error, LessonError) and error.message
+    resolve(lesson, usual_trace())
+
+
+@settings(max_examples=100, deadline=None)
+@given(ANY_SCENARIO, CORRUPTIONS)
+def test_arbitrary_scenarios_are_only_ever_refused_with_a_lesson_error(
+        scenario: dict[str, Any], corruptions: tuple[random.Random, list[Any]]) -> None:
+    data = {"title": "T", "summary": "S", "scenario": scenario,
+            "step": [{"at": "end", "narration": "n"}]}
+    corrupt(data["scenario"] if scenario else data, corruptions)
+    try:
+        lesson = loads(document(data), Path("/nonexistent/fuzz.toml"))
+    except LessonError:
+        return
+    Scenario.from_mapping(lesson.scenario)  # what the loader accepts, the engine accepts
+
+
+def test_every_documented_kind_is_known() -> None:
+    recorded = {(s.phase, s.kind) for s in usual_trace()}
+    for fault in ("invalid-module", "link-mismatch", "null-slot"):
+        recorded |= {(s.phase, s.kind) for s in fault_trace(fault)}
+    assert all(kind in KINDS[phase] for phase, kind in recorded)

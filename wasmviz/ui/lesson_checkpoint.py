@@ -1,0 +1,102 @@
+"""A checkpoint answered in place: choices as radio buttons, or a typed answer, with feedback."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QButtonGroup, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+                               QPushButton, QRadioButton, QVBoxLayout, QWidget)
+
+from ..lessons import Checkpoint
+from . import colors
+
+
+class CheckpointBox(QGroupBox):
+    """Shows one Checkpoint; emits ``submitted`` with a 1-based choice or the typed text."""
+
+    submitted = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Checkpoint", parent)
+        self.setToolTip("Answer to check your understanding; your answers are remembered")
+        self.question = QLabel(wordWrap=True)
+        self.question.setTextFormat(Qt.TextFormat.MarkdownText)
+        self.choices_box = QWidget()
+        self.choices_layout = QVBoxLayout(self.choices_box)
+        self.choices_layout.setContentsMargins(0, 0, 0, 0)
+        self.group = QButtonGroup(self)
+        self.typed = QLineEdit(placeholderText="Type your answer, then press Enter")
+        self.typed.returnPressed.connect(self._submit)
+        self.check_button = QPushButton("Check")
+        self.check_button.setToolTip("Check your answer (Enter)")
+        self.check_button.clicked.connect(self._submit)
+        self.feedback = QLabel(wordWrap=True)
+        self.feedback.setTextFormat(Qt.TextFormat.MarkdownText)
+        row = QHBoxLayout()
+        row.addWidget(self.typed, 1)
+        row.addWidget(self.check_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.question)
+        layout.addWidget(self.choices_box)
+        layout.addLayout(row)
+        layout.addWidget(self.feedback)
+        self.checkpoint: Checkpoint | None = None
+
+    def show_checkpoint(self, checkpoint: Checkpoint | None, answered_right: bool) -> None:
+        """Show ``checkpoint`` (hide the box for None); say so if it was already answered."""
+        self.checkpoint = checkpoint
+        self.setVisible(checkpoint is not None)
+        for button in self.group.buttons():
+            self.group.removeButton(button)
+            button.deleteLater()
+        self.typed.clear()
+        self.feedback.clear()
+        if checkpoint is None:
+            return
+        self.question.setText(checkpoint.question)
+        for number, text in enumerate(checkpoint.choices, start=1):
+            button = QRadioButton(text)
+            button.setToolTip(f"Choice {number}")
+            self.group.addButton(button, number)
+            self.choices_layout.addWidget(button)
+        self.choices_box.setVisible(not checkpoint.typed)
+        self.typed.setVisible(checkpoint.typed)
+        if answered_right:
+            self._say("You answered this one correctly before.", True)
+
+    def choose(self, number: int) -> None:
+        """Select choice ``number`` (1-based) and check it, as a click and Check would."""
+        button = self.group.button(number)
+        if button is not None:
+            button.setChecked(True)
+        self._submit()
+
+    def type_answer(self, text: str) -> None:
+        self.typed.setText(text)
+        self._submit()
+
+    def show_result(self, right: bool) -> None:
+        c = self.checkpoint
+        if c is None:
+            return
+        default = "Right." if right else "Not quite: look at the diagram and try again."
+        self._say((c.right if right else c.wrong) or default, right)
+
+    def _submit(self) -> None:
+        c = self.checkpoint
+        if c is None:
+            return
+        if c.typed:
+            if not self.typed.text().strip():
+                self._say("Type an answer first.", None)
+                return
+            self.submitted.emit(self.typed.text())
+        elif self.group.checkedId() < 1:
+            self._say("Pick one of the choices first.", None)
+        else:
+            self.submitted.emit(self.group.checkedId())
+
+    def _say(self, text: str, right: bool | None) -> None:
+        color = {True: colors.CALL.name(), False: colors.TRAP.name()}.get(right)  # type: ignore[arg-type]
+        self.feedback.setStyleSheet(f"color: {color}; font-weight: 600;" if color else "")
+        mark = {True: "✔ ", False: "✘ "}.get(right, "")  # type: ignore[arg-type]
+        self.feedback.setText(mark + text)
