@@ -31,6 +31,9 @@ SHOTS = (
     ("06-fault-bad-signature.png", Scenario.for_fault("bad-signature"), ("call", "trap", -1)),
 )
 
+#: (file name, lesson, lesson step shown, 0-based)
+LESSON_SHOTS = (("07-lesson-patch.png", "06", 3), ("08-lesson-checkpoint.png", "01", 7))
+
 
 def settle(app: QApplication) -> None:
     for _ in range(15):
@@ -56,6 +59,15 @@ def main() -> None:
         settle(app)
         window.grab().save(str(OUT / name))
         print(f"wrote docs/{name}: step {steps[nth].index} {phase}/{kind}")
+    # A lesson in the Lesson dock: narration, highlights ringed on the diagram, a checkpoint.
+    for name, lesson, position in LESSON_SHOTS:
+        window.open_lesson(lesson)
+        window.session.runner.wait()
+        settle(app)
+        window.session.go(position)
+        settle(app)
+        window.grab().save(str(OUT / name))
+        print(f"wrote docs/{name}: lesson {lesson}, step {position + 1}")
     window.close()
     (OUT / ".screenshot-settings.ini").unlink(missing_ok=True)
 

@@ -97,3 +97,15 @@ def test_console_script_is_installed() -> None:
     proc = subprocess.run([str(script), "trace", "--help"], capture_output=True, text=True,
                           timeout=60)
     assert proc.returncode == 0 and "--jit-now" in proc.stdout
+
+
+def test_too_little_fuel_is_a_usage_error_not_a_crash(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["trace", "--expr", "x", "--fuel", "1"]) == 2
+    assert "fuel must be at least 1000, not 1" in capsys.readouterr().err
+
+
+def test_a_runaway_scenario_from_data_gets_the_small_budget() -> None:
+    from wasmviz.engine.scenario import RUNAWAY_FUEL, Scenario
+    scenario = Scenario.from_mapping({"exprs": ["x"], "fault": "runaway"})
+    assert scenario.fuel == RUNAWAY_FUEL == Scenario.for_fault("runaway").fuel
+    assert Scenario.from_mapping({"exprs": ["x"], "fault": "runaway", "fuel": 5000}).fuel == 5000

@@ -14,6 +14,11 @@ from . import disasm
 from .machine import DEFAULT_FUEL, FAULT_MODES, EngineError, Machine
 from .trace import ModuleInfo, Step, Trace, TrapInfo
 
+#: A runaway loop gets a small budget by default, so it stops well within a second.
+RUNAWAY_FUEL = 20_000_000
+#: Setting up the main module (instantiating, defining functions) needs some fuel of its own.
+MIN_FUEL = 1_000
+
 #: Faults a scenario may ask for: the JIT's own bugs, plus one the host causes.
 FAULTS = tuple(FAULT_MODES) + ("table-limit",)
 
@@ -56,7 +61,7 @@ class Scenario:
             raise ScenarioError(f"args must be 32-bit numbers (-2147483648 to 4294967295), "
                                 f"not {bad[0]}", "args")
         # One message per field, so whoever wrote the scenario knows which number to fix.
-        for name, least in (("threshold", 1), ("window", 0), ("fuel", 1), ("repeat", 1)):
+        for name, least in (("threshold", 1), ("window", 0), ("fuel", MIN_FUEL), ("repeat", 1)):
             value = getattr(self, name)
             if value < least:
                 raise ScenarioError(f"{name} must be at least {least}, not {value}", name)
@@ -69,8 +74,7 @@ class Scenario:
     @staticmethod
     def for_fault(fault: str, expr: str = "x * x + 3", arg: int = 7) -> Scenario:
         """Return the standard scenario that ends in ``fault``."""
-        # A runaway loop gets a small budget so it stops well within a second.
-        fuel = 20_000_000 if fault == "runaway" else DEFAULT_FUEL
+        fuel = RUNAWAY_FUEL if fault == "runaway" else DEFAULT_FUEL
         return Scenario(exprs=(expr,), args=(arg,), jit_now=True, fault=fault, fuel=fuel)
 
     @staticmethod
@@ -89,6 +93,8 @@ class Scenario:
         for key in ("exprs", "args"):
             if key in values:
                 values[key] = tuple(values[key])
+        if values.get("fault") == "runaway" and "fuel" not in values:
+            values["fuel"] = RUNAWAY_FUEL
         scenario = replace(Scenario(), **values)
         scenario.validate()
         return scenario

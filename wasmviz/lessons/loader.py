@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..engine.machine import DEFAULT_FUEL
-from ..engine.scenario import Scenario, ScenarioError
+from ..engine.scenario import MIN_FUEL, Scenario, ScenarioError
 from ..engine.trace import PHASES
 from .model import KINDS, LEVELS, Lesson, LessonError, LessonStep, Where, type_name
 from .parts import StepParts
@@ -25,7 +25,6 @@ MAX_BYTES = 256 * 1024
 MAX_STEPS = 200
 MAX_FUEL = DEFAULT_FUEL
 #: Setting up the main module costs fuel too; with less, the run stops before it begins.
-MIN_FUEL = 1_000
 MAX_REPEAT = 20
 #: Each expression is compiled into its own module (about 20 trace steps and a few ms each).
 MAX_EXPRS = 20

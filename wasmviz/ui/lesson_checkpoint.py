@@ -40,6 +40,7 @@ class CheckpointBox(QGroupBox):
         layout.addLayout(row)
         layout.addWidget(self.feedback)
         self.checkpoint: Checkpoint | None = None
+        self._rows: list[QWidget] = []
 
     def show_checkpoint(self, checkpoint: Checkpoint | None, answered_right: bool) -> None:
         """Show ``checkpoint`` (hide the box for None); say so if it was already answered."""
@@ -47,17 +48,28 @@ class CheckpointBox(QGroupBox):
         self.setVisible(checkpoint is not None)
         for button in self.group.buttons():
             self.group.removeButton(button)
-            button.deleteLater()
+        for row in self._rows:
+            row.deleteLater()
+        self._rows = []
         self.typed.clear()
         self.feedback.clear()
         if checkpoint is None:
             return
         self.question.setText(checkpoint.question)
         for number, text in enumerate(checkpoint.choices, start=1):
-            button = QRadioButton(text)
+            # A radio button cannot wrap or show Markdown (`code`), so the text is a label
+            # beside it; clicking the label picks the choice, as with a plain radio button.
+            button = QRadioButton()
             button.setToolTip(f"Choice {number}")
+            label = _ChoiceLabel(text, button)
+            row = QWidget()
+            row_layout = QHBoxLayout(row)
+            row_layout.setContentsMargins(0, 0, 0, 0)
+            row_layout.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
+            row_layout.addWidget(label, 1)
             self.group.addButton(button, number)
-            self.choices_layout.addWidget(button)
+            self.choices_layout.addWidget(row)
+            self._rows.append(row)
         self.choices_box.setVisible(not checkpoint.typed)
         self.typed.setVisible(checkpoint.typed)
         if answered_right:
@@ -100,3 +112,18 @@ class CheckpointBox(QGroupBox):
         self.feedback.setStyleSheet(f"color: {color}; font-weight: 600;" if color else "")
         mark = {True: "✔ ", False: "✘ "}.get(right, "")  # type: ignore[arg-type]
         self.feedback.setText(mark + text)
+
+
+class _ChoiceLabel(QLabel):
+    """A choice's text (Markdown, wrapped); a click on it checks its radio button."""
+
+    def __init__(self, text: str, button: QRadioButton) -> None:
+        super().__init__()
+        self.button = button
+        self.setTextFormat(Qt.TextFormat.MarkdownText)
+        self.setText(text)
+        self.setWordWrap(True)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+
+    def mousePressEvent(self, event: object) -> None:  # noqa: N802 - Qt override
+        self.button.setChecked(True)

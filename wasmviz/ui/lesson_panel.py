@@ -84,7 +84,7 @@ class LessonPanel(QWidget):
 
         self.title = QLabel(wordWrap=True)
         self.title.setStyleSheet("font-size: 13pt; font-weight: 700;")
-        self.position = QLabel()
+        self.position = QLabel(wordWrap=True)
         self.progress = QProgressBar(textVisible=False, maximumHeight=6)
         self.progress.setToolTip("How far through the lesson you are")
         self.error = QLabel(wordWrap=True, visible=False)

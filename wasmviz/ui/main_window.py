@@ -203,15 +203,21 @@ class MainWindow(QMainWindow):
         except LessonError as exc:
             self.notify(str(exc), error=True)
             return False
-        self.docks["Lesson"].show()
-        self.docks["Lesson"].raise_()
+        self._show_lesson_dock()
         self.lesson_panel.open(path)
         return True
 
     def show_lessons(self) -> None:
-        self.docks["Lesson"].show()
-        self.docks["Lesson"].raise_()
+        self._show_lesson_dock()
         self.lesson_panel.show_browser()
+
+    def _show_lesson_dock(self) -> None:
+        dock = self.docks["Lesson"]
+        dock.show()
+        dock.raise_()
+        # Narration needs room to read; the sandbox's width is too narrow for it.
+        if dock.width() < 360:
+            self.resizeDocks([dock], [380], Qt.Orientation.Horizontal)
 
     def _on_lesson_position(self, _position: int) -> None:
         """Point the diagram and the docks at what this lesson step highlights."""
