@@ -198,3 +198,24 @@ def test_browser_lists_every_shipped_lesson_with_progress(qtbot, window: MainWin
     for i, path in enumerate(shipped()):
         assert load(path).title in browser.list.item(i).text()
         assert "new" in browser.list.item(i).text()
+
+
+BAD = sorted((Path(__file__).parent / "lessons_bad").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", BAD, ids=lambda p: p.stem)
+def test_each_broken_lesson_shows_the_checkers_message_and_nothing_is_lost(
+        qtbot, window: MainWindow, path: Path) -> None:
+    from wasmviz.lessons import check_file
+    expected = "\n".join(str(e) for e in check_file(path))
+    assert expected
+    window.sandbox.editor.setPlainText("x + 2")
+    with qtbot.waitSignal(window.session.failed, timeout=30000) as blocker:
+        window.open_lesson(str(path))
+    window.session.runner.wait()
+    assert blocker.args[0] == expected
+    assert window.lesson_panel.error.text() == "⚠ " + expected
+    assert window.sandbox.editor.toPlainText() == "x + 2"
+    with qtbot.waitSignal(window.runner.finished, timeout=30000):
+        window.sandbox.request(jit_now=True)
+    assert window.player.trace.result == 9  # x + 2 with the sandbox argument 7

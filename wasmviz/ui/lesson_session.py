@@ -12,12 +12,66 @@ import hashlib
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QFileSystemWatcher, QObject, QSettings, QTimer, Signal
+from PySide6.QtCore import (QFileSystemWatcher, QObject, QRunnable, QSettings, QThreadPool,
+                            QTimer, Signal)
 
-from ..engine import Scenario, Trace
-from ..lessons import LESSONS_DIR, Lesson, LessonError, LessonStep, Resolved, load, resolve
+from ..lessons import (LESSONS_DIR, Lesson, LessonError, LessonStep, Resolved, check, load,
+                       resolve, run_lesson)
 from .player import Player
-from .runner import ScenarioRunner
+
+
+class _CheckJob(QRunnable):
+    """Runs and checks a lesson in a worker thread: the checker's own code, so the app shows
+    exactly the messages `wasmviz lessons check` prints."""
+
+    def __init__(self, runner: LessonRunner, lesson: Lesson, serial: int) -> None:
+        super().__init__()
+        self.runner, self.lesson, self.serial = runner, lesson, serial
+
+    def run(self) -> None:
+        try:
+            trace = run_lesson(self.lesson)
+            errors = check(self.lesson, trace)
+            self.runner._done.emit(self.serial, resolve(self.lesson, trace), errors)
+        except LessonError as exc:
+            self.runner._done.emit(self.serial, None, [exc])
+        except Exception as exc:  # noqa: BLE001 - the app must stay up whatever happens
+            self.runner._done.emit(self.serial, None,
+                                   [LessonError(self.lesson.where(), f"unexpected error: {exc!r}")])
+
+
+class LessonRunner(QObject):
+    """Checks lessons off the GUI thread; only the latest request is reported."""
+
+    #: (Resolved or None when the run failed, [LessonError, ...])
+    finished = Signal(object, object)
+    busy_changed = Signal(bool)
+    _done = Signal(int, object, object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._serial = 0
+        self._pending = 0
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._done.connect(self._on_done)
+
+    def start(self, lesson: Lesson) -> None:
+        self._serial += 1
+        self._pending += 1
+        self.busy_changed.emit(True)
+        self._pool.start(_CheckJob(self, lesson, self._serial))
+
+    def wait(self, ms: int = 30000) -> bool:
+        """Block until queued checks are done (for scripts and tests)."""
+        return self._pool.waitForDone(ms)
+
+    def _on_done(self, serial: int, resolved: object, errors: object) -> None:
+        self._pending -= 1
+        if not self._pending:
+            self.busy_changed.emit(False)
+        if serial == self._serial:
+            self.finished.emit(resolved, errors)
 
 
 def settings_key(path: Path) -> str:
@@ -62,9 +116,8 @@ class LessonSession(QObject):
         self.resolved: Resolved | None = None
         self.position = 0
         self.answers: dict[int, bool] = {}
-        self.runner = ScenarioRunner(self)
-        self.runner.finished.connect(self._on_run_finished)
-        self.runner.failed.connect(self._on_run_failed)
+        self.runner = LessonRunner(self)
+        self.runner.finished.connect(self._on_checked)
         self.runner.busy_changed.connect(self.busy_changed)
         self.watcher = QFileSystemWatcher(self)
         self.watcher.fileChanged.connect(self._on_file_changed)
@@ -93,12 +146,7 @@ class LessonSession(QObject):
         self.lesson = lesson
         self.position, self.answers = saved_progress(self.settings, path)
         self.settings.setValue("lessons/last", str(path))
-        try:
-            scenario = Scenario.from_mapping(lesson.scenario)
-        except Exception as exc:  # noqa: BLE001 - the loader checked it; report, never crash
-            self.failed.emit(f"{lesson.where()}: scenario: {exc}")
-            return False
-        self.runner.start(scenario)
+        self.runner.start(lesson)
         return True
 
     def reload(self) -> None:
@@ -117,22 +165,17 @@ class LessonSession(QObject):
             self.watcher.addPath(path)
         self._reload_timer.start()
 
-    def _on_run_finished(self, trace: Trace, _scenario: Scenario) -> None:
-        if self.lesson is None:
+    def _on_checked(self, resolved: Resolved | None, errors: list[LessonError]) -> None:
+        if errors:
+            # Play what can be played, but say precisely what is wrong, as the checker does.
+            self.failed.emit("\n".join(str(e) for e in errors))
+        if resolved is None or self.lesson is None or resolved.lesson is not self.lesson:
             return
-        resolved = resolve(self.lesson, trace)
-        if resolved.errors:
-            # Play what can be played, but say precisely what is wrong with the rest.
-            self.failed.emit("\n".join(str(e) for e in resolved.errors))
         self.resolved = resolved
-        self.player.set_trace(trace)
+        self.player.set_trace(resolved.trace)
         self.position = min(self.position, len(self.lesson.steps) - 1)
         self.loaded.emit()
         self.go(self.position)
-
-    def _on_run_failed(self, message: str, _where: object) -> None:
-        where = self.lesson.where() if self.lesson else self.path
-        self.failed.emit(f"{where}: the lesson's scenario failed: {message}")
 
     # ---------------------------------------------------------------- moving
     @property

@@ -317,7 +317,8 @@ class MainWindow(QMainWindow):
         if self._first_layout:
             # First start: give the diagram most of the room (docks only size once shown).
             self._first_layout = False
-            self.resizeDocks([self.docks["Sandbox"], self.docks["Memory"]], [250, 430],
+            left = 380 if self.session.path is not None else 250  # narration needs room
+            self.resizeDocks([self.docks["Sandbox"], self.docks["Memory"]], [left, 430],
                              Qt.Orientation.Horizontal)
             self.resizeDocks([self.docks["Event log"]], [190], Qt.Orientation.Vertical)
 
