@@ -109,3 +109,9 @@ def test_a_runaway_scenario_from_data_gets_the_small_budget() -> None:
     scenario = Scenario.from_mapping({"exprs": ["x"], "fault": "runaway"})
     assert scenario.fuel == RUNAWAY_FUEL == Scenario.for_fault("runaway").fuel
     assert Scenario.from_mapping({"exprs": ["x"], "fault": "runaway", "fuel": 5000}).fuel == 5000
+
+
+def test_lesson_option_names_an_unknown_lesson(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--lesson", "no-such-lesson"]) == 2
+    err = capsys.readouterr().err
+    assert "no-such-lesson" in err and "01-why-a-table" in err
