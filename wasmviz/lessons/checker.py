@@ -225,6 +225,11 @@ def check(lesson: Lesson, trace: Trace | None = None) -> list[LessonError]:
         trace = run_lesson(lesson) if trace is None else trace
     except LessonError as exc:
         return [exc]
+    return verify(lesson, trace)[1]
+
+
+def verify(lesson: Lesson, trace: Trace) -> tuple[Resolved, list[LessonError]]:
+    """Bind ``lesson`` to ``trace`` and check every expectation: (resolved, all errors)."""
     resolved = resolve(lesson, trace)
     errors = list(resolved.errors)
     for step, index in zip(lesson.steps, resolved.indices):
@@ -237,7 +242,7 @@ def check(lesson: Lesson, trace: Trace | None = None) -> list[LessonError]:
                                           f"expected {e.describe()} at trace step {index} "
                                           f"({trace[index].phase}/{trace[index].kind}); "
                                           f"found {found}"))
-    return errors
+    return resolved, errors
 
 
 def check_file(path: Path) -> list[LessonError]:
@@ -300,7 +305,9 @@ def _field(e: Expectation, trace: Trace, index: int) -> str | None:
         if now != q["equals"]:
             return f"{e.value} = {now}"
     if "from" in q or "to" in q:
-        change = next((c for c in trace[index].memory_changes if c.label == e.value), None)
+        # The same address field_address found: one way of naming a field, not two.
+        change = next((c for c in trace[index].memory_changes
+                       if c.address == address and len(c.new) == length), None)
         if change is None:
             return f"{e.value} did not change in this step"
         old, new = _int(change.old), _int(change.new)

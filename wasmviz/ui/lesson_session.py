@@ -12,66 +12,11 @@ import hashlib
 import json
 from pathlib import Path
 
-from PySide6.QtCore import (QFileSystemWatcher, QObject, QRunnable, QSettings, QThreadPool,
-                            QTimer, Signal)
+from PySide6.QtCore import QFileSystemWatcher, QObject, QSettings, QTimer, Signal
 
-from ..lessons import (LESSONS_DIR, Lesson, LessonError, LessonStep, Resolved, check, load,
-                       resolve, run_lesson)
+from ..lessons import LESSONS_DIR, Lesson, LessonError, LessonStep, Resolved, load
 from .player import Player
-
-
-class _CheckJob(QRunnable):
-    """Runs and checks a lesson in a worker thread: the checker's own code, so the app shows
-    exactly the messages `wasmviz lessons check` prints."""
-
-    def __init__(self, runner: LessonRunner, lesson: Lesson, serial: int) -> None:
-        super().__init__()
-        self.runner, self.lesson, self.serial = runner, lesson, serial
-
-    def run(self) -> None:
-        try:
-            trace = run_lesson(self.lesson)
-            errors = check(self.lesson, trace)
-            self.runner._done.emit(self.serial, resolve(self.lesson, trace), errors)
-        except LessonError as exc:
-            self.runner._done.emit(self.serial, None, [exc])
-        except Exception as exc:  # noqa: BLE001 - the app must stay up whatever happens
-            self.runner._done.emit(self.serial, None,
-                                   [LessonError(self.lesson.where(), f"unexpected error: {exc!r}")])
-
-
-class LessonRunner(QObject):
-    """Checks lessons off the GUI thread; only the latest request is reported."""
-
-    #: (Resolved or None when the run failed, [LessonError, ...])
-    finished = Signal(object, object)
-    busy_changed = Signal(bool)
-    _done = Signal(int, object, object)
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._serial = 0
-        self._pending = 0
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
-        self._done.connect(self._on_done)
-
-    def start(self, lesson: Lesson) -> None:
-        self._serial += 1
-        self._pending += 1
-        self.busy_changed.emit(True)
-        self._pool.start(_CheckJob(self, lesson, self._serial))
-
-    def wait(self, ms: int = 30000) -> bool:
-        """Block until queued checks are done (for scripts and tests)."""
-        return self._pool.waitForDone(ms)
-
-    def _on_done(self, serial: int, resolved: object, errors: object) -> None:
-        self._pending -= 1
-        if not self._pending:
-            self.busy_changed.emit(False)
-        if serial == self._serial:
-            self.finished.emit(resolved, errors)
+from .runner import LessonRunner
 
 
 def settings_key(path: Path) -> str:

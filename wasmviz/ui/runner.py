@@ -1,80 +1,106 @@
-"""Runs scenarios on the engine off the GUI thread, so the window never freezes.
+"""Running engine work off the GUI thread, so the window never freezes.
 
 The engine is Qt-free and each run uses a fresh wasmtime Store inside the worker; only the
-finished, immutable Trace crosses back to the GUI thread (through a queued signal).
+finished, immutable result crosses back to the GUI thread (through a queued signal). A newer
+request supersedes an older one: only the latest is reported.
 """
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from ..engine import EngineError, Scenario, SourceError, Trace, run
+from ..lessons import Lesson, LessonError, run_lesson, verify
 
 
 class _Job(QRunnable):
-    def __init__(self, runner: ScenarioRunner, scenario: Scenario, serial: int) -> None:
+    def __init__(self, runner: BackgroundRunner, work: Callable[[], Any], serial: int) -> None:
         super().__init__()
-        self.runner, self.scenario, self.serial = runner, scenario, serial
+        self.runner, self.work, self.serial = runner, work, serial
 
     def run(self) -> None:
         try:
-            trace = run(self.scenario)
-        except SourceError as exc:
-            self.runner._failed.emit(self.serial, str(exc), (exc.line, exc.column, exc.message))
-        except EngineError as exc:
-            self.runner._failed.emit(self.serial, str(exc), None)
+            outcome = self.work()
         except Exception as exc:  # noqa: BLE001 - the app must stay up whatever happens
-            self.runner._failed.emit(self.serial, f"unexpected error: {exc!r}", None)
-        else:
-            self.runner._done.emit(self.serial, trace)
+            outcome = exc
+        self.runner._done.emit(self.serial, outcome)
 
 
-class ScenarioRunner(QObject):
-    """Starts runs; reports each finished trace or error. Only the latest run is reported."""
+class BackgroundRunner(QObject):
+    """One worker thread; subclasses say what to run and how to report its outcome."""
 
-    finished = Signal(object, object)  # (Trace, Scenario)
-    #: (message, (line, column, message) for bad source, else None)
-    failed = Signal(str, object)
     busy_changed = Signal(bool)
-
     _done = Signal(int, object)
-    _failed = Signal(int, str, object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._serial = 0
-        self._scenarios: dict[int, Scenario] = {}
+        self._pending: dict[int, Any] = {}
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
         self._done.connect(self._on_done)
-        self._failed.connect(self._on_failed)
 
-    @property
-    def busy(self) -> bool:
-        return bool(self._scenarios)
-
-    def start(self, scenario: Scenario) -> None:
-        """Run ``scenario`` in the background; a newer start supersedes an older one."""
+    def _start(self, work: Callable[[], Any], request: Any) -> None:
         self._serial += 1
-        self._scenarios[self._serial] = scenario
+        self._pending[self._serial] = request
         self.busy_changed.emit(True)
-        self._pool.start(_Job(self, scenario, self._serial))
+        self._pool.start(_Job(self, work, self._serial))
 
     def wait(self, ms: int = 30000) -> bool:
         """Block until queued runs are done (for scripts and tests)."""
         return self._pool.waitForDone(ms)
 
-    def _finish(self, serial: int) -> Scenario | None:
-        scenario = self._scenarios.pop(serial, None)
-        if not self._scenarios:
+    def _on_done(self, serial: int, outcome: Any) -> None:
+        request = self._pending.pop(serial, None)
+        if not self._pending:
             self.busy_changed.emit(False)
-        return scenario if serial == self._serial else None
+        if serial == self._serial:
+            self._deliver(outcome, request)
 
-    def _on_done(self, serial: int, trace: Trace) -> None:
-        scenario = self._finish(serial)
-        if scenario is not None:
-            self.finished.emit(trace, scenario)
+    def _deliver(self, outcome: Any, request: Any) -> None:
+        raise NotImplementedError
 
-    def _on_failed(self, serial: int, message: str, where: object) -> None:
-        if self._finish(serial) is not None:
-            self.failed.emit(message, where)
+
+class ScenarioRunner(BackgroundRunner):
+    """Runs sandbox scenarios; reports each finished trace or error."""
+
+    finished = Signal(object, object)  # (Trace, Scenario)
+    #: (message, (line, column, message) for bad source, else None)
+    failed = Signal(str, object)
+
+    def start(self, scenario: Scenario) -> None:
+        """Run ``scenario`` in the background; a newer start supersedes an older one."""
+        self._start(lambda: run(scenario), scenario)
+
+    def _deliver(self, outcome: Any, request: Any) -> None:
+        if isinstance(outcome, Trace):
+            self.finished.emit(outcome, request)
+        elif isinstance(outcome, SourceError):
+            self.failed.emit(str(outcome), (outcome.line, outcome.column, outcome.message))
+        elif isinstance(outcome, EngineError):
+            self.failed.emit(str(outcome), None)
+        else:
+            self.failed.emit(f"unexpected error: {outcome!r}", None)
+
+
+class LessonRunner(BackgroundRunner):
+    """Runs and checks lessons with the checker's own code, so the app shows exactly the
+    messages `wasmviz lessons check` prints."""
+
+    #: (Resolved, or None when the run failed; [LessonError, ...])
+    finished = Signal(object, object)
+
+    def start(self, lesson: Lesson) -> None:
+        self._start(lambda: verify(lesson, run_lesson(lesson)), lesson)
+
+    def _deliver(self, outcome: Any, request: Any) -> None:
+        if isinstance(outcome, tuple):
+            self.finished.emit(*outcome)
+        elif isinstance(outcome, LessonError):
+            self.finished.emit(None, [outcome])
+        else:
+            self.finished.emit(None, [LessonError(request.where(),
+                                                  f"unexpected error: {outcome!r}")])
+
