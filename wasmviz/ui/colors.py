@@ -15,8 +15,10 @@ TRAP = QColor("#E03131")        # where a trap happened
 CHANGE = QColor("#F08C00")      # a memory change not owned by a generated module
 CALL = QColor("#2F9E44")        # the call path highlight
 
-_MODULE_HUES = ("#12B886", "#E64980", "#FAB005", "#7950F2", "#15AABF", "#FD7E14", "#82C91E",
-                "#BE4BDB")
+# Each colour has one meaning. Module hues therefore avoid the main module's blue, the host's
+# grey, the change orange, the call-path green and the trap red; the pill "mN" tells modules
+# apart when the hues cycle.
+_MODULE_HUES = ("#F06595", "#1098AD", "#AE3EC9", "#A0672D", "#5F3DC4")
 
 
 def module_color(number: int | None) -> QColor:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
+from PySide6.QtCore import QRect, QSettings, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QListWidget, QListWidgetItem,
-                               QMainWindow, QMessageBox, QWidget)
+                               QMainWindow, QTabBar, QWidget)
 
 from ..engine import FAULTS, Scenario, Trace
 from ..lessons import LESSONS_DIR, LessonError
 from ..lessons import find as find_lesson
 from .lesson_panel import LessonPanel
+from .menus import build_menus
 from .lesson_session import LessonSession
 from .player import Player
 from .runner import ScenarioRunner
@@ -20,8 +21,13 @@ from .sandbox import SandboxPanel
 from .theme import apply_theme
 from .transport import TransportBar
 from .views import make_central, make_docks
+from .window_layout import (FocusMode, arrange_docks, clamp_geometry, configure_tabs,
+                            initial_geometry)
 
 DEFAULT_SOURCE = "x * x + 3"
+#: Program files are a few lines; a larger one is a mistake (or /dev/zero).
+MAX_PROGRAM_BYTES = 256 * 1024
+APP_TITLE = "wasmviz"
 
 
 class MainWindow(QMainWindow):
@@ -30,8 +36,9 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, autorun: bool = True,
                  lesson: str | None = None) -> None:
         super().__init__()
-        self.setWindowTitle("wasmviz — watch a JIT link new code into WebAssembly")
         self.setObjectName("wasmviz-main")
+        self._shown_what = "watch a JIT link new code into WebAssembly"
+        self._update_title()
         self.settings = settings or QSettings("wasmviz", "wasmviz")
         self.player = Player(self)
         self.runner = ScenarioRunner(self)
@@ -44,6 +51,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.central)
         self.transport = TransportBar(self.player, self)
         self.addToolBar(self.transport)
+        configure_tabs(self)
 
         self.sandbox = SandboxPanel()
         self.docks: dict[str, QDockWidget] = {}
@@ -55,8 +63,11 @@ class MainWindow(QMainWindow):
             self._dock(title, widget, area)
         self.messages = QListWidget()
         self.messages.setToolTip("Errors and notices; the app keeps running whatever happens")
-        self._dock("Messages", self.messages, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self._tabify()
+        self.messages.setAccessibleName("Messages")
+        self.messages.setWordWrap(True)
+        self.messages.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self._dock("Messages", self.messages, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.focus_mode = FocusMode(self, self.docks)
 
         self.status_phase = QLabel()
         self.status_slots = QLabel()
@@ -67,17 +78,22 @@ class MainWindow(QMainWindow):
                            (self.status_pages, "Linear memory size in 64 KiB pages"),
                            (self.status_fuel, "wasmtime fuel consumed so far")):
             label.setToolTip(tip)
+            label.setAccessibleName(tip)
             self.statusBar().addPermanentWidget(label)
 
-        self._menus()
+        self.focus_action: QAction
+        self.dark_action: QAction
+        build_menus(self)
         self.sandbox.scenario_requested.connect(self.run_scenario)
         self.sandbox.input_error.connect(lambda msg, _where: self.notify(msg, error=True))
         self.runner.finished.connect(self._on_trace_ready)
+        self.player.trace_changed.connect(self._update_title)
         self.runner.failed.connect(self._on_run_failed)
         self.runner.busy_changed.connect(self._on_busy)
         self.player.step_changed.connect(self._on_step_changed)
         self.session.failed.connect(lambda msg: self.notify(msg, error=True))
         self.session.position_changed.connect(self._on_lesson_position)
+        self.session.loaded.connect(self._on_lesson_loaded)
         self._restore()
         if lesson is not None:
             self.open_lesson(lesson)
@@ -87,87 +103,41 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------------- building
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
+        # Re-docking by hand can create new tab bars: name them as they appear.
+        dock.dockLocationChanged.connect(lambda _area: self.name_dock_tabs())
         dock.setObjectName(f"dock-{title.lower().replace(' ', '-')}")
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
         self.docks[title] = dock
         return dock
 
-    def _tabify(self) -> None:
-        self.tabifyDockWidget(self.docks["Sandbox"], self.docks["Lesson"])
-        self.docks["Sandbox"].raise_()
-        right = [d for d in self.docks.values()
-                 if self.dockWidgetArea(d) == Qt.DockWidgetArea.RightDockWidgetArea]
-        for a, b in zip(right, right[1:]):
-            self.tabifyDockWidget(a, b)
-        if right:
-            right[0].raise_()
-        # Side by side at the bottom: the log and the messages are both worth seeing at once.
-        bottom = [d for d in self.docks.values()
-                  if self.dockWidgetArea(d) == Qt.DockWidgetArea.BottomDockWidgetArea]
-        for a, b in zip(bottom, bottom[1:]):
-            self.splitDockWidget(a, b, Qt.Orientation.Horizontal)
-        if len(bottom) > 1:
-            self.resizeDocks(bottom, [3, 1], Qt.Orientation.Horizontal)
-
-    def _add(self, menu: object, text: str, slot: object, key: str | None = None,
-             tip: str = "") -> QAction:
-        action = QAction(text, self)
-        if key:
-            action.setShortcut(QKeySequence(key))
-        action.setToolTip(tip)
-        action.setStatusTip(tip)
-        action.triggered.connect(slot)
-        menu.addAction(action)  # type: ignore[attr-defined]
-        return action
-
-    def _menus(self) -> None:
-        bar = self.menuBar()
-        file = bar.addMenu("&File")
-        self._add(file, "Export diagram as &PNG…", lambda: self.export_diagram("png"), "Ctrl+E")
-        self._add(file, "Export diagram as &SVG…", lambda: self.export_diagram("svg"),
-                  "Ctrl+Shift+E")
-        self._add(file, "Export &trace as JSON…", self.export_trace, "Ctrl+S")
-        self._add(file, "&Open trace JSON…", self.open_trace, "Ctrl+O")
-        file.addSeparator()
-        self._add(file, "&Lessons…", self.show_lessons, "F1",
-                  "The guided lessons, from first contact to expert")
-        self._add(file, "Open &lesson file…", lambda: self.open_lesson(None), "Ctrl+L",
-                  "Open a lesson file from disk; it reloads when you save it")
-        file.addSeparator()
-        self._add(file, "&Quit", self.close, "Ctrl+Q")
-        run = bar.addMenu("&Run")
-        self._add(run, "&Run (interpret, tier up)", lambda: self.sandbox.request(False),
-                  "Ctrl+Return", "Run the sandbox input in the interpreter; hot code tiers up")
-        self._add(run, "&JIT now", lambda: self.sandbox.request(True), "Ctrl+J",
-                  "Compile the sandbox input at once and call it through the table")
-        faults = run.addMenu("&Faults")
-        for name in FAULTS:
-            self._add(faults, name, lambda _=False, n=name: self.run_fault(n),
-                      tip=f"Run a scenario that ends in the {name} fault")
-        view = bar.addMenu("&View")
-        for dock in self.docks.values():
-            view.addAction(dock.toggleViewAction())
-        view.addSeparator()
-        self.dark_action = self._add(view, "&Dark palette", self._on_dark_toggled, "Ctrl+D")
-        self.dark_action.setCheckable(True)
-        help_menu = bar.addMenu("&Help")
-        self._add(help_menu, "&About wasmviz", self._about)
-
     # ---------------------------------------------------------------- running
-    def run_scenario(self, scenario: Scenario) -> None:
+    def run_scenario(self, scenario: Scenario, what: str | None = None) -> None:
         """Run ``scenario`` in the background; the current trace stays until it is done."""
         self.scenario = scenario
+        self._pending_what = what or self._describe(scenario)
         self.statusBar().showMessage("Running in wasmtime…")
         self.runner.start(scenario)
 
     def run_fault(self, fault: str) -> None:
         source = self.sandbox.editor.toPlainText().strip()
         expr = source if source and "def" not in source else "x * x + 3"
-        self.run_scenario(Scenario.for_fault(fault, expr=expr))
+        self.run_scenario(Scenario.for_fault(fault, expr=expr), f"fault {fault}: {expr}")
+
+    @staticmethod
+    def _describe(scenario: Scenario) -> str:
+        if scenario.exprs:
+            return "sandbox: " + scenario.exprs[-1]
+        if scenario.call:
+            args = ", ".join(str(a) for a in scenario.args)
+            return f"sandbox: {scenario.call}({args})"
+        return "sandbox run"
 
     def _on_trace_ready(self, trace: Trace, scenario: Scenario) -> None:
+        self._shown_what = getattr(self, "_pending_what", "sandbox run")
         self.player.set_trace(trace)
+        # Stepping is what comes next: the keys must reach the diagram, not the form.
+        self.central.setFocus(Qt.FocusReason.OtherFocusReason)
         outcome = (f"result {trace.result}" if trace.trap is None
                    else f"trap {trace.trap.code}")
         self.statusBar().showMessage(f"Recorded {len(trace)} steps; {outcome}", 5000)
@@ -183,6 +153,8 @@ class MainWindow(QMainWindow):
 
     def notify(self, message: str, error: bool = False) -> None:
         """Add ``message`` to the non-modal Messages panel and show it."""
+        if error and self.focus_mode.active:
+            self.toggle_focus_mode(False)   # an error must be seen
         item = QListWidgetItem(("⚠ " if error else "") + message)
         item.setToolTip(message)
         self.messages.addItem(item)
@@ -208,16 +180,24 @@ class MainWindow(QMainWindow):
         return True
 
     def show_lessons(self) -> None:
+        """Show the lesson browser and put keyboard focus in its list (F1)."""
         self._show_lesson_dock()
-        self.lesson_panel.show_browser()
+        focus = getattr(self.lesson_panel, "focus_browser", None)
+        if focus is not None:
+            focus()
+        else:
+            self.lesson_panel.show_browser()
 
     def _show_lesson_dock(self) -> None:
         dock = self.docks["Lesson"]
         dock.show()
         dock.raise_()
-        # Narration needs room to read; the sandbox's width is too narrow for it.
-        if dock.width() < 360:
-            self.resizeDocks([dock], [380], Qt.Orientation.Horizontal)
+
+    def _on_lesson_loaded(self) -> None:
+        lesson, path = self.session.lesson, self.session.path
+        if lesson is not None and path is not None:
+            self._shown_what = f"lesson {path.stem.split('-')[0]} · {lesson.title}"
+            self._update_title()
 
     def _on_lesson_position(self, _position: int) -> None:
         """Point the diagram and the docks at what this lesson step highlights."""
@@ -245,6 +225,48 @@ class MainWindow(QMainWindow):
         self.status_slots.setText(f" slots: {used}/{len(step.table)} ")
         self.status_pages.setText(f" memory: {step.memory_pages} pages ")
         self.status_fuel.setText(f" fuel: {step.fuel_used:,} ")
+
+    # ---------------------------------------------------------------- programs
+    @staticmethod
+    def example_programs() -> list[Path]:
+        """The example programs shipped with wasmviz (assets/programs/*.wv)."""
+        folder = Path(__file__).resolve().parents[2] / "assets" / "programs"
+        return sorted(folder.glob("*.wv")) if folder.is_dir() else []
+
+    def open_program(self, path: str | None) -> bool:
+        """Load a program file into the sandbox editor (nothing runs until Run)."""
+        if path is None:
+            folder = self.example_programs()[0].parent if self.example_programs() else Path()
+            path, _ = QFileDialog.getOpenFileName(self, "Open program", str(folder),
+                                                  "Programs (*.wv);;All files (*)")
+            if not path:
+                return False
+        try:
+            text = read_small_text(Path(path), MAX_PROGRAM_BYTES)
+        except (OSError, ValueError) as exc:
+            self.notify(f"Could not open {path}: {exc}", error=True)
+            return False
+        self.sandbox.editor.setPlainText(text)
+        self.sandbox.call_edit.clear()
+        self.docks["Sandbox"].show()
+        self.docks["Sandbox"].raise_()
+        self.statusBar().showMessage(f"Loaded {Path(path).name}: press Run (Ctrl+Enter) or "
+                                     f"JIT now (Ctrl+J)", 8000)
+        return True
+
+    def save_program(self, path: str | None) -> str | None:
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Save program", "program.wv",
+                                                  "Programs (*.wv)")
+        if not path:
+            return None
+        try:
+            Path(path).write_text(self.sandbox.editor.toPlainText(), encoding="utf-8")
+        except OSError as exc:
+            self.notify(f"Could not save {path}: {exc}", error=True)
+            return None
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+        return path
 
     # ---------------------------------------------------------------- files
     def export_diagram(self, kind: str, path: str | None = None) -> str | None:
@@ -286,20 +308,25 @@ class MainWindow(QMainWindow):
         except (OSError, ValueError, KeyError, TypeError) as exc:
             self.notify(f"Could not open {path}: not a wasmviz trace ({exc})", error=True)
             return
+        self._shown_what = f"trace {Path(path).name}"
         self.player.set_trace(trace)
 
     # ---------------------------------------------------------------- settings
     def _restore(self) -> None:
         s = self.settings
         geometry = s.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.setGeometry(initial_geometry(self._available()))
         else:
-            self.resize(1400, 860)
+            # The screen may be smaller now (another monitor, another scale factor).
+            self.setGeometry(clamp_geometry(self.geometry(), self._available()))
         state = s.value("window/state")
-        if state is not None:
-            self.restoreState(state)
-        else:
+        restored = state is not None and self.restoreState(state)
+        self.name_dock_tabs()
+        if not restored:
+            # Tab the docks now, so their stacked minimum heights never enlarge the window;
+            # they are sized when first shown.
+            arrange_docks(self, self.docks)
             self._first_layout = True
         self.sandbox.editor.setPlainText(str(s.value("sandbox/source", DEFAULT_SOURCE)))
         self.sandbox.args_edit.setText(str(s.value("sandbox/args", "7")))
@@ -315,12 +342,10 @@ class MainWindow(QMainWindow):
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
         if self._first_layout:
-            # First start: give the diagram most of the room (docks only size once shown).
+            # First start: the docks' places depend on the window's width (docks only size
+            # once shown); the diagram keeps most of the window.
             self._first_layout = False
-            left = 380 if self.session.path is not None else 250  # narration needs room
-            self.resizeDocks([self.docks["Sandbox"], self.docks["Memory"]], [left, 430],
-                             Qt.Orientation.Horizontal)
-            self.resizeDocks([self.docks["Event log"]], [190], Qt.Orientation.Vertical)
+            self.reset_layout()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.player.pause()
@@ -334,12 +359,65 @@ class MainWindow(QMainWindow):
         s.sync()
         super().closeEvent(event)
 
-    def _on_dark_toggled(self) -> None:
+    def on_dark_toggled(self) -> None:
         apply_theme(self.dark_action.isChecked())
 
-    def _about(self) -> None:
-        QMessageBox.about(self, "About wasmviz",
-                          "wasmviz runs a real main module in wasmtime and records how its JIT "
-                          "generates a module, links it by importing the table and memory, "
-                          "patches the table and relocates memory, and calls the new code with "
-                          "call_indirect (Andy Wingo's late linking).")
+    # ---------------------------------------------------------------- layout
+    def _available(self) -> QRect:
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        return screen.availableGeometry()
+
+    def reset_layout(self) -> None:
+        """Put every dock in its first-start place for this window's width."""
+        if self.focus_mode.active:
+            self.toggle_focus_mode(False)
+        size = self.size()
+        for dock in self.docks.values():
+            dock.setFloating(False)
+            dock.show()
+        arrange_docks(self, self.docks)
+        self.name_dock_tabs()
+        # Re-docking stacks the docks for a moment, and their minimum heights can enlarge the
+        # window: keep the size the window had.
+        self.resize(size)
+        (self.docks["Lesson"] if self.session.path is not None else self.docks["Sandbox"]).raise_()
+
+    def name_dock_tabs(self) -> None:
+        """Qt makes a tab bar for each group of tabbed docks; screen readers need its name."""
+        for bar in self.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly):
+            if not bar.accessibleName():
+                bar.setAccessibleName("Dock tabs: choose the view to show")
+                bar.setToolTip("Choose the view to show in this dock column")
+
+    def toggle_focus_mode(self, on: bool | None = None) -> None:
+        """Hide the docks (the lesson's narration stays) to give the diagram the window."""
+        on = not self.focus_mode.active if on is None else bool(on)
+        keep = ("Lesson",) if self.session.path is not None else ()
+        self.focus_mode.set_active(on, keep)
+        self.focus_action.setChecked(self.focus_mode.active)
+        if on:
+            self.central.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _update_title(self) -> None:
+        """The title names what is shown: a sandbox run, a lesson, a fault or a trace file."""
+        self.setWindowTitle(f"{self._shown_what} — {APP_TITLE}")
+
+
+def read_small_text(path: Path, limit: int) -> str:
+    """Read a regular text file of at most ``limit`` bytes; raise ValueError for anything else.
+
+    The check comes before the read, so a FIFO or /dev/zero cannot block or exhaust the app.
+    """
+    if not path.is_file():
+        raise ValueError("not a regular file")
+    size = path.stat().st_size
+    if size > limit:
+        raise ValueError(f"{size:,} bytes is more than the {limit:,} a program may have")
+    with path.open("rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"more than the {limit:,} bytes a program may have")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None

@@ -224,11 +224,15 @@ class Player(QObject):
         self.to_end()
 
     def previous_phase(self) -> None:
-        """Jump back to the start of the previous phase."""
-        i = self.index - 1
+        """Jump back to the start of the phase before the current one (Page Up)."""
+        start = self._phase_start(self.index)
+        self.go(self._phase_start(start - 1) if start > 0 else 0)
+
+    def _phase_start(self, i: int) -> int:
+        """The first step of the run of same-phase steps that contains step ``i``."""
         while i > 0 and self.trace[i].phase == self.trace[i - 1].phase:
             i -= 1
-        self.go(max(i, 0))
+        return max(i, 0)
 
     @property
     def at_end(self) -> bool:

@@ -35,12 +35,13 @@ def draw_frame(pic: Picture, step: Step) -> None:
     for phase in PHASES:
         on = phase == step.phase
         width = QFontMetricsF(font(11, True)).horizontalAdvance(phase) + 24
+        # Neutral chips (ink on background): no module or change colour means "phase".
         pic.add(Note(QRectF(x, 10, width, 28), phase, ink, pt=11, bold=on, radius=14,
-                     fill=pic.highlight if on else None,
+                     fill=ink.text if on else None,
                      border=None if on else mix(ink.bg, ink.text, 0.3), tip=PHASE_TIPS[phase]))
         x += width + 10
     pic.add(Note(QRectF(x, 10, SCENE.right() - 20 - x, 28),
-                 f"step {step.index + 1} of {len(pic.trace)} · {step.kind}", ink,
+                 f"Step {step.index + 1} of {len(pic.trace)} · {step.kind}", ink,
                  align=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
                  tip="Where you are in the recorded run, and what kind of event this is."))
     pic.boxes["host"] = pic.add(Box(

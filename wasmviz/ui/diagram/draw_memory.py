@@ -6,16 +6,16 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from PySide6.QtCore import QPointF, QRectF
-from PySide6.QtGui import QPainterPath
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QFontMetricsF, QPainterPath
 
 from ...engine.trace import MemoryChange, Step
 from .. import colors
 from .history import JitFill
 from .items import Arrow, Note
-from .paint import LEFT_TOP, mix
+from .paint import LEFT_TOP, font, mix
 from .picture import MEMORY, NOTES_Y, Picture
-from .strips import RegionItem
+from .strips import REGION_TITLE_PT, RegionItem
 
 
 class Band(NamedTuple):
@@ -33,6 +33,12 @@ BANDS = {"state": Band(0.9, 0x30), "args": Band(0.85, 0x10), "queue": Band(1.0, 
          "functions": Band(1.6, 0x200), "heap": Band(0.8, 0x200),
          "stack": Band(1.25, 0x200, "interp. stack"), "jit": Band(1.6, 0x200)}
 _UNKNOWN = Band(1.0, 0x200)   # a region a later main module might add
+
+
+def _label_width(title: str, start: int) -> float:
+    """The width a region box needs to show its title and its address in full."""
+    return max(QFontMetricsF(font(REGION_TITLE_PT, True)).horizontalAdvance(title),
+               QFontMetricsF(font(REGION_TITLE_PT)).horizontalAdvance(f"0x{start:05x}")) + 20
 
 
 def _i32(data: bytes) -> int:
@@ -53,8 +59,15 @@ def draw_memory(pic: Picture, step: Step, jit: JitFill | None) -> None:
     regions = layout.regions()
     bands = [BANDS.get(r.key, _UNKNOWN) for r in regions]
     ink, total, x = pic.ink, sum(b.weight for b in bands), MEMORY.left()
-    for region, band in zip(regions, bands):
-        width = MEMORY.width() * band.weight / total
+    # Every region first gets the room its title and address need (labels are never elided
+    # when they can fit); what is left is shared by weight.
+    needs = [_label_width(band.title or region.name, region.start) for region, band
+             in zip(regions, bands)]
+    spare = MEMORY.width() - sum(needs)
+    if spare < 0:
+        needs, spare = [0.0] * len(needs), MEMORY.width()
+    for region, band, need in zip(regions, bands, needs):
+        width = need + spare * band.weight / total
         span = max(0x200, -(-(jit.end - jit.start) // 0x80) * 0x80) \
             if region.key == "jit" and jit is not None else band.span
         pic.regions[region.key] = pic.add(RegionItem(
@@ -109,10 +122,12 @@ def _draw_jit(pic: Picture, step: Step, jit: JitFill) -> None:
             pic.tween(lambda t, c=chip, a=a, b=b: (
                 c.setPos(a + (b - a) * t), c.setOpacity(float(t < 0.9))), 0.0, 0.6)
     r = item.rect()
-    pic.label(QRectF(r.left(), r.bottom() + 2, r.width(), 20),
-              f"m{jit.module} · {pic.jit_bytes} B" if pic.jit_bytes else
-              f"m{jit.module} · starting", 10,
-              tip="How much of the new module the JIT has written so far.")
+    # Right-aligned under the buffer, free to extend left: the count must never be elided.
+    pic.add(Note(QRectF(r.right() - 220, r.bottom() + 2, 220, 20),
+                 f"m{jit.module} · {pic.jit_bytes} B" if pic.jit_bytes else
+                 f"m{jit.module} · starting", ink=pic.ink, pt=10, bold=True,
+                 align=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                 tip="How much of the new module the JIT has written so far."), 1)
 
 
 def _draw_relocation(pic: Picture, step: Step, c: MemoryChange, cell: Note) -> None:

@@ -19,9 +19,21 @@ def mix(a: QColor, b: QColor, t: float) -> QColor:
     return QColor.fromRgbF(*(x + (y - x) * t for x, y in zip(a.getRgbF()[:3], b.getRgbF()[:3])))
 
 
+#: The smallest text the diagram paints, in scene units (pixels at zoom 1). The view never
+#: shows the scene smaller than LEGIBLE_PX / MIN_TEXT_PX, so no label renders below 11 px.
+MIN_TEXT_PX = 15
+LEGIBLE_PX = 11.0
+#: Pixel sizes of the fonts painted since ``probe`` was last cleared (tests and the bench read it).
+probe: set[int] = set()
+
+
 def font(points: float = 11.0, bold: bool = False) -> QFont:
+    """A font of ``points`` (at 96 dpi), sized in scene pixels so text and boxes scale together.
+
+    Pixel sizes make the layout the same on every screen; the floor keeps every label legible.
+    """
     f = QFont()
-    f.setPointSizeF(points)
+    f.setPixelSize(max(MIN_TEXT_PX, round(points * 96 / 72)))
     f.setBold(bold)
     return f
 
@@ -57,6 +69,7 @@ class Ink:
 def draw_text(p: QPainter, rect: QRectF, text: str, f: QFont, color: QColor,
               flags: Qt.AlignmentFlag = LEFT_MID, wrap: bool = False) -> None:
     """Draw ``text`` in ``rect``; elide single lines rather than let them spill over."""
+    probe.add(f.pixelSize())
     p.setFont(f)
     p.setPen(color)
     if wrap:

@@ -19,7 +19,7 @@ from .paint import LEFT_MID, Ink
 from .strips import RegionItem, SlotItem
 
 # The layout is fixed in scene units and the view scales it to fit.
-SCENE = QRectF(0, 0, 1200, 672)
+SCENE = QRectF(0, 0, 1200, 700)
 HOST = QRectF(20, 50, 800, 44)
 MAIN = QRectF(20, 104, 800, 440)
 SUBS = {"interpreter": QRectF(40, 140, 235, 56), "invoke": QRectF(315, 140, 240, 56),
@@ -29,6 +29,7 @@ MEMORY = QRectF(40, 354, 760, 82)      # the regions
 NOTES_Y = MEMORY.bottom() + 32         # changed bytes, the relocation callout, a trap
 COLUMN = QRectF(880, 50, 300, 494)     # generated modules, oldest first
 CAPTION = QRectF(20, 556, 1160, 104)
+LEGEND = QRectF(20, 668, 1160, 26)     # what the colours mean
 CHANNEL_X = 850.0                      # the gap between main and the modules, where arrows run
 
 #: (start, end, setter): the setter is driven from 0 to 1 over [start, end] of a step's animation.
@@ -62,6 +63,8 @@ class Picture:
         self.callout: str | None = None
         self.jit_bytes = 0
         self.caption = ""
+        #: The legend's entries, as drawn.
+        self.legend: list[str] = []
 
     def add(self, item: QGraphicsItem, z: float = 0.0) -> QGraphicsItem:
         item.setZValue(z)

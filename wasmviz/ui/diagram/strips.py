@@ -90,6 +90,10 @@ class SlotItem(QGraphicsRectItem):
             draw_text(p, r.adjusted(3, 0, -3, 0), owner, font(10, ghost), text, CENTER, ghost)
 
 
+#: The size of a region's title and address (draw_memory sizes the boxes to fit them).
+REGION_TITLE_PT = 10.0
+
+
 class RegionItem(QGraphicsRectItem):
     """A memory region: name and address on top, a band below where changed bytes light up.
 
@@ -123,9 +127,9 @@ class RegionItem(QGraphicsRectItem):
         p.setBrush(self.ink.tint(colors.MAIN, 0.08))
         p.drawRoundedRect(r, 6, 6)
         draw_text(p, QRectF(r.left() + 6, r.top() + 4, r.width() - 10, 20), self.title,
-                  font(10, True), self.ink.text)
+                  font(REGION_TITLE_PT, True), self.ink.text)
         draw_text(p, QRectF(r.left() + 6, r.top() + 23, r.width() - 8, 18),
-                  f"0x{self.region.start:05x}", font(10), self.ink.muted)
+                  f"0x{self.region.start:05x}", font(REGION_TITLE_PT), self.ink.muted)
         p.setPen(QPen(mix(self.ink.bg, self.ink.text, 0.2), 1))
         p.setBrush(self.ink.bg)
         p.drawRect(self.band())

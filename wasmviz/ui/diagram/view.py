@@ -9,8 +9,9 @@ into a Picture (picture.py).
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QRectF, QSize, Qt, QVariantAnimation
-from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPixmap, QResizeEvent, QShowEvent
+from PySide6.QtCore import QEvent, QRectF, QSize, Qt, QVariantAnimation, Signal
+from PySide6.QtGui import (QColor, QImage, QPainter, QPalette, QPixmap, QResizeEvent, QShowEvent,
+                           QTransform, QWheelEvent)
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QFrame, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
 
@@ -25,26 +26,50 @@ from .draw_memory import draw_memory
 from .draw_table import draw_table
 from .history import history
 from .items import Box, Note, TrapMarker
+from . import paint
+from .draw_legend import draw_legend
 from .paint import LEFT_TOP, Ink, mix
 from .picture import CAPTION, SCENE, Picture, Tween
 from .strips import SlotItem
 
 
+#: The zoom factors the user can choose, relative to "fit" (1.0).
+ZOOM_MIN, ZOOM_MAX, ZOOM_STEP = 0.5, 4.0, 1.2
+
+
 class DiagramView(QGraphicsView):
-    """Draws the step on screen of ``player``: modules, table, memory, arrows, caption."""
+    """Draws the step on screen of ``player``: modules, table, memory, arrows, caption.
+
+    The scene is laid out once in scene units; the view shows it as large as the viewport allows
+    ("fit"), but never smaller than the scale at which its smallest text is 11 px: in a small
+    window the picture scrolls instead of shrinking into illegibility. The user's zoom
+    (Ctrl+wheel, Ctrl+=, Ctrl+-; Ctrl+0 fits again) multiplies that.
+    """
+
+    #: The zoom factor (1.0 = fit) changed.
+    zoom_changed = Signal(float)
 
     def __init__(self, player: Player, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setObjectName("diagram")
+        self.setAccessibleName("Diagram")
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._zoom = 1.0
         self.player = player
         self._scene = QGraphicsScene(self)
         self._scene.setSceneRect(SCENE)
         self.setScene(self._scene)
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing
                             | QPainter.RenderHint.SmoothPixmapTransform)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setMinimumSize(480, 280)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        # A visible focus frame: the keyboard user must see that the diagram has focus.
+        self.setStyleSheet("DiagramView { border: 2px solid transparent; }"
+                           "DiagramView:focus { border: 2px solid palette(highlight); }")
+        self.setMinimumSize(320, 240)
         self._anim = QVariantAnimation(self)
         self._anim.setStartValue(0.0)
         self._anim.setEndValue(1.0)
@@ -128,6 +153,63 @@ class DiagramView(QGraphicsView):
                 "imports": pic.imports, "jit": pic.jit_bytes, "caption": pic.caption,
                 "focus": pic.focus}
 
+    # ------------------------------------------------------------------ scale and zoom
+    @property
+    def zoom(self) -> float:
+        """The user's zoom, relative to fitting the picture (1.0)."""
+        return self._zoom
+
+    def set_zoom(self, zoom: float) -> None:
+        self._zoom = min(ZOOM_MAX, max(ZOOM_MIN, zoom))
+        self._apply_scale()
+        self.zoom_changed.emit(self._zoom)
+
+    def zoom_in(self) -> None:
+        self.set_zoom(self._zoom * ZOOM_STEP)
+
+    def zoom_out(self) -> None:
+        self.set_zoom(self._zoom / ZOOM_STEP)
+
+    def zoom_to_fit(self) -> None:
+        self.set_zoom(1.0)
+
+    def fit_scale(self) -> float:
+        """The scale at zoom 1: the whole picture in the viewport, or legible if it cannot be."""
+        size = self.maximumViewportSize()
+        fit = min(size.width() / SCENE.width(), size.height() / SCENE.height())
+        return max(fit, paint.LEGIBLE_PX / paint.MIN_TEXT_PX)
+
+    def scale_factor(self) -> float:
+        """Screen pixels per scene unit, as the picture is shown now."""
+        return self.transform().m11()
+
+    def rendered_text_px(self) -> tuple[float, float]:
+        """(smallest, median) pixel size of the text the diagram paints on screen now.
+
+        Measured, not computed: the view is painted and every font the items drew with is
+        recorded (paint.probe), then multiplied by the view's scale.
+        """
+        paint.probe.clear()
+        self.viewport().grab()
+        sizes = sorted(paint.probe)
+        if not sizes:
+            return 0.0, 0.0
+        scale = self.scale_factor()
+        return sizes[0] * scale, sizes[len(sizes) // 2] * scale
+
+    def _apply_scale(self) -> None:
+        scale = self.fit_scale() * self._zoom
+        self.setTransform(QTransform.fromScale(scale, scale))
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt override
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            steps = event.angleDelta().y() / 120
+            if steps:
+                self.set_zoom(self._zoom * ZOOM_STEP ** steps)
+            event.accept()
+            return
+        super().wheelEvent(event)
+
     # ------------------------------------------------------------------ export
     def render_png(self, path: str, scale: float = 2.0) -> None:
         """Write the whole scene as a PNG, ``scale`` pixels per scene unit."""
@@ -187,11 +269,11 @@ class DiagramView(QGraphicsView):
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
-        self.fitInView(SCENE, Qt.AspectRatioMode.KeepAspectRatio)
+        self._apply_scale()
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
-        self.fitInView(SCENE, Qt.AspectRatioMode.KeepAspectRatio)
+        self._apply_scale()
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
         super().changeEvent(event)
@@ -227,6 +309,8 @@ class DiagramView(QGraphicsView):
         else:
             self._build(pic, step)
             self._draw_focus(pic)
+        # Screen readers get what the picture shows, in words: the step's caption.
+        self.setAccessibleDescription(pic.caption or "No trace loaded.")
         self._tweens = pic.tweens
         if old is not None:
             shot = pic.add(QGraphicsPixmapItem(old), 1000)
@@ -267,5 +351,8 @@ class DiagramView(QGraphicsView):
             colors.CALL if step.result is not None else mix(ink.bg, ink.text, 0.3)
         pic.caption = step.caption
         pic.add(Note(CAPTION, step.caption, ink, fill=ink.panel, border=border,
-                     pt=13, align=LEFT_TOP, wrap=True, heading=f"{step.phase} · {step.kind}",
+                     pt=13, align=LEFT_TOP, wrap=True,
+                     heading=f"Step {step.index + 1} of {len(pic.trace)} · {step.phase} · "
+                             f"{step.kind}",
                      tip="What just happened, in words; the picture above shows it."), 5)
+        draw_legend(pic, step, modules)
