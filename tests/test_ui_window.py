@@ -195,3 +195,28 @@ def test_colours_have_one_meaning(qtbot, window: MainWindow) -> None:
     window.player.go(5)
     legend = window.central._pic.legend
     assert {"main", "host", "m1", "changed in this step", "call path", "trap"} <= set(legend)
+
+
+def test_space_presses_a_focused_button_and_arrows_move_a_focused_slider(
+        qtbot, window: MainWindow) -> None:
+    jit(qtbot, window)
+    window.player.go(0)
+    pressed = []
+    window.sandbox.clear_button.clicked.connect(lambda: pressed.append(True))
+    window.sandbox.clear_button.setFocus()
+    qtbot.keyClick(window.sandbox.clear_button, Qt.Key.Key_Space)
+    assert pressed and not window.player.playing
+    speed = window.transport.speed
+    speed.setFocus()
+    before = speed.value()
+    qtbot.keyClick(speed, Qt.Key.Key_Left)
+    assert speed.value() == before - 1 and window.player.index == 0
+
+
+def test_alt_n_reaches_every_dock_by_keyboard(qtbot, window: MainWindow) -> None:
+    window.central.setFocus()
+    for n, (title, dock) in enumerate(window.docks.items(), 1):
+        qtbot.keyClick(window, Qt.Key(Qt.Key.Key_0 + n), Qt.KeyboardModifier.AltModifier)
+        assert dock.isVisible(), title
+        focus = window.focusWidget()
+        assert focus is not None and dock.isAncestorOf(focus), (title, focus)

@@ -1,6 +1,8 @@
 """Every step of the trace as a list: the current one selected, a click jumps there.
 
 A filter by phase lets a learner see, say, only the patch steps of every module in a long run.
+Steps are numbered from 1, as the transport's "Step N of M" and the diagram count them; the
+player's index is that number minus one.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QPersistentModelIndex, QRectF,
                             QSortFilterProxyModel, Qt)
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtGui import QColor, QPainter, QPalette, QPen, QResizeEvent
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel,
                                QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableView,
                                QVBoxLayout, QWidget)
@@ -21,16 +23,9 @@ from .player import Player
 
 _Index = QModelIndex | QPersistentModelIndex
 
-# One hue per phase of late linking (colors.py has none yet). Mid lightness, as colors.py does,
-# so a badge reads on light and dark palettes with colors.text_on.
-PHASE_COLORS = {
-    "setup": QColor(colors.HOST),
-    "generate": QColor("#1C7ED6"),
-    "compile": QColor("#7950F2"),
-    "link": QColor("#0CA678"),
-    "patch": QColor("#F08C00"),
-    "call": QColor("#2F9E44"),
-}
+# Phases are told by their names, drawn as neutral pills like the diagram's phase chips: every
+# hue already means something (a module, the change highlight, the call path, a trap).
+PHASE_COLORS = {phase: QColor(colors.HOST) for phase in PHASES}
 PHASE_TIPS = {
     "setup": "setup: the host instantiates the main module and writes the program into it",
     "generate": "generate: the main module's JIT writes a new module's bytes into its memory",
@@ -39,8 +34,17 @@ PHASE_TIPS = {
     "patch": "patch: the new module grows the table, sets slots, relocates code slots",
     "call": "call: functions run, interpreted or through call_indirect into JIT code",
 }
-COLUMNS = ("#", "Phase", "Kind", "What happened")
+COLUMNS = ("Step", "Phase", "Kind", "What happened")
 PHASE_COLUMN = 1
+KIND_COLUMN = 2
+#: Below this width the Kind column hides (the kind stays in each row's tooltip), so that
+#: the caption, which explains the step, keeps the room.
+NARROW = 480
+
+
+def step_number(step: Step) -> int:
+    """The 1-based number a learner sees for ``step`` (the transport's "Step N of M")."""
+    return step.index + 1
 
 
 def short_caption(step: Step, width: int = 110) -> str:
@@ -69,13 +73,15 @@ class StepListModel(QAbstractTableModel):
             return None
         step, col = self.player.trace[index.row()], index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return (str(step.index), step.phase, step.kind, short_caption(step))[col]
+            return (str(step_number(step)), step.phase, step.kind, short_caption(step))[col]
         if role == Qt.ItemDataRole.ToolTipRole:
             text = textwrap.fill(step.caption, 80)
             if col == PHASE_COLUMN:
                 return PHASE_TIPS.get(step.phase, step.phase) + "\n\n" + text
-            return f"Step {step.index} · {step.phase}/{step.kind}\n\n{text}\n\nClick to go there"
-        if role == Qt.ItemDataRole.ForegroundRole and col == 2 and (step.trap or step.error):
+            return (f"Step {step_number(step)} of {len(self.player.trace)} · "
+                    f"{step.phase}/{step.kind}\n\n{text}\n\nClick to go there")
+        if role == Qt.ItemDataRole.ForegroundRole and col >= KIND_COLUMN \
+                and (step.trap or step.error):
             return QColor(colors.TRAP)
         if role == Qt.ItemDataRole.TextAlignmentRole and col == 0:
             return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
@@ -88,7 +94,8 @@ class StepListModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section]
         if role == Qt.ItemDataRole.ToolTipRole:
-            return ("Step number", "Phase of late linking", "What kind of event",
+            return ("Step number, counted from 1 as in the transport's Step N of M",
+                    "Phase of late linking", "What kind of event",
                     "The step's caption (hover for all of it)")[section]
         return None
 
@@ -110,17 +117,20 @@ class PhaseBadgeDelegate(QStyledItemDelegate):
         style = opt.widget.style() if opt.widget else None
         if style is not None:
             style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
-        color = PHASE_COLORS.get(phase, QColor(colors.HOST))
         metrics = option.fontMetrics
         width = metrics.horizontalAdvance(phase) + 14
         rect = QRectF(option.rect.left() + 4, option.rect.center().y() - metrics.height() / 2,
                       width, metrics.height()).adjusted(0, -1, 0, 1)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(color)
+        # An outlined pill in the text colour, as the diagram draws phase chips.
+        text = opt.palette.color(QPalette.ColorRole.HighlightedText
+                                 if opt.state & QStyle.StateFlag.State_Selected
+                                 else QPalette.ColorRole.Text)
+        painter.setPen(QPen(text, 1.2))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRoundedRect(rect, rect.height() / 2, rect.height() / 2)
-        painter.setPen(colors.text_on(color))
+        painter.setPen(text)
         painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, phase)
         painter.restore()
 
@@ -145,6 +155,7 @@ class EventLog(QWidget):
             self.phase_combo.setItemData(self.phase_combo.count() - 1, PHASE_COLORS[phase],
                                          Qt.ItemDataRole.DecorationRole)
         self.phase_combo.setToolTip("Show only the steps of one phase")
+        self.phase_combo.setAccessibleName("Phase filter")
         self.count = QLabel()
         self.count.setToolTip("Steps shown / steps in the trace")
 
@@ -163,11 +174,20 @@ class EventLog(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        self.table.setColumnWidth(0, self.fontMetrics().horizontalAdvance("0000") + 12)
+        self.table.setColumnWidth(0, max(self.fontMetrics().horizontalAdvance(t)
+                                         for t in ("Step", "00000")) + 16)
         self.table.setColumnWidth(PHASE_COLUMN, self.fontMetrics().horizontalAdvance("generate")
                                   + 26)
-        self.table.setColumnWidth(2, self.fontMetrics().horizontalAdvance("relocation") + 16)
-        self.table.setToolTip("Every recorded step; click one to go there")
+        self.table.setColumnWidth(KIND_COLUMN,
+                                  self.fontMetrics().horizontalAdvance("relocation") + 16)
+        self.table.setToolTip("Every recorded step; click one (or move with the arrow keys) to "
+                              "go there")
+        self.table.setAccessibleName("Event log: every recorded step")
+        self.table.horizontalHeader().setAccessibleName("Event log columns")
+        # Tab leaves the log instead of walking its cells, so the keyboard is never trapped.
+        self.table.setTabKeyNavigation(False)
+        self.table.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setFocusProxy(self.table)  # focusing the dock focuses the list
 
         bar = QHBoxLayout()
         bar.addWidget(self.phase_combo)
@@ -198,6 +218,10 @@ class EventLog(QWidget):
     def row_of(self, step: int) -> int:
         """The visible row showing step ``step``, or -1 if the filter hides it."""
         return self.proxy.mapFromSource(self.model.index(step, 0)).row()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self.table.setColumnHidden(KIND_COLUMN, self.width() < NARROW)
 
     # ------------------------------------------------------------ handlers
     def _on_row_clicked(self, index: QModelIndex) -> None:

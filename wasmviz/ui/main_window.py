@@ -66,6 +66,7 @@ class MainWindow(QMainWindow):
         self.messages.setAccessibleName("Messages")
         self.messages.setWordWrap(True)
         self.messages.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.messages.setUniformItemSizes(False)
         self._dock("Messages", self.messages, Qt.DockWidgetArea.RightDockWidgetArea)
         self.focus_mode = FocusMode(self, self.docks)
 
@@ -85,7 +86,10 @@ class MainWindow(QMainWindow):
         self.dark_action: QAction
         build_menus(self)
         self.sandbox.scenario_requested.connect(self.run_scenario)
-        self.sandbox.input_error.connect(lambda msg, _where: self.notify(msg, error=True))
+        # The sandbox shows its own input errors in place: raising Messages over it (they share
+        # a tab column on small screens) would hide the underline.
+        self.sandbox.input_error.connect(lambda msg, _where: self.notify(msg, error=True,
+                                                                         bring_forward=False))
         self.runner.finished.connect(self._on_trace_ready)
         self.player.trace_changed.connect(self._update_title)
         self.runner.failed.connect(self._on_run_failed)
@@ -151,14 +155,17 @@ class MainWindow(QMainWindow):
         self.sandbox.run_button.setEnabled(not busy)
         self.sandbox.jit_button.setEnabled(not busy)
 
-    def notify(self, message: str, error: bool = False) -> None:
-        """Add ``message`` to the non-modal Messages panel and show it."""
-        if error and self.focus_mode.active:
-            self.toggle_focus_mode(False)   # an error must be seen
+    def notify(self, message: str, error: bool = False, bring_forward: bool = True) -> None:
+        """Add ``message`` to the non-modal Messages panel (and show it, unless told not to)."""
         item = QListWidgetItem(("⚠ " if error else "") + message)
         item.setToolTip(message)
         self.messages.addItem(item)
         self.messages.scrollToBottom()
+        self.statusBar().showMessage(("⚠ " if error else "") + message, 8000)
+        if not bring_forward:
+            return
+        if error and self.focus_mode.active:
+            self.toggle_focus_mode(False)   # an error must be seen
         self.docks["Messages"].show()
         self.docks["Messages"].raise_()
 
@@ -381,6 +388,18 @@ class MainWindow(QMainWindow):
         # window: keep the size the window had.
         self.resize(size)
         (self.docks["Lesson"] if self.session.path is not None else self.docks["Sandbox"]).raise_()
+
+    def focus_dock(self, title: str) -> None:
+        """Show dock ``title``, bring it to the front of its tabs and focus its first field."""
+        if self.focus_mode.active:
+            self.toggle_focus_mode(False)
+        dock = self.docks[title]
+        dock.show()
+        dock.raise_()
+        widget = dock.widget()
+        target = widget if widget.focusPolicy() != Qt.FocusPolicy.NoFocus else \
+            widget.nextInFocusChain()
+        target.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def name_dock_tabs(self) -> None:
         """Qt makes a tab bar for each group of tabbed docks; screen readers need its name."""

@@ -94,8 +94,14 @@ def build_menus(w: MainWindow) -> None:
                          "Hide the docks (the lesson stays); the transport and the caption stay")
     w.focus_action.setCheckable(True)
     view.addSeparator()
+    # Alt+N shows a dock, brings its tab to the front and puts keyboard focus in it: with the
+    # docks tabbed, that is how the keyboard reaches every one of them.
+    for n, title in enumerate(w.docks, 1):
+        add(w, view, f"Go to {title}", lambda _=False, t=title: w.focus_dock(t),
+            f"Alt+{n}" if n < 10 else None, f"Show the {title} dock and move focus into it")
+    shown = view.addMenu("Show or hide docks")
     for dock in w.docks.values():
-        view.addAction(dock.toggleViewAction())
+        shown.addAction(dock.toggleViewAction())
     add(w, view, "&Reset layout", w.reset_layout, tip="Put every dock back where it started")
     view.addSeparator()
     w.dark_action = add(w, view, "&Dark palette", w.on_dark_toggled, "Ctrl+D")

@@ -3,6 +3,9 @@
 Pointing at a section in the list highlights its bytes in the raw dump and its lines in the
 annotated binary (whose lines start with the module offset), so the learner can match the
 JIT's ``section`` steps to real bytes.
+
+The dock is often only ~380 px wide: the list then sits above the text, the WAT and the
+annotated binary wrap, and the raw dump shows as many bytes per line as fit (16, 8 or 4).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import bisect
 import re
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QColor, QTextCharFormat, QTextCursor, QTextDocument
+from PySide6.QtGui import QColor, QResizeEvent, QTextCharFormat, QTextCursor, QTextDocument
 from PySide6.QtWidgets import (QHeaderView, QLabel, QPlainTextEdit, QSplitter, QTabWidget,
                                QTextEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
@@ -22,7 +25,12 @@ from .memory_view import mono_font
 from .player import Player
 
 ROW = 16
+ROWS = (16, 8, 4)  # bytes per raw-dump line, widest first; the view uses the widest that fits
 _HEX_COLUMN = 10  # "00000000  " precedes the first byte of a raw-dump line
+WIDE = 700  # from this width the section list sits beside the text instead of above it
+TABS = (("WAT", "WebAssembly text format (wasm-tools print)"),
+        ("Annotated", "The binary annotated by wasm-tools dump: offset | bytes | meaning"),
+        ("Bytes", "Hex dump of the module's bytes, with offsets"))
 _DUMP_OFFSET = re.compile(r"^\s*0x([0-9a-fA-F]+) \|")
 _SECTION_TIPS = {
     "header": "the magic bytes \\0asm and version 1",
@@ -51,20 +59,26 @@ def WatHighlighter(document: QTextDocument) -> Highlighter:  # noqa: N802 - read
     return Highlighter(document, _WAT_RULES)
 
 
-def hex_dump(data: bytes) -> str:
-    """Return ``data`` as lines of offset, 16 hex bytes (gap after 8) and printable text."""
+def hex_dump(data: bytes, row: int = ROW) -> str:
+    """Return ``data`` as lines of offset, ``row`` hex bytes (gap after 8) and printable text."""
     lines = []
-    for lo in range(0, len(data), ROW):
-        chunk = data[lo:lo + ROW]
-        cells = [f"{b:02x}" for b in chunk] + ["  "] * (ROW - len(chunk))
+    for lo in range(0, len(data), row):
+        chunk = data[lo:lo + row]
+        cells = [f"{b:02x}" for b in chunk] + ["  "] * (row - len(chunk))
+        groups = "  ".join(" ".join(cells[g:g + 8]) for g in range(0, row, 8))
         text = "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in chunk)
-        lines.append(f"{lo:08x}  {' '.join(cells[:8])}  {' '.join(cells[8:])}  |{text}|")
+        lines.append(f"{lo:08x}  {groups}  |{text}|")
     return "\n".join(lines)
 
 
 def _hex_column(k: int) -> int:
-    """Character column of byte ``k`` (0..15) within a raw-dump line."""
+    """Character column of byte ``k`` (0..row-1) within a raw-dump line."""
     return _HEX_COLUMN + 3 * k + (1 if k >= 8 else 0)
+
+
+def dump_width(row: int) -> int:
+    """Characters in a raw-dump line of ``row`` bytes."""
+    return _hex_column(row - 1) + 2 + 2 + row + 2
 
 
 def dump_line_offsets(dump: str) -> list[int]:
@@ -78,11 +92,20 @@ def dump_line_offsets(dump: str) -> list[int]:
     return out
 
 
-def _text_edit() -> QPlainTextEdit:
+def _text_edit(name: str, wrap: bool) -> QPlainTextEdit:
     edit = QPlainTextEdit()
     edit.setReadOnly(True)
     edit.setFont(mono_font())
-    edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+    # Wrapped, a long WAT line stays readable in a narrow dock (continuations indent nothing,
+    # but each form starts on its own line, so the nesting still shows).
+    edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth if wrap
+                         else QPlainTextEdit.LineWrapMode.NoWrap)
+    # Reachable and scrollable from the keyboard; Tab moves on instead of being swallowed.
+    edit.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                 | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+    edit.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    edit.setTabChangesFocus(True)
+    edit.setAccessibleName(name)
     return edit
 
 
@@ -98,6 +121,8 @@ class ModuleView(QWidget):
         #: (start, end) module offsets highlighted now, or None.
         self.highlighted_range: tuple[int, int] | None = None
 
+        self._row = ROW  # bytes per raw-dump line, chosen by _fit_raw from the width
+        self._orientation: Qt.Orientation | None = None  # the splitter's, set by resizeEvent
         self.title = QLabel()
         self.title.setWordWrap(True)
         self.title.setToolTip("The generated module shown: the most recent one at or before "
@@ -108,37 +133,44 @@ class ModuleView(QWidget):
         self.sections.setMouseTracking(True)  # hovering a section previews its bytes
         self.sections.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.sections.setToolTip("Hover or select a section to highlight its bytes")
-        self.wat = _text_edit()
+        self.sections.setAccessibleName("Sections of the module")
+        self.sections.header().setAccessibleName("Section columns")
+        self.wat = _text_edit("Module as WebAssembly text", wrap=True)
         self.wat.setToolTip("The module as WebAssembly text (wasm-tools print)")
         self._wat_highlighter = WatHighlighter(self.wat.document())
-        self.dump = _text_edit()
+        self.dump = _text_edit("Annotated binary of the module", wrap=True)
         self.dump.setToolTip("Each byte range and what it encodes (wasm-tools dump); offsets are "
                              "from the start of the module")
-        self.raw = _text_edit()
+        self.raw = _text_edit("Module bytes as a hex dump", wrap=False)
         self.raw.setPlaceholderText("No bytes yet.")
         self.raw.setToolTip("The module's bytes as the JIT wrote them into main memory; the "
                             "left column is the offset in the module")
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.wat, "WAT")
-        self.tabs.addTab(self.dump, "Annotated binary")
-        self.tabs.addTab(self.raw, "Raw bytes")
-        for i, tip in enumerate(("WebAssembly text format", "Binary annotated by wasm-tools dump",
-                                 "Hex dump with offsets")):
+        # Short titles, no scroll arrows: all three stay visible in a narrow dock.
+        self.tabs.setUsesScrollButtons(False)
+        self.tabs.tabBar().setExpanding(False)
+        for i, (edit, (title, tip)) in enumerate(zip((self.wat, self.dump, self.raw), TABS)):
+            self.tabs.addTab(edit, title)
             self.tabs.setTabToolTip(i, tip)
+        self.tabs.setAccessibleName("Module views")
+        self.tabs.setToolTip("The module as text, annotated binary, or raw bytes")
+        self.tabs.tabBar().setAccessibleName("Module view tabs")
+        self.tabs.tabBar().setToolTip("WAT: text · Annotated: bytes explained · Bytes: hex dump")
 
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.sections)
-        splitter.addWidget(self.tabs)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([260, 500])
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(self.sections)
+        self.splitter.addWidget(self.tabs)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.title)
-        layout.addWidget(splitter, 1)
+        layout.addWidget(self.splitter, 1)
 
         self.sections.itemEntered.connect(self._on_section_hovered)
         self.sections.currentItemChanged.connect(self._on_section_selected)
         self.sections.viewport().installEventFilter(self)
+        self.raw.viewport().installEventFilter(self)
         player.step_changed.connect(self._on_step_changed)
         player.trace_changed.connect(self._on_trace_changed)
         self._on_trace_changed()
@@ -157,6 +189,38 @@ class ModuleView(QWidget):
             item = self.sections.topLevelItem(row)
             if item.text(0) == name:
                 self.sections.setCurrentItem(item)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        # The list sits beside the text only when there is room for both.
+        orientation = (Qt.Orientation.Horizontal if self.width() >= WIDE
+                       else Qt.Orientation.Vertical)
+        if orientation == self._orientation:
+            return
+        self._orientation = orientation
+        self.splitter.setOrientation(orientation)
+        if orientation == Qt.Orientation.Horizontal:
+            self.splitter.setSizes([260, max(self.width() - 260, 200)])
+        else:  # eight rows: the seven sections fit without scrolling, the rest is text
+            rows = self.sections.header().sizeHint().height() \
+                + 8 * max(self.sections.fontMetrics().height() + 4, 18)
+            self.splitter.setSizes([rows, max(self.height() - rows, 200)])
+
+    def _fit_raw(self) -> None:
+        """Dump as many bytes a line (16, 8 or 4) as fit the Bytes tab without scrolling."""
+        char = self.raw.fontMetrics().horizontalAdvance("0")
+        room = self.raw.viewport().width() - 2 * int(self.raw.document().documentMargin()) - 4
+        row = next((r for r in ROWS if dump_width(r) * char <= room), ROWS[-1])
+        if row != self._row:
+            self._row = row
+            if self.module is not None:
+                self.raw.setPlainText(hex_dump(self.module.data, row))
+                self.highlight_section(self._section_of(self.sections.currentItem()))
+
+    @property
+    def bytes_per_line(self) -> int:
+        """Bytes on each line of the raw dump (16, or fewer in a narrow dock)."""
+        return self._row
 
     # ------------------------------------------------------------ highlighting
     def _selections(self, edit: QPlainTextEdit, spans: list[tuple[int, int]],
@@ -185,8 +249,9 @@ class ModuleView(QWidget):
         if self.highlighted_range and self.module:
             start, end = self.highlighted_range
             doc = self.raw.document()
-            for line in range(start // ROW, (end - 1) // ROW + 1):
-                first, last = max(start, line * ROW) % ROW, (min(end, line * ROW + ROW) - 1) % ROW
+            row = self._row
+            for line in range(start // row, (end - 1) // row + 1):
+                first, last = max(start, line * row) % row, (min(end, line * row + row) - 1) % row
                 block = doc.findBlockByNumber(line).position()
                 spans.append((block + _hex_column(first), block + _hex_column(last) + 2))
         self._selections(self.raw, spans, color)
@@ -207,6 +272,8 @@ class ModuleView(QWidget):
         # Leaving the list ends the hover preview: show the selected section again.
         if watched is self.sections.viewport() and event.type() == QEvent.Type.Leave:
             self._on_section_selected(self.sections.currentItem(), None)
+        elif watched is self.raw.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_raw()
         return False
 
     def _section_of(self, item: QTreeWidgetItem | None) -> Section | None:
@@ -274,7 +341,8 @@ class ModuleView(QWidget):
                                f"{len(module.data)} bytes so far at 0x{module.address:05X} in "
                                f"main memory · functions: {functions}")
             return
-        when = "this step" if at == self.player.index else f"step {at}"
+        # 1-based, as the transport counts ("Step N of M").
+        when = "this step" if at == self.player.index else f"step {at + 1}"
         self.title.setText(f"<b>Module {module.number}</b> · {len(module.data)} bytes at "
                            f"0x{module.address:05X} in main memory · functions: "
                            f"{functions} · from {when}")
@@ -306,11 +374,11 @@ class ModuleView(QWidget):
                 item.setToolTip(col, tip.strip())
             self.sections.addTopLevelItem(item)
         missing = ("The JIT is still writing this module; wasm-tools disassembles it once it is "
-                   "complete. The raw bytes so far are in the Raw bytes tab." if partial
+                   "complete. The bytes so far are in the Bytes tab." if partial
                    else "disassembly not recorded")
         self.wat.setPlainText(module.wat or missing)
         self.dump.setPlainText(module.dump or missing)
         self._dump_offsets = dump_line_offsets(module.dump) if module.dump else []
-        self.raw.setPlainText(hex_dump(module.data))
+        self.raw.setPlainText(hex_dump(module.data, self._row))
         for edit in (self.wat, self.dump, self.raw):
             edit.setExtraSelections([])

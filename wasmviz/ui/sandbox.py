@@ -2,11 +2,16 @@
 
 An expression over `x` JIT-compiled here joins the session's list, so a second expression adds
 a second module in a new slot. Bad input is underlined where it is wrong; nothing is lost.
+
+Each "JIT now" of an expression records a fresh run from an empty table, so it recompiles
+every expression of the session first. The panel says so under the buttons: the list is the
+input of the *next* such run, not a description of the trace on screen (which may be a
+program, a lesson or a fault), and New session empties it.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                                QSpinBox, QVBoxLayout, QWidget)
 
@@ -30,20 +35,25 @@ class SandboxPanel(QWidget):
                                        "# def fib(n) = if n < 2 then 1 else fib(n-1) + fib(n-2)")
         self.editor.setToolTip("An expression over x, or definitions (def f(a, b) = ...). "
                                "Ctrl+Enter runs, Ctrl+J JIT-compiles at once.")
+        self.editor.setAccessibleName("Sandbox source")
         self.args_edit = QLineEdit("7")
         self.args_edit.setToolTip("Arguments, comma-separated i32 values (x for an expression)")
+        self.args_edit.setAccessibleName("Arguments")
         self.call_edit = QLineEdit()
         self.call_edit.setPlaceholderText("last function defined")
         self.call_edit.setToolTip("For a program: the function to call")
+        self.call_edit.setAccessibleName("Function to call")
         self.repeat = QSpinBox()
         self.repeat.setRange(1, 1000)
-        self.repeat.setToolTip("How many times to call it: interpreted calls count up on the "
-                               "function object until tier-up compiles it")
+        self.repeat.setToolTip("How many times the host calls it: interpreted calls count up "
+                               "on the function object until tier-up compiles it")
+        self.repeat.setAccessibleName("Times to call")
         self.threshold = QSpinBox()
         self.threshold.setRange(1, 1_000_000)
         self.threshold.setValue(100)
         self.threshold.setToolTip("Interpreted calls before a function is hot and queued for the "
                                   "JIT")
+        self.threshold.setAccessibleName("Tier-up after this many interpreted calls")
         self.run_button = QPushButton("Run")
         self.run_button.setToolTip("Interpret; functions tier up to JIT code once hot "
                                    "(Ctrl+Enter)")
@@ -51,17 +61,29 @@ class SandboxPanel(QWidget):
         self.jit_button.setToolTip("Compile at once into a new module, then call through the "
                                    "table (Ctrl+J). Each new expression adds a module.")
         self.clear_button = QPushButton("New session")
-        self.clear_button.setToolTip("Forget the expressions JIT-compiled so far")
+        self.clear_button.setToolTip("Forget this session's expressions: the next JIT now "
+                                     "compiles only the one in the editor")
+        for button, name in ((self.run_button, "Run"), (self.jit_button, "JIT now"),
+                             (self.clear_button, "New session")):
+            button.setAccessibleName(name)
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #E03131")
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.setAccessibleName("Problem with the input")
+        self.message.setToolTip("Why the input cannot run; the editor marks where")
         self.session_label = QLabel()
         self.session_label.setWordWrap(True)
+        self.session_label.setAccessibleName("This session's expressions")
+        self.session_label.setToolTip("Each JIT now of an expression records a new run from an "
+                                      "empty table, so it compiles these again first, one module "
+                                      "each, then yours. Run (interpret) and programs do not use "
+                                      "them.")
 
         form = QFormLayout()
         form.addRow("Arguments", self.args_edit)
         form.addRow("Call", self.call_edit)
-        form.addRow("Calls", self.repeat)
+        form.addRow("Times to call", self.repeat)
         form.addRow("Tier-up after", self.threshold)
         buttons = QHBoxLayout()
         for b in (self.run_button, self.jit_button, self.clear_button):
@@ -76,18 +98,35 @@ class SandboxPanel(QWidget):
         self.jit_button.clicked.connect(lambda: self.request(jit_now=True))
         self.clear_button.clicked.connect(self.new_session)
         self.editor.textChanged.connect(lambda: self.message.clear())
+        self.editor.textChanged.connect(self._show_session)  # the list depends on the editor
         self._show_session()
 
     def new_session(self) -> None:
+        """Forget the session's expressions; the next JIT now compiles only the editor's."""
         self.session_exprs.clear()
         self._show_session()
 
+    def next_session(self) -> list[str]:
+        """The session's expressions the next JIT now recompiles before the editor's.
+
+        As ``build`` does: the editor's own expression, if already listed, moves to the end.
+        """
+        current = self.editor.toPlainText().strip()
+        return [e for e in self.session_exprs if e != current]
+
+    def session_text(self) -> str:
+        """Says what the next JIT now of an expression compiles besides the editor's, or ""."""
+        earlier = self.next_session()
+        if not earlier:
+            return ""
+        listed = "; ".join(f"m{i}: {e}" for i, e in enumerate(earlier, 1))
+        return (f"Session: the next JIT now of an expression recompiles {listed} first, then "
+                f"yours as m{len(earlier) + 1}. New session forgets them.")
+
     def _show_session(self) -> None:
-        if self.session_exprs:
-            self.session_label.setText("Modules this session: " + "; ".join(
-                f"m{i}: {e}" for i, e in enumerate(self.session_exprs, 1)))
-        else:
-            self.session_label.setText("")
+        text = self.session_text()
+        self.session_label.setText(text)
+        self.session_label.setVisible(bool(text))
 
     def show_error(self, message: str, where: object) -> None:
         """Show ``message``; underline the source at (line, column) when given."""
@@ -113,7 +152,7 @@ class SandboxPanel(QWidget):
         if bare and jit_now:
             if len(args) != 1:
                 raise ValueError("an expression takes one argument, x")
-            exprs = [e for e in self.session_exprs if e != source.strip()] + [source.strip()]
+            exprs = self.next_session() + [source.strip()]
             return Scenario(exprs=tuple(exprs), args=args, threshold=self.threshold.value(),
                             repeat=self.repeat.value())
         call = self.call_edit.text().strip() or program.functions[-1].name

@@ -4,6 +4,11 @@ The host's FunctionInfo is not in the trace, and need not be: everything the int
 JIT know about a function is in its 32-byte object in main memory (docs/abi.md), so this view
 reads those objects out of the trace's memory image at each step. Call counts and states then
 change on screen exactly when the main module changes them.
+
+The count in an object is of *interpreted* calls: main's interpreter adds one on entry, and
+JIT code never passes through it (a compiled function's calls, recursive ones included, run
+as wasm). Nothing in the trace counts those, so the column says "Interpreted calls" and does
+not pretend to be a total.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import struct
 from typing import NamedTuple, Sequence
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor, QFont, QResizeEvent
 from PySide6.QtWidgets import (QHeaderView, QLabel, QPlainTextEdit, QSplitter, QStyle,
                                QStyledItemDelegate, QStyleOptionViewItem, QTabWidget,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
@@ -34,11 +39,17 @@ _STATE_TIPS = {
     "compiled": "compiled: its code slot names a table slot holding its JIT code",
     "failed": "failed: the generated module was rejected, so it stays interpreted",
 }
-COLUMNS = ("Function", "Params", "Calls", "State", "Code slot")
+COLUMNS = ("Function", "Params", "Interpreted\ncalls", "State", "Code slot")
+PARAMS_COLUMN, CALLS_COLUMN = 1, 2
+#: Below this width the Params column hides (the count is in the row's tooltip and the title
+#: under the list), so the code slot, the column late linking changes, is not cut off.
+NARROW = 420
 _COLUMN_TIPS = (
     "The function's name (read from main memory through its name pointer)",
     "Number of i32 parameters (function object +12)",
-    "Interpreted calls so far (function object +16); at the threshold it becomes hot",
+    "Interpreted calls so far (function object +16): counted by main's interpreter on entry; "
+    "at the threshold the function becomes hot.\nCalls that run as JIT code do not pass "
+    "through the interpreter, so they are not counted here.",
     "Tier-up state (function object +20)",
     "Table slot its calls go through (function object +0); 0 = not compiled, so calls go to "
     "the interpreter entry for its arity",
@@ -122,6 +133,33 @@ def disassembly_text(fn: FunctionObject, names: dict[int, str]) -> str:
     return "\n".join(lines)
 
 
+def jit_calls_from_host(steps: Sequence[Step]) -> dict[str, int]:
+    """Count, per function, the host's top-level calls that went straight to JIT code.
+
+    These are the recorded ``call`` steps with ``via == "jit"``; calls made *from* JIT code
+    (recursion, calls between compiled functions) are not recorded, so this is no total.
+    """
+    out: dict[str, int] = {}
+    for step in steps:
+        if step.kind == "call" and step.detail.get("via") == "jit":
+            name = str(step.detail.get("function", ""))
+            out[name] = out.get(name, 0) + 1
+    return out
+
+
+def calls_tip(fn: FunctionObject, host_jit: int) -> str:
+    """What the Interpreted calls cell counts for ``fn``, and what it leaves out."""
+    lines = [f"{fn.calls} interpreted call(s) of {fn.name}: main's interpreter counts each "
+             f"call it runs (function object +16, at 0x{fn.address + 16:05X})."]
+    if host_jit:
+        lines.append(f"The host also called {fn.name} {host_jit} time(s) straight into its JIT "
+                     "code, which the interpreter never sees.")
+    if fn.state_name == "compiled":
+        lines.append("Now compiled: its calls run as JIT code and are not counted, "
+                     "including calls from JIT code to it.")
+    return "\n".join(lines)
+
+
 def _state_color(fn: FunctionObject, step: Step | None) -> QColor:
     if fn.state_name == "hot":
         return QColor(colors.CHANGE)
@@ -140,6 +178,20 @@ class _KeepColours(QStyledItemDelegate):
         super().initStyleOption(option, index)
         if index.column() > 0:
             option.state &= ~QStyle.StateFlag.State_Selected
+
+
+def _read_only(name: str) -> QPlainTextEdit:
+    """A read-only code pane that the keyboard can reach, scroll and leave with Tab."""
+    edit = QPlainTextEdit()
+    edit.setReadOnly(True)
+    edit.setFont(mono_font())
+    edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+    edit.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                 | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+    edit.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    edit.setTabChangesFocus(True)
+    edit.setAccessibleName(name)
+    return edit
 
 
 class SourceView(QWidget):
@@ -165,25 +217,32 @@ class SourceView(QWidget):
         self.tree.header().setStretchLastSection(True)
         self.tree.setToolTip("The main module's function objects; fields written in this step "
                              "are highlighted")
+        self.tree.setAccessibleName("Function objects")
+        self.tree.header().setAccessibleName("Function object columns")
         self.title = QLabel()
+        self.title.setWordWrap(True)  # never forces the dock wider than it is
         self.title.setToolTip("Where the selected function's object and bytecode live")
-        self.code = QPlainTextEdit()
-        self.code.setReadOnly(True)
-        self.code.setFont(mono_font())
-        self.code.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.code = _read_only("Bytecode of the selected function")
         self.code.setToolTip("Bytecode of the selected function, read from main memory: offset, "
                              "bytes, instruction (CALL names its callee's object)")
 
         # The source as the host's front end received it (recorded in the define steps).
-        self.source = QPlainTextEdit()
-        self.source.setReadOnly(True)
-        self.source.setFont(mono_font())
-        self.source.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.source = _read_only("Source of the program")
+        # Source lines can be long (a one-line def); wrapped, the start stays in view.
+        self.source.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.source.setToolTip("The source the host's front end compiled into this bytecode")
         self._source_highlighter = Highlighter(self.source.document())
         self.lower_tabs = QTabWidget()
         self.lower_tabs.addTab(self.code, "Bytecode")
         self.lower_tabs.addTab(self.source, "Source")
+        self.lower_tabs.setUsesScrollButtons(False)  # two short titles: never hidden
+        self.lower_tabs.setTabToolTip(0, "The selected function's bytecode, read from memory")
+        self.lower_tabs.setTabToolTip(1, "The source the host compiled, from the define steps")
+        self.lower_tabs.setAccessibleName("Bytecode or source")
+        self.lower_tabs.setToolTip("The selected function's bytecode, or the program's source")
+        self.lower_tabs.tabBar().setAccessibleName("Bytecode and source tabs")
+        self.lower_tabs.tabBar().setToolTip("Bytecode: what main interprets · Source: what "
+                                            "the host compiled")
         lower = QWidget()
         lower_layout = QVBoxLayout(lower)
         lower_layout.setContentsMargins(0, 0, 0, 0)
@@ -204,6 +263,10 @@ class SourceView(QWidget):
         self._on_step_changed(player.index, -1)
 
     # ------------------------------------------------------------ public
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self.tree.setColumnHidden(PARAMS_COLUMN, self.width() < NARROW)
+
     def functions(self) -> list[FunctionObject]:
         """The function objects as of the current step."""
         return list(self._functions)
@@ -242,6 +305,7 @@ class SourceView(QWidget):
         self._functions = read_functions(memory, self._define_names(), layout=layout)
         self._show_policy(memory)
         changed = changed_fields(step, layout)
+        host_jit_calls = jit_calls_from_host(self.player.trace.steps[: index + 1])
         bold = QFont(self.tree.font())
         bold.setBold(True)
         self.tree.blockSignals(True)  # rebuilding must not look like the user picking a row
@@ -259,6 +323,7 @@ class SourceView(QWidget):
                    f"{fn.calls} interpreted call(s)")
             for col in range(len(COLUMNS)):
                 item.setToolTip(col, tip)
+            item.setToolTip(CALLS_COLUMN, calls_tip(fn, host_jit_calls.get(fn.name, 0)))
             for col in (1, 2):
                 item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight |
                                       Qt.AlignmentFlag.AlignVCenter)
@@ -299,7 +364,8 @@ class SourceView(QWidget):
         jit = "on" if state["jit_enabled"] else "off"
         self.policy.setText(
             f"{state['functions']} function(s) · hot at {state['threshold']} calls · "
-            f"batch window {state['window']} · queue {state['queue_len']} · countdown {state['countdown']} · "
+            f"batch window {state['window']} · queue {state['queue_len']} · "
+            f"countdown {state['countdown']} · "
             f"JIT {jit} · modules {state['modules']}")
 
     def _on_current_item_changed(self, current: QTreeWidgetItem | None,
@@ -315,8 +381,9 @@ class SourceView(QWidget):
             self.title.setText("No functions defined yet.")
             self.code.setPlainText("")
             return
-        self.title.setText(f"<b>{fn.name}</b> · object 0x{fn.address:05X} · bytecode at "
-                           f"0x{fn.bytecode:05X}, {fn.length} B")
+        params = f"{fn.params} param{'' if fn.params == 1 else 's'}"
+        self.title.setText(f"<b>{fn.name}</b> · {params} · object 0x{fn.address:05X} · "
+                           f"bytecode at 0x{fn.bytecode:05X}, {fn.length} B")
         names = {f.address: f.name for f in self._functions}
         text = disassembly_text(fn, names)
         if text != self.code.toPlainText():  # keep the scroll position when nothing changed

@@ -8,9 +8,10 @@ they keep editing text, which is what a learner typing in the sandbox expects.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QColor, QKeySequence, QPainter, QPaintEvent, QPen
-from PySide6.QtWidgets import QLabel, QSlider, QStyle, QStyleOptionSlider, QToolBar, QWidget
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QAction, QColor, QKeyEvent, QKeySequence, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import (QAbstractButton, QAbstractSlider, QApplication, QLabel, QSlider,
+                               QStyle, QStyleOptionSlider, QToolBar, QWidget)
 
 from . import colors
 from .player import Player
@@ -33,6 +34,29 @@ TRANSPORT = (
 def step_text(index: int, count: int) -> str:
     """The one numbering every view uses: "Step N of M", 1-based."""
     return f"Step {index + 1} of {count}" if count else "No steps"
+
+
+#: Keys a focused control keeps for itself (Space presses a button; arrows move a slider).
+_SLIDER_KEYS = {Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Home, Qt.Key.Key_End,
+                Qt.Key.Key_PageUp, Qt.Key.Key_PageDown}
+
+
+class KeyPolicy(QObject):
+    """Lets a focused button keep Space and a focused slider keep its keys.
+
+    Text fields already keep the keys they edit with (Qt's shortcut override); buttons and
+    sliders do not ask, so without this Space on a focused "Run" button would play the trace.
+    The F-key shortcuts are unaffected: they work everywhere.
+    """
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent) \
+                and event.modifiers() == Qt.KeyboardModifier.NoModifier:
+            key = event.key()
+            if isinstance(obj, QAbstractButton) and key == Qt.Key.Key_Space \
+                    or isinstance(obj, QAbstractSlider) and key in _SLIDER_KEYS:
+                event.accept()
+        return False
 
 
 class Timeline(QSlider):
@@ -116,6 +140,10 @@ class TransportBar(QToolBar):
         player.playing_changed.connect(self._on_playing_changed)
         self.set_speed(2)
         self._on_trace_changed()
+        self._key_policy = KeyPolicy(self)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self._key_policy)
 
     def _action(self, text: str, key: str, plain: str, tip: str, slot: object) -> QAction:
         action = QAction(text, self)
