@@ -2,7 +2,8 @@
 
 The model keeps the memory image (``player.memory_at``: immutable 64 KiB pages shared between
 steps, read like ``bytes``) and computes every cell on demand, so a 256-page memory (a million
-rows) costs no more than 8 pages: Qt only asks for the rows on screen.
+rows) costs no more than 8 pages: Qt only asks for the rows on screen. Rows hold 16, 8 or 4
+bytes, whatever fits the dock's width, so the address column and the ASCII text stay on screen.
 """
 
 from __future__ import annotations
@@ -11,19 +12,22 @@ import bisect
 import re
 from typing import Any, NamedTuple
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import (QAbstractTableModel, QEvent, QModelIndex, QObject,
+                            QPersistentModelIndex, QSize, Qt)
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QGuiApplication, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView,
                                QLabel, QLineEdit, QTableView, QVBoxLayout, QWidget)
 
 from ..engine.trace import MemoryChange
 from . import colors
+from .colors import legible, over
 from .player import MemoryImage, Player
 
 _Index = QModelIndex | QPersistentModelIndex
 
-BYTES_PER_ROW = 16
-ASCII_COLUMN = BYTES_PER_ROW
+#: Bytes per row, widest first: the view shows the widest that fits (16 keeps addresses round).
+ROW_CHOICES = (16, 8, 4)
+BYTES_PER_ROW = ROW_CHOICES[0]
 #: Item data role: True for a byte whose value differs from the previous step.
 CHANGED_ROLE = Qt.ItemDataRole.UserRole + 1
 _MODULE_LABEL = re.compile(r"module (\d+) bytes")
@@ -60,7 +64,7 @@ class _Span(NamedTuple):
 
 
 class MemoryModel(QAbstractTableModel):
-    """Rows of 16 bytes over the whole memory after the current step, plus an ASCII column."""
+    """Rows of 16 (or 8, 4) bytes over the memory after the current step, plus an ASCII column."""
 
     def __init__(self, player: Player, parent: Any = None) -> None:
         super().__init__(parent)
@@ -68,7 +72,12 @@ class MemoryModel(QAbstractTableModel):
         self._memory: bytes | MemoryImage = b""
         self._spans: list[_Span] = []
         self._starts: list[int] = []
+        self._per_row = BYTES_PER_ROW
+        self._base = QColor()
+        self._text = QColor()
         self._dim = QColor()
+        self._inks: dict[tuple[int, int], QColor] = {}
+        self.set_palette(QGuiApplication.palette())
         player.step_changed.connect(self._on_step_changed)
         player.trace_changed.connect(self._on_trace_changed)
         self.refresh()
@@ -77,6 +86,28 @@ class MemoryModel(QAbstractTableModel):
     @property
     def memory(self) -> bytes | MemoryImage:
         return self._memory
+
+    @property
+    def bytes_per_row(self) -> int:
+        return self._per_row
+
+    @property
+    def ascii_column(self) -> int:
+        return self._per_row
+
+    def set_bytes_per_row(self, count: int) -> None:
+        if count != self._per_row:
+            self.beginResetModel()
+            self._per_row = count
+            self.endResetModel()
+
+    def set_palette(self, palette: QPalette) -> None:
+        """Take the colours cells are drawn on; call it whenever the view's palette changes."""
+        self._base = QColor(palette.color(QPalette.ColorRole.Base))
+        self._text = QColor(palette.color(QPalette.ColorRole.Text))
+        # The placeholder colour recedes, but Qt's light one is 4.0:1 on white: push it to AA.
+        self._dim = legible(palette.color(QPalette.ColorRole.PlaceholderText), self._base)
+        self._inks.clear()
 
     def refresh(self) -> None:
         """Re-read memory and the current step's changes from the player."""
@@ -91,7 +122,6 @@ class MemoryModel(QAbstractTableModel):
         self._spans = [_Span(c.address, c.address + len(c.new), c, self.owner_color(c))
                        for c in changes]
         self._starts = [s.start for s in self._spans]
-        self._dim = QGuiApplication.palette().color(QPalette.ColorRole.PlaceholderText)
         self.endResetModel()
 
     def owner_color(self, change: MemoryChange) -> QColor:
@@ -123,21 +153,40 @@ class MemoryModel(QAbstractTableModel):
         return [a for s in self._spans for a in range(s.start, s.end) if self.is_changed(a)]
 
     def index_of(self, address: int) -> QModelIndex:
-        return self.index(address // BYTES_PER_ROW, address % BYTES_PER_ROW)
+        return self.index(address // self._per_row, address % self._per_row)
+
+    def address_of(self, index: _Index) -> int | None:
+        """The address of a byte cell (None for the ASCII column or an invalid index)."""
+        if not index.isValid() or index.column() >= self._per_row:
+            return None
+        return index.row() * self._per_row + index.column()
+
+    def _ink(self, color: QColor, background: QColor) -> QColor:
+        # Few distinct pairs (module colours x palette): cache them, data() runs per cell.
+        key = (color.rgba(), background.rgba())
+        if key not in self._inks:
+            self._inks[key] = legible(color, background)
+        return self._inks[key]
+
+    def _tint(self, color: QColor) -> QColor:
+        """The faint, opaque version of a change colour (so text contrast can be computed)."""
+        tint = QColor(color)
+        tint.setAlpha(70)
+        return over(tint, self._base)
 
     # ------------------------------------------------------------ Qt model
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self._memory) // BYTES_PER_ROW
+        return 0 if parent.isValid() else len(self._memory) // self._per_row
 
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else BYTES_PER_ROW + 1
+        return 0 if parent.isValid() else self._per_row + 1
 
     def data(self, index: _Index,
              role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         row, col = index.row(), index.column()
-        if col == ASCII_COLUMN:
+        if col == self._per_row:
             return self._ascii_data(row, role)
-        address = row * BYTES_PER_ROW + col
+        address = row * self._per_row + col
         if address >= len(self._memory):
             return None
         value = self._memory[address]
@@ -150,16 +199,14 @@ class MemoryModel(QAbstractTableModel):
         if role == CHANGED_ROLE:
             return changed
         if role == Qt.ItemDataRole.BackgroundRole and span is not None:
-            color = QColor(span.color)
-            if not changed:
-                color.setAlpha(70)  # rewritten with the same value: part of the change, faintly
-            return color
+            # Rewritten with the same value: part of the change, faintly.
+            return QColor(span.color) if changed else self._tint(span.color)
         if role == Qt.ItemDataRole.ForegroundRole:
-            if changed:
-                return colors.text_on(span.color)  # type: ignore[union-attr]
-            if value == 0:
-                return self._dim  # zeros recede so the data stands out
-            return None
+            if span is None:
+                return self._dim if value == 0 else None  # zeros recede so the data stands out
+            if changed:  # black or white on the full colour, the same in both themes
+                return self._ink(QColor(0, 0, 0, 0), span.color)
+            return self._ink(self._dim if value == 0 else self._text, self._tint(span.color))
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(address, value, span)
         return None
@@ -179,32 +226,34 @@ class MemoryModel(QAbstractTableModel):
                 f"this byte {where}: {c.old[k]:02X} → {c.new[k]:02X} ({verb})")
 
     def _ascii_data(self, row: int, role: int) -> Any:
-        lo = row * BYTES_PER_ROW
-        chunk = self._memory[lo:lo + BYTES_PER_ROW]
+        n = self._per_row
+        lo = row * n
+        chunk = self._memory[lo:lo + n]
         if role == Qt.ItemDataRole.DisplayRole:
             return "".join(chr(b) if 0x20 <= b < 0x7F else "·" for b in chunk)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"0x{lo:05X}..0x{lo + 15:05X} as text (· = not a printable character)"
+            return f"0x{lo:05X}..0x{lo + n - 1:05X} as text (· = not a printable character)"
+        if role not in (Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole):
+            return None
         spans = (self.span_at(a) for a in range(lo, lo + len(chunk)))
         span = next((s for s in spans if s is not None), None)
-        if role == Qt.ItemDataRole.BackgroundRole and span is not None:
-            color = QColor(span.color)
-            color.setAlpha(70)
-            return color
-        return None
+        if span is None:
+            return None
+        tint = self._tint(span.color)
+        return tint if role == Qt.ItemDataRole.BackgroundRole else self._ink(self._text, tint)
 
     def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        horizontal = orientation == Qt.Orientation.Horizontal
+        horizontal, n = orientation == Qt.Orientation.Horizontal, self._per_row
         if role == Qt.ItemDataRole.DisplayRole:
             if horizontal:
-                return "ASCII" if section == ASCII_COLUMN else f"{section:X}"
-            return f"0x{section * BYTES_PER_ROW:05X}"
+                return "ASCII" if section == n else f"{section:X}"
+            return f"0x{section * n:05X}"
         if role == Qt.ItemDataRole.ToolTipRole:
             if horizontal:
-                return ("The 16 bytes of the row as text" if section == ASCII_COLUMN
+                return (f"The {n} bytes of the row as text" if section == n
                         else f"Byte at row address + 0x{section:X}")
-            address = section * BYTES_PER_ROW
+            address = section * n
             region = self.player.trace.layout.region_at(address)
             return f"Address 0x{address:05X}" + (f": {region.name} ({region.meaning})"
                                                 if region else "")
@@ -225,27 +274,39 @@ class MemoryView(QWidget):
         self.player = player
         self.model = MemoryModel(player, self)
         self._selected: int | None = None  # the byte the user went to, kept across steps
+        self._wide_addresses = False  # addresses past 1 MiB need a wider column
+        self._error = False  # whether self.message shows an error (its colour follows the theme)
 
         self.address_edit = QLineEdit()
-        self.address_edit.setPlaceholderText("Go to 0x1000 or 4096")
+        self.address_edit.setPlaceholderText("Go to 0x1000")
         self.address_edit.setClearButtonEnabled(True)
-        self.address_edit.setMinimumWidth(200)
+        self.address_edit.setMinimumWidth(self.fontMetrics().horizontalAdvance("0x000000") + 48)
         self.address_edit.setToolTip("Type an address in hex (0x1000) or decimal (4096), then "
                                      "press Enter to scroll there and select that byte")
+        self.address_edit.setAccessibleName("Go to address")
         self.region_combo = QComboBox()
+        # Sized for "Jump to region…", not for the longest region name: the dock is narrow.
+        self.region_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.region_combo.setMinimumContentsLength(12)
         self._fill_region_combo()
         self.region_combo.setToolTip("Scroll to a region of the main module's memory map "
                                      "(docs/abi.md)")
+        self.region_combo.setAccessibleName("Jump to memory region")
+        self.region_combo.view().setAccessibleName("Memory regions")
         self.follow_check = QCheckBox("Follow changes")
         self.follow_check.setChecked(True)
         self.follow_check.setToolTip("At each step, scroll to the first byte that step changed")
+        self.follow_check.setAccessibleName("Follow changes")
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setToolTip("What the last go-to did, or why it could not")
+        self.message.setAccessibleName("Go-to result")
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.summary.setToolTip("The memory changes of the current step; each coloured byte's "
                                 "tooltip says what it is and its old and new value")
+        self.summary.setAccessibleName("Memory changes in this step")
 
         self.table = QTableView()
         self.table.setModel(self.model)
@@ -254,35 +315,54 @@ class MemoryView(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        # Tab leaves the table (a million cells would trap it); arrow keys still move by byte.
+        self.table.setTabKeyNavigation(False)
+        # Always there (memory is thousands of rows): the row width never depends on it.
+        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         self.table.setToolTip("Linear memory of the main module after this step")
+        self.table.setAccessibleName("Memory bytes")
+        self.table.setAccessibleDescription("Hex dump of linear memory: one row per address, "
+                                            "the bytes in hex, then the same bytes as text")
         metrics = self.table.fontMetrics()
+        # Just room for "00" and the item margins (3 px a side): 8-byte rows then fit a 330 px dock.
+        self._cell = metrics.horizontalAdvance("00") + 8
+        self._char = metrics.horizontalAdvance("W")
         # Fixed sizes everywhere: Qt then never measures a million rows.
         vheader = self.table.verticalHeader()
         vheader.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         vheader.setDefaultSectionSize(metrics.height() + 4)
         vheader.setFont(mono_font())
+        vheader.setAccessibleName("Row addresses")
         hheader = self.table.horizontalHeader()
         hheader.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        hheader.setDefaultSectionSize(metrics.horizontalAdvance("00") + 10)
+        hheader.setMinimumSectionSize(self._cell)  # the style's minimum is wider than "00"
+        hheader.setDefaultSectionSize(self._cell)
         hheader.setHighlightSections(False)
-        self.table.setColumnWidth(ASCII_COLUMN, metrics.horizontalAdvance("W" * 16) + 16)
         hheader.setStretchLastSection(True)
+        hheader.setAccessibleName("Byte offsets within the row")
+        self._ascii_header = hheader.fontMetrics().horizontalAdvance("ASCII") + 20
+        self._size_columns()
 
         bar = QHBoxLayout()
-        bar.addWidget(self.address_edit)
+        bar.addWidget(self.address_edit, 1)
         bar.addWidget(self.region_combo)
-        bar.addStretch(1)
-        bar.addWidget(self.follow_check)
+        # "Follow changes" sits with the summary of those changes: the top bar then fits a
+        # 300 px dock, and Tab reaches it after the table, in reading order.
+        foot = QHBoxLayout()
+        foot.addWidget(self.summary, 1)
+        foot.addWidget(self.follow_check, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(bar)
         layout.addWidget(self.message)
         layout.addWidget(self.table, 1)
-        layout.addWidget(self.summary)
+        layout.addLayout(foot)
         self.message.hide()
 
         self.address_edit.returnPressed.connect(self._on_address_entered)
         self.region_combo.activated.connect(self._on_region_activated)
+        self.table.selectionModel().currentChanged.connect(self._on_current_changed)
+        self.table.installEventFilter(self)
         player.step_changed.connect(self._on_step_changed)
         player.trace_changed.connect(self._on_trace_changed)
         self._on_step_changed(player.index, -1)
@@ -293,7 +373,9 @@ class MemoryView(QWidget):
         index = self.model.index_of(address)
         hint = (QAbstractItemView.ScrollHint.PositionAtTop if top
                 else QAbstractItemView.ScrollHint.PositionAtCenter)
-        self.table.scrollTo(index, hint)
+        # Scroll to the row's first cell: only vertically, so the address column's neighbour,
+        # byte 0, never scrolls out of sight (a row read without it is misread).
+        self.table.scrollTo(index.siblingAtColumn(0), hint)
         if select:
             self.table.setCurrentIndex(index)
             self._selected = address
@@ -314,16 +396,77 @@ class MemoryView(QWidget):
         self.go_to(address)
         return True
 
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        """Wide enough for 16-byte rows: what the view shows when it has the room."""
+        hint = super().sizeHint()
+        # + the address column (~55 px), the scroll bar, frame and margins, with room to spare.
+        hint.setWidth(max(hint.width(), self._row_width(BYTES_PER_ROW) + 120))
+        return hint
+
+    # ------------------------------------------------------------ row width
+    def _row_width(self, count: int) -> int:
+        """Pixels the hex cells and the ASCII column of a ``count``-byte row need."""
+        return count * self._cell + max(count * self._char + 12, self._ascii_header)
+
+    def _size_columns(self) -> None:
+        # Every column: a reset keeps old section sizes, so the old ASCII column would stay wide.
+        n = self.model.bytes_per_row
+        for column in range(n):
+            self.table.setColumnWidth(column, self._cell)
+        self.table.setColumnWidth(n, self._row_width(n) - n * self._cell)
+
+    def _fit_row(self) -> None:
+        """Show the widest row (16, 8 or 4 bytes) whose columns fit without scrolling sideways."""
+        table = self.table
+        if not table.isVisible():
+            return  # sized on show: a hidden table's width means nothing yet
+        room = (table.width() - 2 * table.frameWidth() - table.verticalHeader().sizeHint().width()
+                - table.verticalScrollBar().sizeHint().width())
+        count = next((n for n in ROW_CHOICES if self._row_width(n) <= room), ROW_CHOICES[-1])
+        old = self.model.bytes_per_row
+        if count == old:
+            return
+        top = max(table.rowAt(0), 0) * old
+        self.model.set_bytes_per_row(count)
+        self._size_columns()
+        self.go_to(top, top=True, select=False)  # the same bytes stay in view
+        if self._selected is not None:
+            self.table.setCurrentIndex(self.model.index_of(self._selected))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if watched is self.table:
+            if event.type() in (QEvent.Type.Resize, QEvent.Type.Show):
+                self._fit_row()
+            elif event.type() in (QEvent.Type.PaletteChange,
+                                  QEvent.Type.ApplicationPaletteChange):
+                # The theme switched: recompute the cached text colours now, not at the next
+                # step (Qt repaints the table after this event and reads them again).
+                self.model.set_palette(self.table.palette())
+                self._style_message()
+        return super().eventFilter(watched, event)
+
     # ------------------------------------------------------------ handlers
     def _say(self, text: str, error: bool = False) -> None:
-        color = colors.TRAP.name() if error else self.palette().color(
-            QPalette.ColorRole.PlaceholderText).name()
-        self.message.setStyleSheet(f"color: {color};")
+        self._error = error
+        self._style_message()
         self.message.setText(("⚠ " if error else "") + text)
         self.message.show()
 
+    def _style_message(self) -> None:
+        # The table's palette: the first of these widgets to hear of a theme switch.
+        palette = self.table.palette()
+        window = palette.color(QPalette.ColorRole.Window)
+        color = colors.TRAP if self._error else palette.color(QPalette.ColorRole.PlaceholderText)
+        self.message.setStyleSheet(f"color: {legible(color, window).name()};")
+
     def _on_address_entered(self) -> None:
         self.go_to_text(self.address_edit.text())
+
+    def _on_current_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
+        # Arrow keys and clicks move the byte kept across steps (the ASCII column: its row).
+        if current.isValid():
+            n = self.model.bytes_per_row
+            self._selected = current.row() * n + (current.column() if current.column() < n else 0)
 
     def _fill_region_combo(self) -> None:
         """List the regions of the map the current trace's main module exported."""
@@ -353,6 +496,12 @@ class MemoryView(QWidget):
             total = sum(len(c.new) for c in changes)
             self.summary.setText(f"{len(changes)} change(s), {total} B: "
                                  + ", ".join(labels[:4]) + more)
+        wide = len(self.model.memory) > 0x100000
+        if wide != self._wide_addresses:
+            # The address column widens when memory grows past 1 MiB: re-fit the row then
+            # only (measuring the header on every step costs a good part of a frame).
+            self._wide_addresses = wide
+            self._fit_row()
         changed = self.model.changed_addresses()
         if self.follow_check.isChecked() and (changed or changes):
             # No selection: it would paint over the change colour being followed.

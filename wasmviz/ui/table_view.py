@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtCore import (QAbstractTableModel, QEvent, QItemSelectionModel, QModelIndex, QObject,
+                            QPersistentModelIndex, Qt)
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout,
                                QWidget)
 
 from ..engine.trace import Slot
 from . import colors
+from .colors import legible, over
 from .memory_view import mono_font
 from .player import Player
 from .source_view import FunctionObject, read_functions
@@ -74,9 +76,24 @@ class TableModel(QAbstractTableModel):
         self._changed: set[int] = set()
         self._users: dict[int, list[str]] = {}
         self._old_users: dict[int, list[str]] = {}
+        self._base = QColor("#FFFFFF")
+        self._null_inks: dict[int, QColor] = {}
+        self.set_palette(QGuiApplication.palette())
         player.step_changed.connect(self._on_step_changed)
         player.trace_changed.connect(self._on_step_changed)
         self._on_step_changed()
+
+    def set_palette(self, palette: QPalette) -> None:
+        """Take the colours rows are drawn on; call it whenever the view's palette changes."""
+        self._base = QColor(palette.color(QPalette.ColorRole.Base))
+        self._null_inks.clear()
+
+    def _null_ink(self, background: QColor | None) -> QColor:
+        # NULL's grey is only 2.1:1 on white: darken (or lighten) it just enough for AA.
+        bg = over(background, self._base) if background is not None else self._base
+        if bg.rgba() not in self._null_inks:
+            self._null_inks[bg.rgba()] = legible(colors.NULL, bg)
+        return self._null_inks[bg.rgba()]
 
     def slot(self, row: int) -> Slot:
         return self._slots[row]
@@ -178,7 +195,7 @@ class TableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.FontRole and col == 1:
             return mono_font()
         if role == Qt.ItemDataRole.ForegroundRole and slot.kind == "null" and col == 1:
-            return QColor(colors.NULL)
+            return self._null_ink(self.data(index, Qt.ItemDataRole.BackgroundRole))
         if role == Qt.ItemDataRole.TextAlignmentRole and col == 0:
             return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -239,6 +256,8 @@ class TableView(QWidget):
         self.summary.setWordWrap(True)
         self.summary.setToolTip("Size of the main module's funcref table, shared with every "
                                 "generated module by import")
+        self.summary.setAccessibleName("Table summary")
+        self._row: int | None = None  # the keyboard's row, kept across steps (a reset drops it)
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -247,7 +266,13 @@ class TableView(QWidget):
         self.table.verticalHeader().hide()
         self.table.setShowGrid(False)
         self.table.setWordWrap(False)
-        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no stray focus box on slot 0
+        # Reachable with Tab, and Tab leaves it again; arrow keys move between slots.
+        self.table.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.table.setTabKeyNavigation(False)
+        self.table.setAccessibleName("Funcref table slots")
+        self.table.setAccessibleDescription("One row per table slot: its index, the function it "
+                                            "holds, that function's module, and who calls "
+                                            "through it")
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
@@ -255,14 +280,27 @@ class TableView(QWidget):
         # at every step would cost more than a frame.
         header.setResizeContentsPrecision(64)
         header.setStretchLastSection(True)
+        header.setAccessibleName("Table columns")
         self.table.setToolTip("The funcref table, one row per slot")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 1)
+        self.table.selectionModel().currentChanged.connect(self._on_current_changed)
+        self.table.installEventFilter(self)
         player.step_changed.connect(self._on_step_changed)
         player.trace_changed.connect(self._on_step_changed)
         self._on_step_changed()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if watched is self.table and event.type() in (QEvent.Type.PaletteChange,
+                                                      QEvent.Type.ApplicationPaletteChange):
+            self.model.set_palette(self.table.palette())  # the theme switched: re-derive inks
+        return super().eventFilter(watched, event)
+
+    def _on_current_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
+        if current.isValid():
+            self._row = current.row()
 
     def _on_step_changed(self, index: int = -1, previous: int = -1) -> None:
         rows = self.model.changed_rows()
@@ -270,6 +308,10 @@ class TableView(QWidget):
         if not size:
             self.summary.setText("No table yet.")
             return
+        if self._row is not None and self._row < size:
+            # Back to the keyboard's slot, without selecting it over the change colours.
+            self.table.selectionModel().setCurrentIndex(
+                self.model.index(self._row, 0), QItemSelectionModel.SelectionFlag.NoUpdate)
         # Name a few changes: a label listing thousands of slots costs frames and says nothing.
         what = ", ".join(self.model.describe_change(r) for r in rows[:SUMMARY_CHANGES])
         if len(rows) > SUMMARY_CHANGES:
