@@ -6,6 +6,7 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 
 from wasmviz.lessons import load, shipped
+from wasmviz.ui.lesson_session import lesson_label
 from wasmviz.ui.main_window import MainWindow
 
 GOOD = """
@@ -66,7 +67,7 @@ def test_every_shipped_lesson_plays_to_its_end(qtbot, window: MainWindow, path: 
     lesson = load(path)
     open_and_wait(qtbot, window, str(path))
     panel, session = window.lesson_panel, window.session
-    assert panel.title.text() == lesson.title
+    assert panel.title.text() == lesson_label(path, lesson.title)
     assert not panel.error.isVisible(), panel.error.text()
     for k, step in enumerate(lesson.steps):
         assert session.position == k
@@ -174,11 +175,11 @@ def test_lesson_option_opens_a_shipped_lesson_by_number(qtbot, tmp_path: Path) -
     win = make_window(qtbot, tmp_path / "s.ini", lesson=number)
     qtbot.waitUntil(lambda: win.session.active, timeout=30000)
     assert win.session.path == first
-    assert win.lesson_panel.title.text() == load(first).title
+    assert win.lesson_panel.title.text() == f"{number} · {load(first).title}"
 
 
-def test_sandbox_run_then_next_brings_the_lesson_run_back(qtbot, window: MainWindow,
-                                                          tmp_path: Path) -> None:
+def test_sandbox_run_then_reattach_brings_the_lesson_run_back(qtbot, window: MainWindow,
+                                                              tmp_path: Path) -> None:
     path = tmp_path / "tiny.toml"
     path.write_text(GOOD, encoding="utf-8")
     open_and_wait(qtbot, window, str(path))
@@ -186,8 +187,12 @@ def test_sandbox_run_then_next_brings_the_lesson_run_back(qtbot, window: MainWin
     with qtbot.waitSignal(window.runner.finished, timeout=30000):
         window.sandbox.request(jit_now=True)
     assert window.player.trace is not lesson_trace
+    # Next while detached leaves the learner's run alone (tests/test_ui_lesson_navigation.py).
     window.session.next()
+    assert window.player.trace is not lesson_trace
+    window.lesson_panel.reattach_button.click()
     assert window.player.trace is lesson_trace
+    window.session.next()
     assert window.player.current.kind == "result"  # type: ignore[union-attr]
 
 
@@ -196,7 +201,7 @@ def test_browser_lists_every_shipped_lesson_with_progress(qtbot, window: MainWin
     browser = window.lesson_panel.browser
     assert browser.list.count() == len(shipped())
     for i, path in enumerate(shipped()):
-        assert load(path).title in browser.list.item(i).text()
+        assert lesson_label(path, load(path).title) in browser.list.item(i).text()
         assert "new" in browser.list.item(i).text()
 
 

@@ -1,13 +1,22 @@
-"""A checkpoint answered in place: choices as radio buttons, or a typed answer, with feedback."""
+"""A checkpoint answered in place: choices as radio buttons, or a typed answer, with feedback.
+
+The feedback sits below the options and Check, so when it appears (or grows) nothing the
+learner might click next moves: the box flows top-down inside the lesson's scroll area.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QButtonGroup, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                               QPushButton, QRadioButton, QVBoxLayout, QWidget)
+                               QPushButton, QRadioButton, QSizePolicy, QVBoxLayout, QWidget)
 
 from ..lessons import Checkpoint
 from . import colors
+
+
+def plain(markdown: str) -> str:
+    """Return Markdown as a screen reader should say it (no backticks or emphasis marks)."""
+    return " ".join(markdown.replace("`", "").replace("**", "").split())
 
 
 class CheckpointBox(QGroupBox):
@@ -18,6 +27,7 @@ class CheckpointBox(QGroupBox):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Checkpoint", parent)
         self.setToolTip("Answer to check your understanding; your answers are remembered")
+        self.setAccessibleName("Checkpoint")
         self.question = QLabel(wordWrap=True)
         self.question.setTextFormat(Qt.TextFormat.MarkdownText)
         self.choices_box = QWidget()
@@ -25,14 +35,22 @@ class CheckpointBox(QGroupBox):
         self.choices_layout.setContentsMargins(0, 0, 0, 0)
         self.group = QButtonGroup(self)
         self.typed = QLineEdit(placeholderText="Type your answer, then press Enter")
+        self.typed.setAccessibleName("Your answer")
+        self.typed.setToolTip("Type your answer to the checkpoint, then press Enter")
         self.typed.returnPressed.connect(self._submit)
         self.check_button = QPushButton("Check")
+        self.check_button.setAccessibleName("Check answer")
         self.check_button.setToolTip("Check your answer (Enter)")
         self.check_button.clicked.connect(self._submit)
         self.feedback = QLabel(wordWrap=True)
         self.feedback.setTextFormat(Qt.TextFormat.MarkdownText)
+        self.feedback.setAccessibleName("Checkpoint feedback")
+        self.feedback.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Feedback may be several lines: it grows downwards, under everything clickable.
+        self.feedback.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         row = QHBoxLayout()
         row.addWidget(self.typed, 1)
+        row.addStretch(0)
         row.addWidget(self.check_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.question)
@@ -40,6 +58,8 @@ class CheckpointBox(QGroupBox):
         layout.addLayout(row)
         layout.addWidget(self.feedback)
         self.checkpoint: Checkpoint | None = None
+        #: The focusable widget the choices follow when tabbing (the panel sets it).
+        self.tab_after: QWidget | None = None
         self._rows: list[QWidget] = []
 
     def show_checkpoint(self, checkpoint: Checkpoint | None, answered_right: bool) -> None:
@@ -53,15 +73,20 @@ class CheckpointBox(QGroupBox):
         self._rows = []
         self.typed.clear()
         self.feedback.clear()
+        self.feedback.hide()
         if checkpoint is None:
             return
         self.question.setText(checkpoint.question)
+        self.question.setAccessibleName("Question: " + plain(checkpoint.question))
         for number, text in enumerate(checkpoint.choices, start=1):
             # A radio button cannot wrap or show Markdown (`code`), so the text is a label
             # beside it; clicking the label picks the choice, as with a plain radio button.
             button = QRadioButton()
-            button.setToolTip(f"Choice {number}")
+            button.setAccessibleName(f"Choice {number}: {plain(text)}")
+            button.setToolTip(f"Choice {number}: pick it, then press Check")
             label = _ChoiceLabel(text, button)
+            label.setAccessibleName(f"Choice {number}")
+            label.setToolTip(f"Choice {number}: click to pick it")
             row = QWidget()
             row_layout = QHBoxLayout(row)
             row_layout.setContentsMargins(0, 0, 0, 0)
@@ -70,6 +95,12 @@ class CheckpointBox(QGroupBox):
             self.group.addButton(button, number)
             self.choices_layout.addWidget(row)
             self._rows.append(row)
+        # New rows join the window's focus chain at its end: put them back where they show,
+        # so Tab goes narration -> choices -> Check -> Back/Next.
+        if self.tab_after is not None:
+            chain = [self.tab_after, *self.group.buttons(), self.typed, self.check_button]
+            for first, second in zip(chain, chain[1:]):
+                QWidget.setTabOrder(first, second)
         self.choices_box.setVisible(not checkpoint.typed)
         self.typed.setVisible(checkpoint.typed)
         if answered_right:
@@ -112,6 +143,8 @@ class CheckpointBox(QGroupBox):
         self.feedback.setStyleSheet(f"color: {color}; font-weight: 600;" if color else "")
         mark = {True: "✔ ", False: "✘ "}.get(right, "")  # type: ignore[arg-type]
         self.feedback.setText(mark + text)
+        self.feedback.setAccessibleDescription(mark + plain(text))
+        self.feedback.show()
 
 
 class _ChoiceLabel(QLabel):

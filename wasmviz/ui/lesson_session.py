@@ -3,20 +3,29 @@
 The session owns no widgets. It loads the file (a broken one is reported, never raised), runs the
 lesson's scenario off the GUI thread, binds it to the trace (``lessons.resolve``) and moves the
 shared Player to each lesson step's trace step, so the lesson drives the same transport the
-sandbox uses. Position and answers are kept in QSettings; a watched file reloads when saved.
+sandbox uses. Position, answers and "reached the end" are kept in QSettings; a watched file
+reloads when saved.
+
+The player is shared: when something else puts its own trace on it (a sandbox run, an opened
+trace file), the lesson is *detached*. It then never touches the player until ``reattach()``
+brings its run back, so Next/Back can never replace the learner's own run behind their back.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QSettings, QTimer, Signal
 
-from ..lessons import LESSONS_DIR, Lesson, LessonError, LessonStep, Resolved, load
+from ..lessons import LESSONS_DIR, Lesson, LessonError, LessonStep, Resolved, load, shipped
 from .player import Player
 from .runner import LessonRunner
+
+#: "1. table.grow" -> "table.grow": an author's own numbering would clash with "Step 2 of 7".
+_ENUMERATION = re.compile(r"^\s*\d+\s*[.)]\s+")
 
 
 def settings_key(path: Path) -> str:
@@ -39,6 +48,44 @@ def saved_progress(settings: QSettings, path: Path) -> tuple[int, dict[int, bool
     return max(position, 0), answers
 
 
+def saved_finished(settings: QSettings, path: Path) -> bool:
+    """Return whether the learner has reached the last step of the lesson at ``path``."""
+    return str(settings.value(f"{settings_key(path)}/finished", "false")).lower() == "true"
+
+
+def is_done(lesson: Lesson, finished: bool, answers: dict[int, bool]) -> bool:
+    """A lesson is done once its last step was reached and every checkpoint answered right."""
+    return finished and all(answers.get(s.number, False) for s in lesson.steps if s.checkpoint)
+
+
+def lesson_number(path: Path) -> str:
+    """Return the course number of a lesson file ("06" for 06-patch.toml), or ""."""
+    match = re.match(r"\d+", path.stem)
+    return match.group(0) if match else ""
+
+
+def lesson_label(path: Path, title: str) -> str:
+    """Return a lesson's name as the README and `wasmviz lessons list` number it: "06 · title"."""
+    number = lesson_number(path)
+    return f"{number} · {title}" if number else title
+
+
+def step_title(step: LessonStep) -> str:
+    """Return a step's title without the author's own "1." numbering."""
+    return _ENUMERATION.sub("", step.title).strip()
+
+
+def next_lesson(path: Path | None) -> Path | None:
+    """Return the shipped lesson after ``path`` in the course, or None (last, or not shipped)."""
+    if path is None:
+        return None
+    course = [p.resolve() for p in shipped()]
+    here = Path(path).resolve()
+    if here not in course or course.index(here) + 1 >= len(course):
+        return None
+    return shipped()[course.index(here) + 1]
+
+
 class LessonSession(QObject):
     """Plays one lesson at a time on ``player``."""
 
@@ -51,6 +98,9 @@ class LessonSession(QObject):
     #: A checkpoint was answered: (step number, right?).
     answered = Signal(int, bool)
     busy_changed = Signal(bool)
+    #: True when another trace was put on the player (the lesson's run is not on screen),
+    #: False when the lesson's run is back (or there is no lesson to be detached from).
+    detached_changed = Signal(bool)
 
     def __init__(self, player: Player, settings: QSettings, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -61,6 +111,8 @@ class LessonSession(QObject):
         self.resolved: Resolved | None = None
         self.position = 0
         self.answers: dict[int, bool] = {}
+        self.finished = False
+        self._detached = False
         self.runner = LessonRunner(self)
         self.runner.finished.connect(self._on_checked)
         self.runner.busy_changed.connect(self.busy_changed)
@@ -69,17 +121,25 @@ class LessonSession(QObject):
         # Editors save in bursts (truncate, write, rename): reload once things settle.
         self._reload_timer = QTimer(self, singleShot=True, interval=250)
         self._reload_timer.timeout.connect(self.reload)
+        player.trace_changed.connect(self._update_detached)
 
     # ---------------------------------------------------------------- opening
     @property
     def active(self) -> bool:
         return self.resolved is not None
 
+    @property
+    def detached(self) -> bool:
+        """Whether the lesson has a run but the player shows another trace."""
+        return self._detached
+
     def open(self, path: Path) -> bool:
         """Load the lesson at ``path`` and start its run; False (and ``failed``) if broken."""
         path = Path(path)
         if self.path is not None and self.path != path:
             self.watcher.removePaths(self.watcher.files())
+            # Another lesson: nothing of the previous one may be played meanwhile.
+            self._forget()
         self.path = path
         if str(path) not in self.watcher.files() and path.exists():
             self.watcher.addPath(str(path))
@@ -89,7 +149,11 @@ class LessonSession(QObject):
             self.failed.emit(str(exc))
             return False
         self.lesson = lesson
+        # The old binding belongs to the old text: until the new run is checked, there is none.
+        self.resolved = None
+        self._update_detached()
         self.position, self.answers = saved_progress(self.settings, path)
+        self.finished = saved_finished(self.settings, path)
         self.settings.setValue("lessons/last", str(path))
         self.runner.start(lesson)
         return True
@@ -102,7 +166,12 @@ class LessonSession(QObject):
     def close(self) -> None:
         if self.watcher.files():
             self.watcher.removePaths(self.watcher.files())
-        self.path = self.lesson = self.resolved = None
+        self.path = None
+        self._forget()
+
+    def _forget(self) -> None:
+        self.lesson = self.resolved = None
+        self._update_detached()
 
     def _on_file_changed(self, path: str) -> None:
         # Some editors replace the file, which drops it from the watch list: watch it again.
@@ -117,10 +186,17 @@ class LessonSession(QObject):
         if resolved is None or self.lesson is None or resolved.lesson is not self.lesson:
             return
         self.resolved = resolved
-        self.player.set_trace(resolved.trace)
         self.position = min(self.position, len(self.lesson.steps) - 1)
+        # Opening a lesson is asking to see it: its run goes on the player (which attaches it).
+        self.player.set_trace(resolved.trace)
         self.loaded.emit()
         self.go(self.position)
+
+    def _update_detached(self) -> None:
+        detached = self.resolved is not None and self.player.trace is not self.resolved.trace
+        if detached != self._detached:
+            self._detached = detached
+            self.detached_changed.emit(detached)
 
     # ---------------------------------------------------------------- moving
     @property
@@ -133,16 +209,25 @@ class LessonSession(QObject):
     def count(self) -> int:
         return len(self.lesson.steps) if self.lesson else 0
 
+    @property
+    def trace_index(self) -> int:
+        """The trace step (0-based) the current lesson step shows, or -1."""
+        if self.resolved is None or not 0 <= self.position < len(self.resolved.indices):
+            return -1
+        return self.resolved.indices[self.position]
+
     def go(self, position: int) -> None:
-        """Show lesson step ``position`` (clamped): narration, its trace step, highlights."""
-        if self.resolved is None or not self.count:
+        """Show lesson step ``position`` (clamped): narration, its trace step, highlights.
+
+        Does nothing while detached: the learner's own run stays on the player.
+        """
+        if self.resolved is None or not self.count or self._detached:
             return
         self.position = max(0, min(position, self.count - 1))
         self.player.pause()
-        if self.player.trace is not self.resolved.trace:
-            # The sandbox ran something else meanwhile: the lesson brings its own run back.
-            self.player.set_trace(self.resolved.trace)
         self.player.go(self.resolved.indices[self.position])
+        if self.position == self.count - 1:
+            self.finished = True
         self._save()
         self.position_changed.emit(self.position)
 
@@ -152,11 +237,34 @@ class LessonSession(QObject):
     def back(self) -> None:
         self.go(self.position - 1)
 
+    def reattach(self) -> None:
+        """Put the lesson's run back on the player, at the lesson's current step."""
+        if self.resolved is None:
+            return
+        self.player.pause()
+        if self.player.trace is not self.resolved.trace:
+            self.player.set_trace(self.resolved.trace)  # emits trace_changed: attached again
+        self.go(self.position)
+
     @property
     def highlights(self) -> tuple:
-        if self.resolved is None:
+        if self.resolved is None or self._detached:
             return ()
         return self.resolved.highlights[self.position]
+
+    # ---------------------------------------------------------------- progress
+    @property
+    def complete(self) -> bool:
+        """Whether the last step was reached and every checkpoint answered right."""
+        return self.lesson is not None and is_done(self.lesson, self.finished, self.answers)
+
+    @property
+    def unanswered(self) -> list[int]:
+        """The (1-based) numbers of the steps whose checkpoint is not answered right yet."""
+        if self.lesson is None:
+            return []
+        return [s.number for s in self.lesson.steps
+                if s.checkpoint and not self.answers.get(s.number, False)]
 
     # ---------------------------------------------------------------- checkpoints
     def answer(self, reply: int | str) -> bool:
@@ -177,3 +285,5 @@ class LessonSession(QObject):
         key = settings_key(self.path)
         self.settings.setValue(f"{key}/position", self.position)
         self.settings.setValue(f"{key}/answers", json.dumps(self.answers))
+        if self.finished:
+            self.settings.setValue(f"{key}/finished", "true")

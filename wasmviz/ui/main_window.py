@@ -14,7 +14,7 @@ from ..lessons import LESSONS_DIR, LessonError
 from ..lessons import find as find_lesson
 from .lesson_panel import LessonPanel
 from .menus import build_menus
-from .lesson_session import LessonSession
+from .lesson_session import LessonSession, lesson_label
 from .player import Player
 from .runner import ScenarioRunner
 from .sandbox import SandboxPanel
@@ -98,6 +98,8 @@ class MainWindow(QMainWindow):
         self.session.failed.connect(lambda msg: self.notify(msg, error=True))
         self.session.position_changed.connect(self._on_lesson_position)
         self.session.loaded.connect(self._on_lesson_loaded)
+        # A lesson's rings belong to its own run: off the picture while another run is shown.
+        self.session.detached_changed.connect(self._on_lesson_detached)
         self._restore()
         if lesson is not None:
             self.open_lesson(lesson)
@@ -189,11 +191,7 @@ class MainWindow(QMainWindow):
     def show_lessons(self) -> None:
         """Show the lesson browser and put keyboard focus in its list (F1)."""
         self._show_lesson_dock()
-        focus = getattr(self.lesson_panel, "focus_browser", None)
-        if focus is not None:
-            focus()
-        else:
-            self.lesson_panel.show_browser()
+        self.lesson_panel.focus_browser()
 
     def _show_lesson_dock(self) -> None:
         dock = self.docks["Lesson"]
@@ -203,8 +201,14 @@ class MainWindow(QMainWindow):
     def _on_lesson_loaded(self) -> None:
         lesson, path = self.session.lesson, self.session.path
         if lesson is not None and path is not None:
-            self._shown_what = f"lesson {path.stem.split('-')[0]} · {lesson.title}"
+            self._shown_what = f"lesson {lesson_label(path, lesson.title)}"
             self._update_title()
+
+    def _on_lesson_detached(self, detached: bool) -> None:
+        if detached:
+            self.central.set_highlights(())
+        else:
+            self._on_lesson_loaded()   # the lesson's run is back: so is its title
 
     def _on_lesson_position(self, _position: int) -> None:
         """Point the diagram and the docks at what this lesson step highlights."""
