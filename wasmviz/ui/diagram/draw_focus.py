@@ -1,7 +1,8 @@
 """A lesson's highlights: a ring around each thing the narration talks about.
 
-The ring is drawn over everything else, in the text colour with a halo in the palette's
-highlight colour, so it reads on top of any module colour in light and dark palettes.
+The ring is drawn over everything else, dashed in the text colour with a faint halo of the same
+colour: neutral, so it reads on top of any module colour in light and dark palettes and never
+borrows a hue that means something else (blue is the main module).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class FocusRing(QGraphicsRectItem):
     def paint(self, p: QPainter, option: object, widget: object = None) -> None:
         r = self.rect()
         halo = QColor(self.halo)
-        halo.setAlphaF(0.35 * self.pulse)
+        halo.setAlphaF(0.18 * self.pulse)
         p.setPen(QPen(halo, 9))
         p.setBrush(Qt.BrushStyle.NoBrush)
         p.drawRoundedRect(r, 8, 8)
@@ -54,7 +55,7 @@ def draw_focus(pic: Picture, highlights: tuple[Highlight, ...]) -> list[str]:
         rect = target_rect(pic, h)
         if rect is None:
             continue
-        ring = pic.add(FocusRing(rect.adjusted(-5, -5, 5, 5), pic.ink, pic.highlight, h.text),
+        ring = pic.add(FocusRing(rect.adjusted(-5, -5, 5, 5), pic.ink, pic.ink.text, h.text),
                        FOCUS_Z)
         pic.tween(ring.set_pulse, 0.5, 1.0)
         drawn.append(h.text)
@@ -65,7 +66,8 @@ def target_rect(pic: Picture, h: Highlight) -> QRectF | None:
     """Where ``h`` is in the scene, or None if the picture does not show it."""
     if h.kind == "slot":
         slot = pic.slots.get(h.target)
-        return slot.rect() if slot is not None else None
+        # Around the slot and its index above it, so the ring never covers the number.
+        return slot.rect().adjusted(0, -22, 0, 0) if slot is not None else None
     if h.kind == "module":
         box = pic.module_box(h.target)
         return box.rect() if box is not None else None
