@@ -72,6 +72,8 @@
   (type $sig4 (func (param i32 i32 i32 i32 i32) (result i32)))
 
   ;; note(kind, a, b): "look now" -- the host records real memory/table state.
+  ;; Kinds (docs/abi.md): 1 JIT_BEGIN 2 SECTION 3 JIT_END 4 HOT 5 JIT_DONE
+  ;; 6 HEADER 7 CALLBACK; a generated patch sends 16 GROW 17 SET 18 RELOC.
   (import "host" "note" (func $note (param i32 i32 i32)))
   ;; instantiate(ptr, len) -> status: compile + link + run `patch`.
   (import "host" "instantiate" (func $instantiate (param i32 i32) (result i32)))
@@ -96,6 +98,7 @@
   ;;   0x10C tier-up threshold        0x120 number of modules generated
   ;;   0x110 batch window             0x124 last instantiate status
   ;;   0x128 direct calls within a batch (0/1)
+  ;;   0x12C callback notes left in this top-level call (see $entered)
   ;;
   ;; Everything the host shows is read from here, which is why the state is
   ;; kept in memory rather than in wasm globals: memory is what the generated
@@ -130,8 +133,10 @@
   ;; An interpreter frame keeps its stack pointer in a local (fast), and
   ;; publishes it here only before it calls compiled code: that compiled
   ;; code may call back into an interpreter entry, which must build its frame
-  ;; ABOVE the values that are still live below it.
-  (global $vsp (mut i32) (i32.const 0x10000))
+  ;; ABOVE the values that are still live below it.  Exported (read-only for
+  ;; the host) so that, at a CALLBACK note, the host can read the arguments the
+  ;; entry has just put at $vsp.
+  (global $vsp (export "vsp") (mut i32) (i32.const 0x10000))
 
   ;; The JIT's write cursor inside JIT_BUF.
   (global $out (mut i32) (i32.const 0x20000))
@@ -147,7 +152,8 @@
     (i32.store (i32.const 0x110) (i32.const 100))          ;; window
     (i32.store (i32.const 0x118) (i32.const 1))            ;; JIT enabled
     (i32.store (i32.const 0x128) (i32.const 1))            ;; direct calls in a batch
-    (i32.store (i32.const 0x124) (i32.const -1)))          ;; no status yet
+    (i32.store (i32.const 0x124) (i32.const -1))           ;; no status yet
+    (i32.store (i32.const 0x12C) (i32.const 0)))           ;; no callback notes
   (start $init)
 
   ;; ===========================================================================
@@ -414,10 +420,30 @@
   ;; slot (1 + k) and be called by compiled code exactly as if it were a
   ;; compiled function.  It moves the wasm arguments onto the value stack at
   ;; $vsp (above every live interpreter value) and interprets `self`.
+  ;;
+  ;; Only JIT code ever calls an entry: main itself interprets a function
+  ;; that is not compiled by calling $interp directly, and a code slot is
+  ;; never 1..5 (patch relocates to the slots it grew).  So an entry is the
+  ;; exact place where compiled code calls BACK into the interpreter, and it
+  ;; tells the host so (note CALLBACK), within a budget the host sets:
+  ;;
+  ;; $entered: counts the callback down in 0x12C and notes it while the
+  ;; budget was positive.  The host writes the budget before each top-level
+  ;; call (0 when it is not recording), so a callee that JIT code calls a
+  ;; million times costs a million decrements, not a million host calls;
+  ;; afterwards, a negative count says how many callbacks were not noted.
+
+  (func $entered (param $self i32) (param $slot i32)
+    (local $left i32)
+    (local.set $left (i32.load (i32.const 0x12C)))
+    (i32.store (i32.const 0x12C) (i32.sub (local.get $left) (i32.const 1)))
+    (if (i32.gt_s (local.get $left) (i32.const 0))
+      (then (call $note (i32.const 7) (local.get $self) (local.get $slot)))))  ;; CALLBACK
 
   (func $enter0 (export "enter0") (type $sig0) (param $self i32) (result i32)
     (local $fp i32) (local $r i32)
     (local.set $fp (global.get $vsp))
+    (call $entered (local.get $self) (i32.const 1))
     (local.set $r (call $interp (local.get $self) (local.get $fp)))
     (global.set $vsp (local.get $fp))
     (local.get $r))
@@ -429,6 +455,7 @@
     (if (i32.gt_u (i32.add (local.get $fp) (i32.const 4)) (global.get $VSTACK_END))
       (then unreachable))
     (i32.store (local.get $fp) (local.get $a0))
+    (call $entered (local.get $self) (i32.const 2))
     (local.set $r (call $interp (local.get $self) (local.get $fp)))
     (global.set $vsp (local.get $fp))
     (local.get $r))
@@ -441,6 +468,7 @@
       (then unreachable))
     (i32.store (local.get $fp) (local.get $a0))
     (i32.store offset=4 (local.get $fp) (local.get $a1))
+    (call $entered (local.get $self) (i32.const 3))
     (local.set $r (call $interp (local.get $self) (local.get $fp)))
     (global.set $vsp (local.get $fp))
     (local.get $r))
@@ -454,6 +482,7 @@
     (i32.store (local.get $fp) (local.get $a0))
     (i32.store offset=4 (local.get $fp) (local.get $a1))
     (i32.store offset=8 (local.get $fp) (local.get $a2))
+    (call $entered (local.get $self) (i32.const 4))
     (local.set $r (call $interp (local.get $self) (local.get $fp)))
     (global.set $vsp (local.get $fp))
     (local.get $r))
@@ -469,6 +498,7 @@
     (i32.store offset=4 (local.get $fp) (local.get $a1))
     (i32.store offset=8 (local.get $fp) (local.get $a2))
     (i32.store offset=12 (local.get $fp) (local.get $a3))
+    (call $entered (local.get $self) (i32.const 5))
     (local.set $r (call $interp (local.get $self) (local.get $fp)))
     (global.set $vsp (local.get $fp))
     (local.get $r))

@@ -196,8 +196,9 @@ def test_three_expressions_give_three_modules(view):
     boxes = view.module_boxes()
     assert [b.number for b in boxes] == [1, 2, 3]
     assert [b.lines[0] for b in boxes] == [f"expr{k}  → slot {k + 5}" for k in (1, 2, 3)]
-    assert {e for e in view.import_edges()} == {(f"m{k}", f"main.{w}") for k in (1, 2, 3)
-                                                for w in ("table", "memory")}
+    assert {e for e in view.import_edges()} == {(f"m{k}", w) for k in (1, 2, 3)
+                                                for w in ("main.table", "main.memory",
+                                                          "host.note")}
     view.player.go(first(trace, "begin"))
     assert [b.title_text() for b in view.module_boxes()] == ["m1 being written…"]
 
@@ -217,9 +218,10 @@ def test_jit_buffer_fills_as_sections_are_written(view):
 def test_link_draws_imports_and_the_host_call(view):
     trace = load(view, "expr")
     view.player.go(first(trace, "linked"))
-    assert set(view.import_edges()) == {("m1", "main.table"), ("m1", "main.memory")}
+    assert set(view.import_edges()) == {("m1", "main.table"), ("m1", "main.memory"),
+                                        ("m1", "host.note")}
     arrows = [i for i in view.scene().items() if isinstance(i, Arrow)]
-    assert len(arrows) == 3   # two imports and the host's call to patch
+    assert len(arrows) == 4   # three imports and the host's call to patch
     view.player.go(first(trace, "compiled"))
     assert view.import_edges() == []
 

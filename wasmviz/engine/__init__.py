@@ -7,11 +7,11 @@
 from .frontend import SourceError, compile_program
 from .layout import Layout, Region
 from .machine import EngineError, Machine
-from .scenario import FAULTS, Scenario, run, with_disassembly
+from .scenario import FAULT_DESCRIPTIONS, FAULTS, Scenario, run, with_disassembly
 from .trace import PHASES, Edge, MemoryChange, ModuleInfo, Section, Slot, Step, Trace, TrapInfo
 
 __all__ = [
-    "FAULTS", "PHASES", "Edge", "EngineError", "Layout", "Machine", "MemoryChange", "ModuleInfo",
+    "FAULT_DESCRIPTIONS", "FAULTS", "PHASES", "Edge", "EngineError", "Layout", "Machine", "MemoryChange", "ModuleInfo",
     "Region", "Scenario", "Section", "Slot", "SourceError", "Step", "Trace", "TrapInfo",
     "compile_program", "run", "with_disassembly",
 ]

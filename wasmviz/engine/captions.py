@@ -7,9 +7,11 @@ from the real state by the caller and passed in.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 if TYPE_CHECKING:
+    import wasmtime
+
     from .machine import FunctionInfo
 
 SECTION_NAMES = {0: "custom", 1: "type", 2: "import", 3: "function", 4: "table", 5: "memory",
@@ -50,6 +52,19 @@ def hexaddr(address: int) -> str:
 
 def call_text(name: str, args: Sequence[int]) -> str:
     return f"{name}({', '.join(str(a) for a in args)})"
+
+
+def type_text(t: wasmtime.FuncType) -> str:
+    """A function type as a learner reads it: ``(i32 i32) -> i32``."""
+    params = " ".join(str(v) for v in t.params)
+    results = " ".join(str(v) for v in t.results) or "()"
+    return f"({params}) -> {results}"
+
+
+#: What a function object's state says about why it was not compiled (layout.FUNC_STATES).
+_NOT_COMPILED = {"cold": "not compiled",
+                 "hot": "hot and queued for the JIT, but not compiled yet",
+                 "failed": "not compiled: its batch failed, so it stays interpreted"}
 
 
 class Captions:
@@ -140,6 +155,38 @@ class Captions:
     def result(self, name: str, args: Sequence[int], value: int, via: str) -> str:
         return f"{call_text(name, args)} returned {value} ({via})."
 
-    def trap(self, name: str, args: Sequence[int], code: str, message: str) -> str:
-        why = TRAP_WHY.get(code, message)
+    def trap(self, name: str, args: Sequence[int], code: str, message: str,
+             why: str | None = None) -> str:
+        why = why or TRAP_WHY.get(code, message)
         return f"{call_text(name, args)} trapped with {code}: {why}. wasmtime said: {message}"
+
+    def bad_signature(self, expected_type: str, actual_type: str, mismatch_slot: int,
+                      mismatch_holds: str, mismatch_function: str) -> str:
+        return (f"call_indirect expected {expected_type} but slot {mismatch_slot} holds "
+                f"{mismatch_holds} of type {actual_type} (the code slot of "
+                f"{mismatch_function} points there), and wasm checks every indirect call's "
+                f"signature")
+
+    def callback(self, d: Mapping[str, Any]) -> str:
+        """JIT code called a function that is not compiled, through an interpreter entry."""
+        name, callers, n = d["function"], d["callers"], len(d["args"])
+        who = f"JIT code of {' or '.join(callers)}" if callers else "JIT code"
+        state = _NOT_COMPILED.get(d["state"], "not compiled")
+        text = (f"Callback into the interpreter: {who} called {call_text(name, d['args'])}. "
+                f"Its code slot is {d['code_slot']} ({state}), so the call template took table "
+                f"slot {d['slot']}, {d['entry']}: the interpreter's entry for {n} "
+                f"parameter{'s' * (n != 1)}. The entry put the "
+                f"argument{'s' * (n != 1)} on the interpreter's stack at "
+                f"{hexaddr(d['frame'])} and interprets {name}'s bytecode.")
+        if d["nth"] == d["budget"]:
+            text += (f" This is callback {d['nth']} of this call: further ones are counted "
+                     f"but not shown.")
+        return text
+
+    def callbacks(self, total: int, shown: int) -> str:
+        """The end of a call's caption: its callbacks into the interpreter, if any."""
+        if total <= 0:
+            return ""
+        text = (f" JIT code called back into the interpreter {total} time"
+                f"{'s' * (total != 1)}")
+        return text + (f" ({total - shown} not shown as steps)." if total > shown else ".")

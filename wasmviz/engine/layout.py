@@ -20,7 +20,8 @@ FUNC_FIELDS = ("code_slot", "bytecode", "length", "params", "calls", "state", "n
 
 #: VM state block fields by byte offset from STATE_BASE (each an i32).
 STATE_FIELDS = ("functions", "heap_ptr", "queue_len", "threshold", "window", "countdown",
-                "jit_enabled", "fault", "modules", "last_status", "direct_calls")
+                "jit_enabled", "fault", "modules", "last_status", "direct_calls",
+                "callback_notes")
 
 #: Function-object states (offset 20).
 FUNC_STATES = ("cold", "hot", "compiled", "failed")

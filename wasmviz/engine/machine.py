@@ -109,6 +109,13 @@ class Machine:
         self.memory: wasmtime.Memory = ex["memory"]  # type: ignore[assignment]
         self.table: wasmtime.Table = ex["table"]  # type: ignore[assignment]
         self.layout = Layout.read(ex, self.store)
+        #: The value-stack pointer the interpreter publishes before it calls JIT code; an
+        #: interpreter entry builds its frame there (the recorder reads a callback's arguments).
+        self.vsp: wasmtime.Global = ex["vsp"]  # type: ignore[assignment]
+        #: main's interpreter entries enter0..enter4: entry k has exactly the type $sig_k that
+        #: every call_indirect for a k-parameter function names.
+        self.entries: tuple[wasmtime.Func, ...] = tuple(
+            ex[f"enter{k}"] for k in range(self.layout.max_params + 1))  # type: ignore[misc]
         self._fn = {name: ex[name] for name in ("alloc", "define", "set_code", "invoke",
                                                  "enqueue", "jit_flush", "configure", "set_fault",
                                                  "set_direct_calls")}
@@ -119,8 +126,7 @@ class Machine:
                 raise EngineError(f"unknown fault {fault!r}; one of {', '.join(FAULT_MODES)}")
             self._fn["set_fault"](self.store, FAULT_MODES[fault])
         if self.recorder:
-            for k in range(self.layout.max_params + 1):
-                func = ex[f"enter{k}"]
+            for k, func in enumerate(self.entries):
                 assert isinstance(func, wasmtime.Func)
                 self.recorder.tables.register(func, "main", f"enter{k}", None)
             self.recorder.record(self.store, "setup", "instantiate", self.recorder.captions.main())
@@ -201,6 +207,11 @@ class Machine:
         for i, value in enumerate(args):
             self.memory.write(self.store, int(value & 0xFFFFFFFF).to_bytes(4, "little"),
                               self.layout.args_base + 4 * i)
+        # How many callbacks from JIT code into the interpreter main may note during this
+        # call: none unless recording, so the fast path never leaves wasm for them.
+        budget = self.recorder.callback_budget if self.recorder else 0
+        self.memory.write(self.store, budget.to_bytes(4, "little", signed=True),
+                          self.layout.state_field("callback_notes"))
         if self.recorder:
             self.recorder.record_call(self.store, info, list(args))
         result, trap = self._guarded(lambda: self._fn["invoke"](self.store, info.obj), "call")

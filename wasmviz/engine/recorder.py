@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import wasmtime
 
-from .captions import SECTION_NAMES, Captions
-from .layout import FUNC_FIELDS, STATE_FIELDS
+from . import bytecode
+from .captions import SECTION_NAMES, Captions, type_text
+from .layout import FUNC_FIELDS, FUNC_STATES, STATE_FIELDS
 from .snapshot import MemoryWatcher, TableReader, live_memory
 from .trace import Edge, ModuleInfo, Section, Slot, Step, Trace, TrapInfo
 
@@ -20,8 +21,13 @@ if TYPE_CHECKING:
     from .machine import FunctionInfo, Machine
 
 # Note kinds (docs/abi.md).
-JIT_BEGIN, SECTION, JIT_END, HOT, JIT_DONE, HEADER = 1, 2, 3, 4, 5, 6
+JIT_BEGIN, SECTION, JIT_END, HOT, JIT_DONE, HEADER, CALLBACK = 1, 2, 3, 4, 5, 6, 7
 GROW, SET, RELOC = 16, 17, 18
+
+#: Callbacks from JIT code into the interpreter recorded as steps per top-level call. A
+#: recursive or looping caller can call back thousands of times; the rest are only counted
+#: (by main, see $entered) and the call's result step says how many were not shown.
+CALLBACK_STEPS = 5
 
 PAGE = 65536
 
@@ -40,7 +46,12 @@ class Recorder:
         self._sections: list[Section] = []
         self._batch: list[str] = []
         self._modules: dict[int, ModuleInfo] = {}
+        self._imports: dict[int, list[str]] = {}  # each compiled module's real imports
         self._call_slot = 0  # the code slot when the current top-level call began
+        #: The budget of CALLBACK notes the host gives main for each top-level call.
+        self.callback_budget = CALLBACK_STEPS
+        self._call_edges: tuple[Edge, ...] = ()  # the current top-level call's path
+        self._callbacks = 0                      # CALLBACK notes so far in that call
 
     # ------------------------------------------------------------------ core
     def record(self, store: wasmtime.Storelike, phase: str, kind: str, caption: str,
@@ -103,6 +114,8 @@ class Recorder:
             name = f.name if f else f"object@{a:#x}"
             self.record(store, "call", "tier-up", c.hot(name, b),
                         detail={"function": name, "calls": b, "object": a})
+        elif kind == CALLBACK:
+            self._record_callback(store, a, b)
         elif kind == JIT_DONE:
             self.record(store, "patch", "jit-done", c.jit_done(a, b),
                         detail={"status": a, "functions": b})
@@ -146,6 +159,7 @@ class Recorder:
         info = ModuleInfo(number, ptr, data, tuple(self._sections), tuple(self._batch))
         self._modules[number] = info
         imports = [f"{i.module}.{i.name}" for i in module.imports]
+        self._imports[number] = imports
         exports = [e.name for e in module.exports]
         self.record(store, "compile", "compiled",
                     self.captions.compiled(number, len(data), self._batch), module=info,
@@ -159,8 +173,9 @@ class Recorder:
     def record_linked(self, store: wasmtime.Caller, number: int,
                       exports: tuple[str, ...] = ()) -> None:
         src = f"m{number}"
-        self.edges += [Edge(src, "host.note", "import"), Edge(src, "main.table", "import"),
-                       Edge(src, "main.memory", "import")]
+        # What wasmtime says the module imports, as it linked them (host.note, main.table,
+        # main.memory for every module the JIT writes today).
+        self.edges += [Edge(src, name, "import") for name in self._imports.get(number, ())]
         self.edges += [Edge(src, f"{src}.{name}", "export") for name in exports]
         self.record(store, "link", "linked", self.captions.linked(number),
                     module=self._modules.get(number), detail={"module": number},
@@ -181,7 +196,7 @@ class Recorder:
         m = self.machine
         slot = m.read_i32(f.obj, store)
         target, edges = self._call_path(store, f, slot)
-        self._call_slot = slot
+        self._call_slot, self._call_edges, self._callbacks = slot, edges, 0
         self.record(store, "call", "call", self.captions.call(f.name, args, slot, target),
                     edges=edges, detail={"function": f.name, "args": args, "slot": slot,
                                          "via": "jit" if slot else "interpreter"})
@@ -192,11 +207,23 @@ class Recorder:
         slot = m.read_i32(f.obj, store)
         calls = m.read_i32(f.obj + 16, store)
         target, edges = self._call_path(store, f, slot)
-        detail = {"function": f.name, "args": args, "slot": slot, "calls": calls,
-                  "table_size": m.table.size(store), "via": "jit" if slot else "interpreter"}
+        # main counted every callback down from the budget the host gave it (see $entered).
+        left = m.read_i32(m.layout.state_field("callback_notes"), store)
+        callbacks = self.callback_budget - left
+        detail: dict[str, Any] = {
+            "function": f.name, "args": args, "slot": slot, "calls": calls,
+            "table_size": m.table.size(store), "via": "jit" if slot else "interpreter",
+            "callbacks": callbacks, "callbacks_shown": self._callbacks}
         if trap is not None:
+            why = None
+            if trap.code == "BAD_SIGNATURE":
+                mismatch = self._signature_mismatch(store, f)
+                detail.update(mismatch)
+                if mismatch:
+                    why = self.captions.bad_signature(**mismatch)
             self.record(store, "call", "trap",
-                        self.captions.trap(f.name, args, trap.code, trap.message),
+                        self.captions.trap(f.name, args, trap.code, trap.message, why)
+                        + self.captions.callbacks(callbacks, self._callbacks),
                         trap=trap, edges=edges, detail=detail)
         else:
             if slot and not self._call_slot:
@@ -205,7 +232,8 @@ class Recorder:
             else:
                 via = f"JIT code via table slot {slot}" if slot else "interpreted"
             self.record(store, "call", "result", self.captions.result(f.name, args, value or 0,
-                                                                       via),
+                                                                       via)
+                        + self.captions.callbacks(callbacks, self._callbacks),
                         result=value, edges=edges, detail=detail)
 
     def _call_path(self, store: wasmtime.Storelike, f: FunctionInfo,
@@ -215,6 +243,71 @@ class Recorder:
         table = self.tables.snapshot(self.machine.table, store)
         target = table[slot].label if 0 <= slot < len(table) else "out of bounds"
         return target, (Edge("main", f"slot {slot}", "call"), Edge(f"slot {slot}", target, "call"))
+
+    def _record_callback(self, store: wasmtime.Caller, obj: int, slot: int) -> None:
+        """JIT code called ``obj`` through interpreter entry ``slot``: main noted it from inside
+        the entry, with the arguments already on the interpreter's stack."""
+        m = self.machine
+        f = m.function_at(obj)
+        name = f.name if f else f"object@{obj:#x}"
+        table = self.tables.snapshot(m.table, store)
+        entry = table[slot].label if 0 <= slot < len(table) else "out of bounds"
+        nparams = m.read_i32(obj + 12, store)
+        frame = int(m.vsp.value(store))  # type: ignore[call-overload]
+        args = [m.read_i32(frame + 4 * i, store) for i in range(max(0, nparams))]
+        state = m.read_i32(obj + 20, store)
+        callers = self._compiled_callers(store, obj, table)
+        self._callbacks += 1
+        detail = {"function": name, "object": obj, "slot": slot, "entry": entry,
+                  "args": args, "frame": frame, "code_slot": m.read_i32(obj, store),
+                  "state": FUNC_STATES[state] if 0 <= state < len(FUNC_STATES) else str(state),
+                  "calls": m.read_i32(obj + 16, store), "callers": callers,
+                  "nth": self._callbacks, "budget": self.callback_budget}
+        caller = callers[0] if len(callers) == 1 else "JIT code"
+        self.record(store, "call", "callback", self.captions.callback(detail), table=table,
+                    detail=detail, edges=self._call_edges + (
+                        Edge(caller, f"slot {slot}", "callback"),
+                        Edge(f"slot {slot}", "main.interpreter", "callback")))
+
+    def _compiled_callers(self, store: wasmtime.Storelike, obj: int,
+                          table: tuple[Slot, ...]) -> list[str]:
+        """The JIT code that can have made a call to ``obj``: the compiled functions whose
+        bytecode calls it (only their call templates reach an interpreter entry), as the
+        table labels them, e.g. ``m1.sum``."""
+        m, out = self.machine, []
+        for info in m.functions.values():
+            slot = m.read_i32(info.obj, store)
+            if not 0 < slot < len(table) or table[slot].kind != "generated":
+                continue
+            if obj in _callees(info.code):
+                out.append(table[slot].label)
+        return out
+
+    def _signature_mismatch(self, store: wasmtime.Storelike, f: FunctionInfo) -> dict[str, Any]:
+        """Which code slot holds a function of another type than call_indirect names for it.
+
+        A k-parameter function is always called with (type $sig_k), whose exact type main's
+        interpreter entry enter_k has: that is the expected type. The actual one is the type
+        wasmtime gives the function in the slot now. ``f`` (the top-level call) is checked
+        first, then every other function a JIT caller may have called.
+        """
+        m = self.machine
+        size = m.table.size(store)
+        for info in [f] + [i for i in m.functions.values() if i is not f]:
+            slot = m.read_i32(info.obj, store)
+            k = m.read_i32(info.obj + 12, store)
+            if not (0 < slot < size and 0 <= k < len(m.entries)):
+                continue
+            func = m.table.get(store, slot)
+            if not isinstance(func, wasmtime.Func):
+                continue
+            expected, actual = type_text(m.entries[k].type(store)), type_text(func.type(store))
+            if expected != actual:
+                label = self.tables.snapshot(m.table, store)[slot].label
+                return {"expected_type": expected, "actual_type": actual,
+                        "mismatch_slot": slot, "mismatch_holds": label,
+                        "mismatch_function": info.name}
+        return {}
 
     # ------------------------------------------------------------------ labels
     def _label(self, lo: int, hi: int) -> list[tuple[int, int, str, bool]]:
@@ -261,6 +354,15 @@ class Recorder:
         if region == "jit":
             return min(hi, L.jit_buf_end), f"module {len(m.modules) + 1} bytes", False
         return hi, "", False
+
+
+def _callees(code: bytes) -> set[int]:
+    """The function objects a function's bytecode calls (CALL immediates)."""
+    try:
+        return {i.immediate & 0xFFFFFFFF for i in bytecode.disassemble(code)
+                if i.op is bytecode.Op.CALL and i.immediate is not None}
+    except ValueError:
+        return set()
 
 
 def _validation_message(exc: Exception) -> str:

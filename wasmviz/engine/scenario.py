@@ -22,6 +22,24 @@ MIN_FUEL = 1_000
 #: Faults a scenario may ask for: the JIT's own bugs, plus one the host causes.
 FAULTS = tuple(FAULT_MODES) + ("table-limit",)
 
+#: One line per fault for menus and lists: what goes wrong, and what the learner will see.
+FAULT_DESCRIPTIONS: dict[str, str] = {
+    "null-slot": "patch forgets table.set, so call_indirect finds a null slot "
+                 "(trap: indirect call to null)",
+    "bad-signature": "the JIT declares the function with the wrong type, so call_indirect's "
+                     "signature check fails (trap: bad signature, both types named)",
+    "out-of-bounds": "patch relocates the code slot past the end of the table, so "
+                     "call_indirect's index is out of bounds (trap: table out of bounds)",
+    "invalid-module": "the JIT emits an i32.add with nothing on the stack, so wasmtime "
+                      "rejects the module and the function stays interpreted",
+    "runaway": "each compiled body starts with an endless loop, so the call runs until "
+               "fuel stops it (trap: out of fuel)",
+    "link-mismatch": "the module imports a memory far larger than main's, so linking fails "
+                     "and the function stays interpreted",
+    "table-limit": "the host caps the table at its size, so patch's table.grow returns -1 and "
+                   "patch traps (unreachable); the function stays interpreted",
+}
+
 
 @dataclass(frozen=True)
 class Scenario:

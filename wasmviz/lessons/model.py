@@ -31,10 +31,10 @@ KINDS: Mapping[str, tuple[str, ...]] = {
     "compile": ("compiled", "invalid"),
     "link": ("linked", "link-error"),
     "patch": ("table.grow", "table.set", "relocation", "patched", "trap", "jit-done"),
-    "call": ("call", "tier-up", "note", "result", "trap"),
+    "call": ("call", "callback", "tier-up", "note", "result", "trap"),
 }
 LEVELS = ("beginner", "intermediate", "expert")
-ARROW_NAMES = ("import", "call")
+ARROW_NAMES = ("import", "call", "callback", "compile", "patch")
 
 #: Expectation keys: each expectation is a table naming exactly one subject key below, plus
 #: the qualifiers that key allows (checked against the real run by checker.py).

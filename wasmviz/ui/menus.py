@@ -12,17 +12,11 @@ from typing import TYPE_CHECKING, Callable
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu
 
-from ..engine import FAULTS
+from ..engine import FAULT_DESCRIPTIONS, FAULTS
 from . import about
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
-
-
-def fault_descriptions() -> dict[str, str]:
-    """One line per fault, from the engine (where the faults are defined)."""
-    from .. import engine
-    return dict(getattr(engine, "FAULT_DESCRIPTIONS", {}))
 
 
 def add(window: MainWindow, menu: QMenu, text: str, slot: Callable[..., object],
@@ -77,12 +71,11 @@ def build_menus(w: MainWindow) -> None:
         "Compile the sandbox input at once and call it through the table")
     faults = run.addMenu("&Faults")
     faults.setToolTipsVisible(True)
-    described = fault_descriptions()
     for name in FAULTS:
-        line = described.get(name, "")
-        add(w, faults, f"{name} — {line}" if line else name,
-            lambda _=False, n=name: w.run_fault(n),
-            tip=f"Run a scenario that ends in the {name} fault" + (f": {line}" if line else ""))
+        line = FAULT_DESCRIPTIONS[name]
+        short = line.split(" (")[0]   # the menu line; the tooltip keeps what the trap is
+        add(w, faults, f"{name} — {short}", lambda _=False, n=name: w.run_fault(n),
+            tip=f"Run a scenario that ends in the {name} fault: {line}")
 
     view = bar.addMenu("&View")
     d = w.central

@@ -1,71 +1,135 @@
-"""What flows between modules: imports of main's table and memory, the host's call to patch,
-the call path through a table slot, and where a trap stopped the run."""
+"""What flows between modules: each module's imports (main's table and memory, the host's note),
+the host's call to patch, the call path through a table slot, JIT code calling back into the
+interpreter, and where a trap stopped the run.
+
+Two kinds of arrow, told apart at a glance: imports are thin, dashed, in the module's colour
+and labelled with what they import; the call path is thick, solid, in the call colour. They keep
+to different lanes of the channel between the main module and the module column.
+"""
 
 from __future__ import annotations
 
 import math
 
 from PySide6.QtCore import QPointF, QRectF
-from PySide6.QtGui import QPainterPath
+from PySide6.QtGui import QColor, QPainterPath
 
 from ...engine.trace import Step
 from .. import colors
+from .draw_compile import (GAP, LABEL_PT, free_spot, label_width, lane,
+                           leader_points, place)
 from .draw_table import slot_number
 from .items import Arrow, Box, Note, TrapMarker
-from .picture import CHANNEL_X, COLUMN, HOST, MAIN, MEMORY, NOTES_Y, TABLE, Picture, routed
+from .picture import COLUMN, HOST, MAIN, MEMORY, TABLE, Picture, routed
 
 #: Traps raised by call_indirect's own checks: they happen at the slot, not in the callee.
 AT_CALL_INDIRECT = ("INDIRECT_CALL_TO_NULL", "BAD_SIGNATURE", "TABLE_OUT_OF_BOUNDS")
 
+#: Shares of the channel's width (see draw_compile.lane): imports keep to the left (one lane
+#: each), the host's call to patch and the compile arrow to the middle, callbacks and the call
+#: path to the right.
+IMPORT_LANES, PATCH_LANE, CALLBACK_LANE, CALL_LANE = (0.08, 0.18, 0.28), 0.55, 0.7, 0.85
+#: What each import is called on its arrow.
+IMPORT_NAMES = {"main.table": "table", "main.memory": "memory", "host.note": "note"}
+CALL_WIDTH, IMPORT_WIDTH = 3.5, 1.6
+
+
+def _frame_around(pic: Picture, inner: QRectF) -> QRectF:
+    """The titled panel drawn around ``inner`` (the table's or memory's), else ``inner``."""
+    for item in pic.scene.items():
+        if isinstance(item, Note) and not item.text and item.border is not None:
+            r = item.mapRectToScene(item.rect())
+            if r.contains(inner) and not r.contains(QRectF(MAIN)):
+                return r
+    return QRectF(inner)
+
 
 def draw_imports(pic: Picture, step: Step) -> None:
-    """Each linked module's imports of main's table and memory; the host's call to patch."""
+    """Each linked module's imports, labelled; the host's call to patch."""
     ink = pic.ink
     linking = step.detail.get("module") if step.phase == "link" else None
-    called = {e.target.split(".")[0] for e in step.edges if e.kind == "call"}
-    targets = {"main.table": QPointF(TABLE.right() + 8, TABLE.center().y()),
-               "main.memory": QPointF(MEMORY.right() + 8, MEMORY.center().y())}
+    called = {e.target.split(".")[0] for e in step.edges if e.kind in ("call", "callback")}
+    frames = {"main.table": _frame_around(pic, QRectF(TABLE)),
+              "main.memory": _frame_around(pic, QRectF(MEMORY))}
     newest = max((b.number or 0 for b in pic.modules), default=0)
     for e in step.edges:
         box = pic.module_box(int(e.source[1:])) if e.source[1:].isdigit() else None
-        if e.kind == "import" and e.target in targets and box is not None:
-            k = (box.number or 0) % 5
-            start = QPointF(box.rect().left(), box.rect().top() + 14 + 3 * k)
-            end = targets[e.target] + QPointF(0, 5 * (k % 3) - 5)
-            lane = CHANNEL_X - 14 + 5 * k
-            # Only the module in focus gets a bold arrow, so many modules stay readable.
+        if e.kind == "import" and e.target in IMPORT_NAMES and box is not None:
+            k = (box.number or 0) % 3
+            # The imports leave the module's title bar one above the other, each in its lane.
+            order = list(IMPORT_NAMES).index(e.target)
+            start = QPointF(box.rect().left(), box.rect().top() + 8 + 7 * order + k)
+            x = lane(IMPORT_LANES[order]) + 2 * k
+            if e.target in frames:
+                f = frames[e.target]
+                end = QPointF(f.right(), f.top() + 14 + 3 * k)
+            else:   # host.note: the host box
+                end = QPointF(HOST.right(), HOST.center().y() + 8 + 2 * k)
+            # Only the module in focus gets a strong arrow and labels: many modules stay
+            # readable.
             focus = box.number in (linking, newest) or f"m{box.number}" in called
             color = colors.module_color(box.number)
-            color.setAlphaF(1.0 if focus else 0.45)
-            arrow = pic.add(Arrow(routed([start, QPointF(lane, start.y()),
-                                          QPointF(lane, end.y()), end]),
-                                  color, ink, 2.0 if focus else 1.3,
-                                  tip=f"{e.source} imports {e.target}: the new module "
-                                      f"uses the main module's own "
-                                      f"{e.target.split('.')[1]}, not a copy."), 4)
+            color.setAlphaF(1.0 if focus else 0.4)
+            name = IMPORT_NAMES[e.target]
+            tip = (f"{e.source} imports {e.target}: " + (
+                "the host's note function, so its patch can report each step." if
+                name == "note" else f"the new module uses the main module's own {name}, "
+                                    f"not a copy."))
+            arrow = pic.add(Arrow(routed([start, QPointF(x, start.y()), QPointF(x, end.y()),
+                                          end]), color, ink, IMPORT_WIDTH, dashed=True,
+                                  tip=tip), 4)
             pic.imports.append((e.source, e.target))
             pic.arrows.setdefault("import", []).append(arrow)
             if linking == box.number:
                 pic.tween(arrow.set_progress, 0.0, 0.7)
+            if focus:
+                _import_label(pic, name, end, frames.get(e.target), color, tip, linking)
         elif e.kind == "call" and e.source == "host" and (end := pic.anchor(e.target)):
-            start = QPointF(HOST.right(), HOST.center().y())
-            arrow = pic.add(Arrow(routed([
-                start, QPointF(CHANNEL_X + 14, start.y()), QPointF(CHANNEL_X + 14, end.y()),
-                end]), colors.HOST, ink, 2.5, dashed=True, tip="The host calls the new "
-                "module's patch once, right after instantiating it."), 4)
+            start = QPointF(HOST.right(), HOST.center().y() - 8)
+            x = lane(PATCH_LANE)
+            arrow = pic.add(Arrow(routed([start, QPointF(x, start.y()), QPointF(x, end.y()),
+                                          end]), colors.HOST, ink, 2.5, dashed=True,
+                                  tip="The host calls the new module's patch once, right "
+                                      "after instantiating it."), 4)
+            pic.arrows.setdefault("patch", []).append(arrow)
             pic.tween(arrow.set_progress, 0.4, 1.0)
 
 
+def _import_label(pic: Picture, name: str, end: QPointF, frame: QRectF | None,
+                  color: QColor, tip: str, linking: object) -> None:
+    """A small label by the arrow's end: inside the panel it points at, else nearby."""
+    w, h = label_width(name, LABEL_PT, False, pad=12), 20.0
+    # In the panel's title row just left of the arrow head, else in the channel by the head.
+    candidates = [QRectF(end.x() - 10 - w, end.y() - h / 2 + dy, w, h)
+                  for dy in (0, 4, -4, 8, -8)] if frame is not None else []
+    candidates += [QRectF(MAIN.right() + GAP, end.y() + dy, w, h)
+                   for dy in (-h - 2, 2, -h - 10, 10, -h / 2)]
+    rect = place(pic, w, h, end, candidates)
+    label = pic.add(Note(rect, name, pic.ink, fill=pic.ink.bg, border=color, pt=LABEL_PT,
+                         radius=h / 2, tip=tip), 7)
+    if linking is not None:
+        pic.tween(label.setOpacity, 0.5, 0.9)
+
+
 def draw_call(pic: Picture, step: Step) -> None:
-    """The call path: invoke → slot N → the function in it (or the interpreter) → result."""
+    """The call path: invoke → slot N → the function in it (or the interpreter) → result; and
+    JIT code calling back through an interpreter entry."""
     calls = {e.source: e.target for e in step.edges if e.kind == "call" and e.source != "host"}
+    callback = [e for e in step.edges if e.kind == "callback"]
     node = "main"
     while node in calls and len(pic.path) < 4:
         pic.path.append(node)
         node = calls[node]
     pic.path += [node] if pic.path else []
-    if len(pic.path) < 2:
-        return
+    if len(pic.path) >= 2:
+        _draw_path(pic, step, bool(callback))
+    if callback:
+        _draw_callback(pic, step, callback[0].source, slot_number(callback[0].target))
+
+
+def _draw_path(pic: Picture, step: Step, context: bool) -> None:
+    """``context``: the call is the background of a callback step, drawn without its leg to
+    the function (the callback's leg leaves that function's row instead)."""
     invoke, color = pic.boxes["invoke"].rect(), colors.TRAP if step.trap else colors.CALL
     number = slot_number(pic.path[1])
     slot = pic.slots.get(number) if number is not None else None
@@ -92,18 +156,18 @@ def draw_call(pic: Picture, step: Step) -> None:
         if not again:
             pic.tween(lambda t: slot.set_glow(math.sin(math.pi * t)), 0.3, 0.6)
         end = pic.anchor(pic.path[2]) if len(pic.path) > 2 else None
-        if end is not None:
-            y = TABLE.bottom() + 12
+        if end is not None and not context:
+            y, x = TABLE.bottom() + 12, lane(CALL_LANE)
             legs.append(routed([QPointF(r.center().x(), r.bottom()),
-                                QPointF(r.center().x(), y), QPointF(CHANNEL_X + 24, y),
-                                QPointF(CHANNEL_X + 24, end.y()), end]))
-            owner, _, name = pic.path[2].partition(".")
-            box = pic.module_box(int(owner[1:])) if owner[1:].isdigit() else None
-            if box is not None and name in box.keys[: len(box.lines)]:
-                box.row_marks[box.keys.index(name)] = color
+                                QPointF(r.center().x(), y), QPointF(x, y),
+                                QPointF(x, end.y()), end]))
+        owner, _, name = pic.path[2].partition(".") if len(pic.path) > 2 else ("", "", "")
+        box = pic.module_box(int(owner[1:])) if owner[1:].isdigit() else None
+        if box is not None and name in box.keys[: len(box.lines)]:
+            box.row_marks[box.keys.index(name)] = color
     for leg, (a, b) in zip(legs, ((0.0, 0.4), (0.5, 0.85))):
-        arrow = pic.add(Arrow(leg, color, pic.ink, 3.5, tip="The call path: invoke reads "
-                              "the code slot and call_indirect goes through that table "
+        arrow = pic.add(Arrow(leg, color, pic.ink, CALL_WIDTH, tip="The call path: invoke "
+                              "reads the code slot and call_indirect goes through that table "
                               "slot to the function it holds."), 6)
         pic.arrows.setdefault("call", []).append(arrow)
         if not again:
@@ -118,37 +182,114 @@ def draw_call(pic: Picture, step: Step) -> None:
         pic.tween(pill.setOpacity, 0.2 if again else 0.85, 1.0)
 
 
+def _draw_callback(pic: Picture, step: Step, caller: str, number: int | None) -> None:
+    """JIT code in mK → slot N (an interpreter entry) → main's interpreter."""
+    slot = pic.slots.get(number) if number is not None else None
+    interp = pic.boxes.get("interpreter")
+    if slot is None or interp is None:
+        return
+    d, color, r = step.detail, colors.CALL, slot.rect()
+    start = pic.anchor(caller)
+    if start is None:   # callers unknown: from the newest module's title
+        newest = pic.modules[-1].rect() if pic.modules else QRectF(COLUMN)
+        start = QPointF(newest.left(), newest.top() + 20)
+    x, y = lane(CALLBACK_LANE), TABLE.bottom() + 12
+    who = caller if caller != "JIT code" else "JIT code"
+    tip = (f"Callback: {who} called {d.get('function', 'a function')}, which is not compiled, "
+           f"through table slot {number} ({d.get('entry', 'an interpreter entry')}); the "
+           f"main module's interpreter runs it.")
+    into = pic.add(Arrow(routed([start, QPointF(x, start.y()), QPointF(x, y),
+                                 QPointF(r.center().x(), y),
+                                 QPointF(r.center().x(), r.bottom())]), color, pic.ink,
+                         CALL_WIDTH, tip=tip), 6)
+    ir = interp.rect()
+    top = QPointF(r.center().x(), r.top() - 22)   # above the slot's index
+    up = pic.add(Arrow(routed([top, QPointF(top.x(), ir.bottom())]) if ir.left() <= top.x()
+                       <= ir.right() else routed([top, QPointF(top.x(), ir.bottom() + 8),
+                                                  QPointF(ir.center().x(), ir.bottom() + 8),
+                                                  QPointF(ir.center().x(), ir.bottom())]),
+                       color, pic.ink, CALL_WIDTH, tip=tip), 0.5)  # under the table's title
+    pic.arrows.setdefault("callback", []).extend([into, up])
+    # The call itself, by the arrow, so a still frame says what went back.
+    args = ", ".join(map(str, d.get("args", ())))
+    text = f"{d.get('function', '?')}({args}) → interpreter"
+    w, h = label_width(text), 26.0
+    mid = QPointF(x, (start.y() + y) / 2)
+    rect = place(pic, w, h, mid, [QRectF(x + 8, mid.y() - h / 2 + dy, w, h)
+                                  for dy in (0, -30, 30, -60, 60)])
+    label = pic.add(Note(rect, text, pic.ink, fill=pic.ink.bg, border=color, pt=LABEL_PT,
+                         bold=True, radius=h / 2, tip=tip), 7)
+    pic.tween(label.setOpacity, 0.4, 0.7)
+    slot.ring = color
+    interp.row_marks[0] = color
+    owner, _, name = caller.partition(".")
+    box = pic.module_box(int(owner[1:])) if owner[1:].isdigit() else None
+    if box is not None and name in box.keys[: len(box.lines)]:
+        box.row_marks[box.keys.index(name)] = color
+    pic.tween(into.set_progress, 0.0, 0.5)
+    pic.tween(lambda t: slot.set_glow(math.sin(math.pi * t)), 0.45, 0.7)
+    pic.tween(up.set_progress, 0.6, 0.9)
+
+
+def _trap_reason(step: Step) -> str:
+    """The callout's words: the types for a bad signature, else the caption's reason."""
+    d, code = step.detail, step.trap.code if step.trap else ""
+    if "expected_type" in d:
+        return (f"call_indirect expected {d['expected_type']}, but slot {d['mismatch_slot']} "
+                f"holds {d['mismatch_holds']} of type {d['actual_type']}.")
+    if step.phase == "patch":   # "Module 1's patch trapped: <why>. The main module ..."
+        return step.caption.split(" trapped: ", 1)[-1]
+    return step.caption.split(f"{code}: ", 1)[-1].split(" wasmtime said", 1)[0]
+
+
 def draw_trap(pic: Picture, step: Step) -> None:
-    """Mark where the trap happened: the slot (or ghost slot), patch, or the interpreter."""
+    """Mark where the trap happened (the slot or ghost slot, patch, or the interpreter) with a
+    callout put where it covers no other label, and a leader to the place."""
     if step.trap is None:
         return
     code, d = step.trap.code, step.detail
-    reason = step.caption.split(f"{code}: ", 1)[-1].split(" wasmtime said", 1)[0]
+    reason = _trap_reason(step)
     slot = d.get("slot") if step.phase == "call" and d.get("via") == "jit" else None
     box = pic.module_box(d.get("module", -1)) if step.phase == "patch" else None
+    wide = MAIN.width() - 24
     if slot in pic.slots:
-        # Below the memory strip, where there is room, with a leader up to the slot.
         anchor, where = pic.slots[slot].rect(), f"slot {slot}"
         if code not in AT_CALL_INDIRECT and len(pic.path) > 2 and "." in pic.path[2]:
             where = pic.path[2]   # it got through the slot and trapped in the function
-        rect = QRectF(min(max(anchor.center().x() - 210, 40.0), MAIN.right() - 440),
-                      NOTES_Y - 8, 420, 60)
         pic.slots[slot].ring = colors.TRAP
+        widths = (wide, 560.0, 420.0, COLUMN.width())
     elif box is not None:
         anchor, where, box.failed = box.rect(), f"m{box.number}.patch", True
-        rect = QRectF(COLUMN.left(), anchor.bottom() + 8, COLUMN.width(), 60)
+        widths = (COLUMN.width(), 420.0)
     else:
         # The interpreter's row is already red; the words go where there is room.
         anchor, where = pic.boxes["interpreter"].rect(), "the interpreter"
-        rect = QRectF(MEMORY.left(), NOTES_Y - 8, 420, 60)
-    pic.trap = pic.add(TrapMarker(rect, code, reason, pic.ink, slot=slot, where=where), 9)
-    r = pic.trap.rect()
-    if box is None and r.bottom() > MAIN.bottom() - 6:   # long reasons: stay inside main
-        pic.trap.setRect(r.translated(0, MAIN.bottom() - 6 - r.bottom()))
-        rect = pic.trap.rect()
-    if slot in pic.slots:   # behind the memory regions, so their labels stay legible
-        leader = pic.add(Arrow(routed([QPointF(anchor.center().x(), rect.top()),
-                                       QPointF(anchor.center().x(), anchor.bottom())]),
-                               colors.TRAP, pic.ink, 2.0, dashed=True), 0.5)
+        widths = (wide, 560.0, 420.0)
+    # First choice: the room under the memory strip, inside the main module (the trap is
+    # main's call); then anywhere free, nearest the place it marks; covering no arrow if that
+    # can be helped, and never a label.
+    under = QRectF(MAIN.left(), MEMORY.bottom(), MAIN.width(), MAIN.bottom() - MEMORY.bottom())
+    zones = [under, None] if box is None else [None]
+    marker: TrapMarker | None = None
+    for zone, avoid in [(z, True) for z in zones] + [(z, False) for z in zones]:
+        best: tuple[float, QRectF, float] | None = None
+        for rank, width in enumerate(widths):
+            height = TrapMarker(QRectF(0, 0, width, 60), code, reason, pic.ink,
+                                where=where).rect().height()
+            found = free_spot(pic, width, height, anchor.center(), within=zone, arrows=avoid,
+                              step=6.0 if zone is not None else 10.0)
+            if found is not None and (best is None or found[1] + 60 * rank < best[0]):
+                best = (found[1] + 60 * rank, found[0], width)
+        if best is not None:
+            marker = TrapMarker(QRectF(best[1]), code, reason, pic.ink, slot=slot, where=where)
+            break
+    if marker is None:   # nowhere free: below the place, as before
+        marker = TrapMarker(QRectF(anchor.left(), anchor.bottom() + 8, widths[0], 60), code,
+                            reason, pic.ink, slot=slot, where=where)
+    pic.trap = pic.add(marker, 9)
+    a, b = leader_points(marker.rect(), anchor)
+    if (a - b).manhattanLength() > 4:
+        # Behind the memory regions and labels it may cross, so they stay legible.
+        leader = pic.add(Arrow(routed([a, b]), colors.TRAP, pic.ink, 2.0, dashed=True), 0.5)
         pic.tween(leader.set_progress, 0.6, 0.8)
     pic.tween(pic.trap.setOpacity, 0.7, 1.0)

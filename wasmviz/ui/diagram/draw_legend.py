@@ -44,6 +44,9 @@ class Swatch(QGraphicsRectItem):
         elif self.kind == "line":          # the call path
             p.setPen(QPen(self.color, 3))
             p.drawLine(mark.left(), mark.center().y(), mark.right(), mark.center().y())
+        elif self.kind == "dashed":        # an import: drawn in its module's colour, so no hue here
+            p.setPen(QPen(self.ink.muted, 1.8, Qt.PenStyle.DashLine))
+            p.drawLine(mark.left(), mark.center().y(), mark.right(), mark.center().y())
         elif self.kind == "chip":          # the current phase
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(self.ink.text)
@@ -59,7 +62,8 @@ def legend_entries(modules: dict[int, ModuleState]) -> list[tuple[str, QColor, s
     for n in numbers[-MAX_MODULES:]:
         entries.append(("fill", colors.module_color(n), f"m{n}"))
     entries += [("ring", colors.CHANGE, "changed in this step"),
-                ("line", colors.CALL, "call path"), ("fill", colors.TRAP, "trap"),
+                ("line", colors.CALL, "call path"), ("dashed", colors.HOST, "import (dashed)"),
+                ("fill", colors.TRAP, "trap"),
                 ("chip", colors.HOST, "current phase")]
     return entries
 

@@ -13,13 +13,15 @@ from PySide6.QtCore import QEvent, QRectF, QSize, Qt, QVariantAnimation, Signal
 from PySide6.QtGui import (QColor, QImage, QPainter, QPalette, QPixmap, QResizeEvent, QShowEvent,
                            QTransform, QWheelEvent)
 from PySide6.QtSvg import QSvgGenerator
-from PySide6.QtWidgets import QFrame, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
+from PySide6.QtWidgets import (QFrame, QGraphicsItem, QGraphicsPixmapItem, QGraphicsScene,
+                               QGraphicsView, QWidget)
 
 from ...engine.trace import Step
 from ...lessons import Highlight
 from .. import colors
 from ..player import Player
 from .draw_calls import draw_call, draw_imports, draw_trap
+from .draw_compile import draw_compile
 from .draw_focus import FOCUS_Z, draw_focus
 from .draw_frame import draw_frame, draw_modules
 from .draw_memory import draw_memory
@@ -115,6 +117,10 @@ class DiagramView(QGraphicsView):
     def relocation_callout(self) -> str | None:
         """The relocation shown, e.g. ``'expr.code_slot  0 → 6'``."""
         return self._pic.callout
+
+    def arrows(self, kind: str) -> list[QGraphicsItem]:
+        """The arrows drawn for ``kind`` ("import", "call", "callback", "compile", "patch")."""
+        return list(self._pic.arrows.get(kind, ()))
 
     def import_edges(self) -> list[tuple[str, str]]:
         return list(self._pic.imports)
@@ -343,6 +349,7 @@ class DiagramView(QGraphicsView):
         draw_modules(pic, step, modules)
         draw_table(pic, step)
         draw_memory(pic, step, jit)
+        draw_compile(pic, step)        # the bytes leaving memory for the host
         draw_imports(pic, step)
         draw_call(pic, step)
         draw_trap(pic, step)
