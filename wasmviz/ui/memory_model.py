@@ -55,6 +55,11 @@ class _Span(NamedTuple):
     color: QColor
 
 
+_SERVED_ROLES = frozenset({Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.TextAlignmentRole,
+                           CHANGED_ROLE, Qt.ItemDataRole.BackgroundRole,
+                           Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.ToolTipRole})
+
+
 class MemoryModel(QAbstractTableModel):
     """Rows of 16 (or 8, 4) bytes over the memory after the current step, plus an ASCII column."""
 
@@ -63,6 +68,7 @@ class MemoryModel(QAbstractTableModel):
         self.player = player
         self._memory: bytes | MemoryImage = b""
         self._spans: list[_Span] = []
+        self._shown: int | None = None   # the step whose memory is shown
         self._starts: list[int] = []
         self._per_row = BYTES_PER_ROW
         self._base = QColor()
@@ -106,15 +112,29 @@ class MemoryModel(QAbstractTableModel):
         memory = self.player.memory_at() if self.player.current else b""
         step = self.player.current
         changes = sorted(step.memory_changes if step else (), key=lambda c: c.address)
-        # A reset, not dataChanged: emitting a signal from Python leaks a reference to True in
-        # PySide6 6.12.0 (Python < 3.12), which aborts the process after ~600 emits. Qt keeps
-        # the scroll position across a reset; the view restores its selection.
-        self.beginResetModel()
-        self._memory = memory
-        self._spans = [_Span(c.address, c.address + len(c.new), c, self.owner_color(c))
-                       for c in changes]
+        spans = [_Span(c.address, c.address + len(c.new), c, self.owner_color(c))
+                 for c in changes]
+        index = step.index if step else None
+        # One step forward or back changes only the bytes of the old and the new step's
+        # changes: repaint just those rows. Any other move (or a new size) resets the model,
+        # which repaints every visible cell, a good part of a frame in a wide dock.
+        # (PySide6 6.12.0 leaked a reference per emit; the pin below 6.12 keeps that away.)
+        adjacent = (index is not None and self._shown is not None and abs(index - self._shown) == 1
+                    and len(memory) == len(self._memory))
+        old = self._spans
+        if not adjacent:
+            self.beginResetModel()
+        self._memory, self._spans, self._shown = memory, spans, index
         self._starts = [s.start for s in self._spans]
-        self.endResetModel()
+        if not adjacent:
+            self.endResetModel()
+            return
+        touched = old + spans
+        if touched:
+            n = self._per_row
+            first = min(s.start for s in touched) // n
+            last = min((max(s.end for s in touched) - 1) // n, self.rowCount() - 1)
+            self.dataChanged.emit(self.index(first, 0), self.index(last, n))
 
     def owner_color(self, change: MemoryChange) -> QColor:
         """Colour of whoever owns the changed bytes: a generated module's, else CHANGE."""
@@ -175,6 +195,10 @@ class MemoryModel(QAbstractTableModel):
 
     def data(self, index: _Index,
              role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        # The delegate asks every visible cell for about ten roles on each repaint; answering
+        # the ones this model never serves first keeps a step's repaint within a frame.
+        if role not in _SERVED_ROLES:
+            return None
         row, col = index.row(), index.column()
         if col == self._per_row:
             return self._ascii_data(row, role)
@@ -255,4 +279,5 @@ class MemoryModel(QAbstractTableModel):
         self.refresh()
 
     def _on_trace_changed(self) -> None:
+        self._shown = None   # another run: nothing of the old one may be kept
         self.refresh()  # empty until the player moves to the new trace's first step

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPalette
@@ -31,11 +32,22 @@ def font(points: float = 11.0, bold: bool = False) -> QFont:
     """A font of ``points`` (at 96 dpi), sized in scene pixels so text and boxes scale together.
 
     Pixel sizes make the layout the same on every screen; the floor keeps every label legible.
+    Fonts are shared (every frame paints ~80 labels): callers must not modify them.
     """
+    return _font(max(MIN_TEXT_PX, round(points * 96 / 72)), bold)
+
+
+@lru_cache(maxsize=64)
+def _font(pixels: int, bold: bool) -> QFont:
     f = QFont()
-    f.setPixelSize(max(MIN_TEXT_PX, round(points * 96 / 72)))
+    f.setPixelSize(pixels)
     f.setBold(bold)
     return f
+
+
+@lru_cache(maxsize=4096)
+def _elided(text: str, f: QFont, width: float) -> str:
+    return QFontMetricsF(f).elidedText(text, Qt.TextElideMode.ElideRight, width)
 
 
 def text_height(text: str, points: float, width: float) -> float:
@@ -75,5 +87,4 @@ def draw_text(p: QPainter, rect: QRectF, text: str, f: QFont, color: QColor,
     if wrap:
         p.drawText(rect, int(flags) | int(Qt.TextFlag.TextWordWrap), text)
     else:
-        p.drawText(rect, int(flags),
-                   QFontMetricsF(f).elidedText(text, Qt.TextElideMode.ElideRight, rect.width()))
+        p.drawText(rect, int(flags), _elided(text, f, round(rect.width(), 1)))
