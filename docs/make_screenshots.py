@@ -1,6 +1,7 @@
 """Render the README's screenshots of the main window, one per phase, into docs/.
 
-Run: make screenshots   (offscreen; the pictures are real traces drawn by the real app)
+Run: make screenshots   (offscreen; the pictures are real traces drawn by the real app, in a
+1280x800 window with first-start settings, so they show what a new user sees at that size)
 """
 
 from __future__ import annotations
@@ -47,8 +48,10 @@ def main() -> None:
     settings.clear()
     window = MainWindow(settings=settings, autorun=False)
     window.player.animation_ms = 0
-    window.resize(1500, 920)
+    window.setGeometry(0, 0, 1280, 800)
     window.show()
+    settle(app)
+    window.reset_layout()   # the first-start layout for this size
     for name, scenario, (phase, kind, nth) in SHOTS:
         window.sandbox.editor.setPlainText(scenario.exprs[0] if scenario.exprs else "")
         window.run_scenario(scenario)

@@ -115,3 +115,23 @@ def test_restored_geometry_is_clamped_to_the_screen() -> None:
     screen = QRect(0, 0, 1280, 720)
     for saved in (QRect(40, 30, 2800, 1720), QRect(1500, 900, 800, 600), QRect(-300, -50, 900, 600)):
         assert screen.contains(clamp_geometry(saved, screen))
+
+
+@pytest.mark.parametrize("fault", [None, "bad-signature", "null-slot", "out-of-bounds"])
+def test_no_diagram_label_is_cut_short_at_1280x720(qtbot, tmp_path: Path,
+                                                   fault: str | None) -> None:
+    """Every label of every step is painted whole: none is elided with "…"."""
+    win = fresh_window(qtbot, tmp_path, (1280, 720))
+    if fault is None:
+        run_default(qtbot, win)
+    else:
+        with qtbot.waitSignal(win.runner.finished, timeout=30000):
+            win.run_fault(fault)
+    cut = {}
+    for i in range(len(win.player.trace)):
+        win.player.go(i)
+        paint.elided.clear()
+        win.central.viewport().grab()
+        if paint.elided:
+            cut[i + 1] = sorted(paint.elided)
+    assert not cut, cut

@@ -47,7 +47,8 @@ def dock_widths(window_width: int) -> tuple[int, int]:
     """(left column, right column) widths for a window this wide; 0 = no column."""
     if window_width >= WIDE_SCREEN:
         return 340, min(560, int(window_width * 0.26))
-    return 0, max(320, min(370, int(window_width * 0.28)))
+    # The diagram needs about 900 px to fit at a legible scale; the column gets the rest.
+    return 0, max(300, min(370, window_width - 920))
 
 
 def arrange_docks(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:

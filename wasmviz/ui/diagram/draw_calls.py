@@ -98,7 +98,7 @@ def draw_imports(pic: Picture, step: Step) -> None:
 def _import_label(pic: Picture, name: str, end: QPointF, frame: QRectF | None,
                   color: QColor, tip: str, linking: object) -> None:
     """A small label by the arrow's end: inside the panel it points at, else nearby."""
-    w, h = label_width(name, LABEL_PT, False, pad=12), 20.0
+    w, h = label_width(name, LABEL_PT, False, pad=20), 22.0   # Note pads 6 a side
     # In the panel's title row just left of the arrow head, else in the channel by the head.
     candidates = [QRectF(end.x() - 10 - w, end.y() - h / 2 + dy, w, h)
                   for dy in (0, 4, -4, 8, -8)] if frame is not None else []

@@ -13,7 +13,7 @@ from ...engine.trace import MemoryChange, Step
 from .. import colors
 from .history import JitFill
 from .items import Arrow, Note
-from .paint import LEFT_TOP, font, mix
+from .paint import LEFT_TOP, font, mix, text_height
 from .picture import MEMORY, NOTES_Y, Picture
 from .strips import REGION_TITLE_PT, RegionItem
 
@@ -134,9 +134,11 @@ def _draw_relocation(pic: Picture, step: Step, c: MemoryChange, cell: Note) -> N
     old, new = _i32(c.old), _i32(c.new)
     pic.callout = f"{c.label}  {old} → {new}"
     anchor = cell.rect().center()
-    box = QRectF(max(40.0, anchor.x() - 150), NOTES_Y, 330, 62)
-    note = pic.add(Note(box, f"calls to {step.detail.get('function', 'it')} now go "
-                        f"through table slot {new}", pic.ink, fill=pic.ink.bg,
+    text = f"calls to {step.detail.get('function', 'it')} now go through table slot {new}"
+    # Sized to its text (heading row + wrapped lines), so nothing is cut at any font size.
+    box = QRectF(max(40.0, anchor.x() - 150), NOTES_Y, 380, 0)
+    box.setHeight(text_height(text, 10.5, box.width() - 20) + 36)
+    note = pic.add(Note(box, text, pic.ink, fill=pic.ink.bg,
                         border=colors.CHANGE, pt=10.5, align=LEFT_TOP, wrap=True,
                         heading=pic.callout, tip="Relocation: patch stored the new "
                         "table index in the function object's code slot, in main's "

@@ -26,6 +26,8 @@ MIN_TEXT_PX = 15
 LEGIBLE_PX = 11.0
 #: Pixel sizes of the fonts painted since ``probe`` was last cleared (tests and the bench read it).
 probe: set[int] = set()
+#: Labels that had to be shortened with "…" since ``elided`` was last cleared.
+elided: set[str] = set()
 
 
 def font(points: float = 11.0, bold: bool = False) -> QFont:
@@ -87,4 +89,7 @@ def draw_text(p: QPainter, rect: QRectF, text: str, f: QFont, color: QColor,
     if wrap:
         p.drawText(rect, int(flags) | int(Qt.TextFlag.TextWordWrap), text)
     else:
-        p.drawText(rect, int(flags), _elided(text, f, round(rect.width(), 1)))
+        shown = _elided(text, f, round(rect.width(), 1))
+        if shown != text:
+            elided.add(text)
+        p.drawText(rect, int(flags), shown)

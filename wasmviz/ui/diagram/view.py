@@ -209,6 +209,11 @@ class DiagramView(QGraphicsView):
     def _apply_scale(self) -> None:
         scale = self.fit_scale() * self._zoom
         self.setTransform(QTransform.fromScale(scale, scale))
+        if self._zoom == 1.0:
+            # Fitted but a little too wide: show it from its left edge (the phases, the host),
+            # so only the right margin, which is empty, is out of view.
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().minimum())
+            self.verticalScrollBar().setValue(self.verticalScrollBar().minimum())
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt override
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
