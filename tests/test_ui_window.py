@@ -220,3 +220,20 @@ def test_alt_n_reaches_every_dock_by_keyboard(qtbot, window: MainWindow) -> None
         assert dock.isVisible(), title
         focus = window.focusWidget()
         assert focus is not None and dock.isAncestorOf(focus), (title, focus)
+
+
+def test_tab_reaches_the_dock_tabs_and_arrows_switch_docks(qtbot, window: MainWindow) -> None:
+    from PySide6.QtWidgets import QTabBar
+    window.central.setFocus()
+    for _ in range(60):
+        window.focusNextChild()
+        focus = window.focusWidget()
+        if isinstance(focus, QTabBar) and focus.accessibleName().startswith("Dock tabs") \
+                and focus.isVisible():
+            break
+    else:
+        pytest.fail("Tab never reached the dock tabs")
+    before = focus.currentIndex()
+    qtbot.keyClick(focus, Qt.Key.Key_Left if before else Qt.Key.Key_Right)
+    assert focus.currentIndex() != before      # the arrow switched docks, not steps
+    assert window.player.index == -1

@@ -11,7 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QColor, QKeyEvent, QKeySequence, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import (QAbstractButton, QAbstractSlider, QApplication, QLabel, QSlider,
-                               QStyle, QStyleOptionSlider, QToolBar, QWidget)
+                               QStyle, QStyleOptionSlider, QTabBar, QToolBar, QWidget)
 
 from . import colors
 from .player import Player
@@ -42,7 +42,7 @@ _SLIDER_KEYS = {Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Home, Qt.Key.Key_E
 
 
 class KeyPolicy(QObject):
-    """Lets a focused button keep Space and a focused slider keep its keys.
+    """Lets a focused button keep Space, and a focused slider or tab bar its arrow keys.
 
     Text fields already keep the keys they edit with (Qt's shortcut override); buttons and
     sliders do not ask, so without this Space on a focused "Run" button would play the trace.
@@ -54,7 +54,7 @@ class KeyPolicy(QObject):
                 and event.modifiers() == Qt.KeyboardModifier.NoModifier:
             key = event.key()
             if isinstance(obj, QAbstractButton) and key == Qt.Key.Key_Space \
-                    or isinstance(obj, QAbstractSlider) and key in _SLIDER_KEYS:
+                    or isinstance(obj, (QAbstractSlider, QTabBar)) and key in _SLIDER_KEYS:
                 event.accept()
         return False
 

@@ -317,9 +317,9 @@ class DiagramView(QGraphicsView):
                                   motion=motion and ms > 0)
         step = trace[index] if 0 <= index < len(trace) else None
         if step is None:
-            pic.add(Note(QRectF(200, 300, 800, 60), "Load a program or pick a lesson to "
+            pic.add(Note(QRectF(200, 280, 800, 100), "Load a program or pick a lesson to "
                          "watch a WebAssembly JIT link new code at run time.", self._ink,
-                         pt=14))
+                         pt=14, wrap=True))
         else:
             self._build(pic, step)
             self._draw_focus(pic)
