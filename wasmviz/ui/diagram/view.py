@@ -10,8 +10,8 @@ into a Picture (picture.py).
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QRectF, QSize, Qt, QVariantAnimation, Signal
-from PySide6.QtGui import (QColor, QImage, QPainter, QPalette, QPixmap, QResizeEvent, QShowEvent,
-                           QTransform, QWheelEvent)
+from PySide6.QtGui import (QColor, QFocusEvent, QImage, QPainter, QPalette, QPen, QPixmap,
+                           QResizeEvent, QShowEvent, QTransform, QWheelEvent)
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (QFrame, QGraphicsItem, QGraphicsPixmapItem, QGraphicsScene,
                                QGraphicsView, QWidget)
@@ -214,6 +214,28 @@ class DiagramView(QGraphicsView):
             # so only the right margin, which is empty, is out of view.
             self.horizontalScrollBar().setValue(self.horizontalScrollBar().minimum())
             self.verticalScrollBar().setValue(self.verticalScrollBar().minimum())
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+        # A visible focus frame: the keyboard user must see that the diagram has the keys.
+        # Painted here rather than by a style sheet, which would make the whole window
+        # repaint behind the view on every step.
+        if not self.hasFocus():
+            return
+        painter.save()
+        painter.resetTransform()
+        pen = QPen(self.palette().color(QPalette.ColorRole.Highlight), 3)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(QRectF(self.viewport().rect()).adjusted(1.5, 1.5, -1.5, -1.5))
+        painter.restore()
+
+    def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt override
+        super().focusInEvent(event)
+        self.viewport().update()
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt override
+        super().focusOutEvent(event)
+        self.viewport().update()
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt override
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
