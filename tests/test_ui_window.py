@@ -237,3 +237,22 @@ def test_tab_reaches_the_dock_tabs_and_arrows_switch_docks(qtbot, window: MainWi
     qtbot.keyClick(focus, Qt.Key.Key_Left if before else Qt.Key.Key_Right)
     assert focus.currentIndex() != before      # the arrow switched docks, not steps
     assert window.player.index == -1
+
+
+def test_zoom_is_remembered_and_a_corrupt_value_is_ignored(qtbot, tmp_path: Path) -> None:
+    path = str(tmp_path / "zoom.ini")
+    first = MainWindow(settings=QSettings(path, QSettings.Format.IniFormat), autorun=False)
+    qtbot.addWidget(first)
+    first.central.zoom_in()
+    zoom = first.central.zoom
+    first.close()
+    second = MainWindow(settings=QSettings(path, QSettings.Format.IniFormat), autorun=False)
+    qtbot.addWidget(second)
+    assert second.central.zoom == pytest.approx(zoom)
+    bad = QSettings(path, QSettings.Format.IniFormat)
+    bad.setValue("view/zoom", "lots")
+    bad.setValue("player/speed", "fast")
+    bad.sync()
+    third = MainWindow(settings=QSettings(path, QSettings.Format.IniFormat), autorun=False)
+    qtbot.addWidget(third)
+    assert third.central.zoom == 1.0 and third.player.speed == 2.0

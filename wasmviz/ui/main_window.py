@@ -347,10 +347,19 @@ class MainWindow(QMainWindow):
             self._first_layout = True
         self.sandbox.editor.setPlainText(str(s.value("sandbox/source", DEFAULT_SOURCE)))
         self.sandbox.args_edit.setText(str(s.value("sandbox/args", "7")))
-        self.transport.set_speed(float(s.value("player/speed", 2.0)))
+        self.transport.set_speed(self._number("player/speed", 2.0))
+        self.central.set_zoom(self._number("view/zoom", 1.0))
         dark = str(s.value("view/dark", "false")).lower() == "true"
         self.dark_action.setChecked(dark)
         apply_theme(dark)
+
+    def _number(self, key: str, default: float) -> float:
+        """A remembered number; a missing or corrupt value gives ``default`` (never a crash)."""
+        try:
+            value = float(self.settings.value(key, default))
+        except (TypeError, ValueError):
+            return default
+        return value if value == value and abs(value) < 1e6 else default   # not NaN or huge
 
     def _save_inputs(self) -> None:
         self.settings.setValue("sandbox/source", self.sandbox.editor.toPlainText())
@@ -371,6 +380,7 @@ class MainWindow(QMainWindow):
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
         s.setValue("player/speed", self.player.speed)
+        s.setValue("view/zoom", self.central.zoom)
         s.setValue("view/dark", self.dark_action.isChecked())
         self._save_inputs()
         s.sync()
