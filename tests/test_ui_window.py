@@ -256,3 +256,25 @@ def test_zoom_is_remembered_and_a_corrupt_value_is_ignored(qtbot, tmp_path: Path
     third = MainWindow(settings=QSettings(path, QSettings.Format.IniFormat), autorun=False)
     qtbot.addWidget(third)
     assert third.central.zoom == 1.0 and third.player.speed == 2.0
+
+
+def test_a_dock_behind_another_tab_catches_up_when_shown(qtbot, window: MainWindow) -> None:
+    jit(qtbot, window)
+    window.docks["Sandbox"].raise_()
+    memory = window.docks["Memory"].widget()
+    table = window.docks["Table"].widget()
+    # Behind another tab: Qt calls it visible, but none of it can be seen.
+    qtbot.waitUntil(lambda: memory.visibleRegion().isEmpty() and table.visibleRegion().isEmpty())
+    before = memory.model.changed_addresses()
+    patch = window.player.trace.find("patch", "table.set")[0].index
+    window.player.go(patch)
+    window.player.go(patch + 1)                      # the relocation
+    assert memory.model.changed_addresses() == before     # it waited
+    window.docks["Memory"].raise_()
+    qtbot.waitUntil(lambda: not memory.visibleRegion().isEmpty())
+    step = window.player.current
+    want = {c.address for c in step.memory_changes}
+    assert want and want <= set(memory.model.changed_addresses())
+    window.docks["Table"].raise_()
+    qtbot.waitUntil(lambda: not table.visibleRegion().isEmpty())
+    assert table.model.rowCount() == len(step.table)

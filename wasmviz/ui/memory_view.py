@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLay
 
 from . import colors
 from .colors import legible
+from .lazy import WhenShown
 from .memory_model import BYTES_PER_ROW, CHANGED_ROLE, ROW_CHOICES, MemoryModel, parse_address
 from .player import Player
 
@@ -127,13 +128,17 @@ class MemoryView(QWidget):
         self.region_combo.activated.connect(self._on_region_activated)
         self.table.selectionModel().currentChanged.connect(self._on_current_changed)
         self.table.installEventFilter(self)
-        player.step_changed.connect(self._on_step_changed)
+        # The model follows steps through this view: nothing to do while the dock is hidden.
+        player.step_changed.disconnect(self.model._on_step_changed)
+        self._when_shown = WhenShown(self, player, self.model._on_step_changed,
+                                     self._on_step_changed)
         player.trace_changed.connect(self._on_trace_changed)
         self._on_step_changed(player.index, -1)
 
     # ------------------------------------------------------------ public
     def go_to(self, address: int, top: bool = False, select: bool = True) -> None:
         """Scroll to ``address`` (to the top of the view with ``top``), selecting its byte."""
+        self._when_shown.flush()   # a dock behind its tabs may be steps behind
         index = self.model.index_of(address)
         hint = (QAbstractItemView.ScrollHint.PositionAtTop if top
                 else QAbstractItemView.ScrollHint.PositionAtCenter)

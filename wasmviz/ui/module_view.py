@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (QHeaderView, QLabel, QPlainTextEdit, QSplitter, Q
 from ..engine.trace import ModuleInfo, Section
 from . import colors
 from .editor import Highlighter
+from .lazy import WhenShown
 from .memory_view import mono_font
 from .player import Player
 
@@ -171,7 +172,7 @@ class ModuleView(QWidget):
         self.sections.currentItemChanged.connect(self._on_section_selected)
         self.sections.viewport().installEventFilter(self)
         self.raw.viewport().installEventFilter(self)
-        player.step_changed.connect(self._on_step_changed)
+        self._when_shown = WhenShown(self, player, self._on_step_changed)
         player.trace_changed.connect(self._on_trace_changed)
         self._on_trace_changed()
 
@@ -185,6 +186,7 @@ class ModuleView(QWidget):
 
     def select_section(self, name: str) -> None:
         """Select the section called ``name`` in the list (highlighting it)."""
+        self._when_shown.flush()   # a dock behind its tabs may be steps behind
         for row in range(self.sections.topLevelItemCount()):
             item = self.sections.topLevelItem(row)
             if item.text(0) == name:

@@ -27,6 +27,7 @@ from ..engine.layout import DEFAULT_LAYOUT, FUNC_FIELDS, FUNC_STATES, STATE_FIEL
 from ..engine.trace import Step
 from . import colors
 from .editor import Highlighter
+from .lazy import WhenShown
 from .memory_view import mono_font
 from .player import MemoryImage, Player
 
@@ -258,7 +259,7 @@ class SourceView(QWidget):
         layout.addWidget(splitter, 1)
 
         self.tree.currentItemChanged.connect(self._on_current_item_changed)
-        player.step_changed.connect(self._on_step_changed)
+        self._when_shown = WhenShown(self, player, self._on_step_changed)
         player.trace_changed.connect(self._on_trace_changed)
         self._on_step_changed(player.index, -1)
 
@@ -273,6 +274,7 @@ class SourceView(QWidget):
 
     def select_function(self, name: str) -> None:
         """Show the bytecode of the function called ``name`` (if it exists)."""
+        self._when_shown.flush()   # a dock behind its tabs may be steps behind
         for row in range(self.tree.topLevelItemCount()):
             item = self.tree.topLevelItem(row)
             if item.text(0) == name:

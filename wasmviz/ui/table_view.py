@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QTableVie
 from ..engine.trace import Slot
 from . import colors
 from .colors import legible, over
+from .lazy import WhenShown
 from .memory_view import mono_font
 from .player import Player
 from .source_view import FunctionObject, read_functions
@@ -288,7 +289,10 @@ class TableView(QWidget):
         layout.addWidget(self.table, 1)
         self.table.selectionModel().currentChanged.connect(self._on_current_changed)
         self.table.installEventFilter(self)
-        player.step_changed.connect(self._on_step_changed)
+        # The model follows steps through this view: nothing to do while the dock is hidden.
+        player.step_changed.disconnect(self.model._on_step_changed)
+        self._when_shown = WhenShown(self, player, self.model._on_step_changed,
+                                     self._on_step_changed)
         player.trace_changed.connect(self._on_step_changed)
         self._on_step_changed()
 
@@ -328,6 +332,7 @@ class TableView(QWidget):
 
     def select_slot(self, slot: int) -> None:
         """Select and show table slot ``slot`` (a lesson points at it)."""
+        self._when_shown.flush()   # a dock behind its tabs may be steps behind
         if 0 <= slot < self.model.rowCount():
             index = self.model.index(slot, 0)
             self.table.scrollTo(index)
