@@ -81,12 +81,14 @@ class MainWindow(QMainWindow):
             label.setToolTip(tip)
             label.setAccessibleName(tip)
             self.statusBar().addPermanentWidget(label)
-        # Widths that hold the longest usual text, so a step does not relayout the status bar.
+        # Fixed sizes that hold the longest usual text: a label whose size can change makes
+        # every step relayout the window (and repaint all of it).
         for label, longest in ((self.status_phase, " phase: generate / link-error "),
                                (self.status_slots, " slots: 9999/10000 "),
                                (self.status_pages, " memory: 1000 pages "),
                                (self.status_fuel, " fuel: 999,999,999 ")):
-            label.setMinimumWidth(label.fontMetrics().horizontalAdvance(longest))
+            label.setFixedSize(label.fontMetrics().horizontalAdvance(longest),
+                               label.sizeHint().height())
 
         self.focus_action: QAction
         self.dark_action: QAction

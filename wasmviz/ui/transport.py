@@ -123,10 +123,10 @@ class TransportBar(QToolBar):
         self.position.setToolTip("Where you are in the recorded run (the same numbering as the "
                                   "diagram, the event log and the lesson)")
         self.position.setAccessibleName("Step position")
-        # A fixed width: a label that grows with its number relayouts (and repaints) the
-        # whole toolbar on every step.
-        self.position.setMinimumWidth(self.position.fontMetrics().horizontalAdvance(
-            " Step 99999 of 99999 "))
+        # A fixed size: a label that grows with its number relayouts (and repaints) the
+        # whole window on every step.
+        self.position.setFixedSize(self.position.fontMetrics().horizontalAdvance(
+            " Step 99999 of 99999 "), self.position.sizeHint().height())
         self.position.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.addWidget(self.position)
         self.addSeparator()
