@@ -32,6 +32,10 @@ SHOTS = (
     ("06-fault-bad-signature.png", Scenario.for_fault("bad-signature"), ("call", "trap", -1)),
 )
 
+#: The dock brought forward for a shot (the sandbox otherwise), so the README shows them too.
+DOCK_FOR = {"04-patch-relocation.png": "Memory", "05-call.png": "Functions",
+            "06-fault-bad-signature.png": "Table"}
+
 #: (file name, lesson, lesson step shown, 0-based)
 LESSON_SHOTS = (("07-lesson-patch.png", "06", 3), ("08-lesson-checkpoint.png", "01", 7))
 
@@ -59,7 +63,9 @@ def main() -> None:
         settle(app)
         steps = window.player.trace.find(phase, kind)
         window.player.go(steps[nth].index)
+        window.docks[DOCK_FOR.get(name, "Sandbox")].raise_()
         settle(app)
+        window.statusBar().clearMessage()   # a 5-second notice from the previous run
         window.grab().save(str(OUT / name))
         print(f"wrote docs/{name}: step {steps[nth].index} {phase}/{kind}")
     # A lesson in the Lesson dock: narration, highlights ringed on the diagram, a checkpoint.
@@ -69,6 +75,7 @@ def main() -> None:
         settle(app)
         window.session.go(position)
         settle(app)
+        window.statusBar().clearMessage()   # a 5-second notice from the previous run
         window.grab().save(str(OUT / name))
         print(f"wrote docs/{name}: lesson {lesson}, step {position + 1}")
     window.close()

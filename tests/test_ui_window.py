@@ -271,10 +271,14 @@ def test_a_dock_behind_another_tab_catches_up_when_shown(qtbot, window: MainWind
     window.player.go(patch + 1)                      # the relocation
     assert memory.model.changed_addresses() == before     # it waited
     window.docks["Memory"].raise_()
-    qtbot.waitUntil(lambda: not memory.visibleRegion().isEmpty())
     step = window.player.current
     want = {c.address for c in step.memory_changes}
-    assert want and want <= set(memory.model.changed_addresses())
+    def showing_the_change() -> bool:   # following changes, it scrolled to the code slot
+        row = memory.model.index_of(min(want)).row()
+        top = memory.table.rowAt(0)
+        bottom = memory.table.rowAt(memory.table.viewport().height() - 1)
+        return want <= set(memory.model.changed_addresses()) and 0 <= top <= row <= bottom
+
+    qtbot.waitUntil(showing_the_change)
     window.docks["Table"].raise_()
-    qtbot.waitUntil(lambda: not table.visibleRegion().isEmpty())
-    assert table.model.rowCount() == len(step.table)
+    qtbot.waitUntil(lambda: table.model.rowCount() == len(step.table))

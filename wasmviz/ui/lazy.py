@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from PySide6.QtCore import QEvent, QObject
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QDockWidget, QWidget
 
 from .player import Player
@@ -53,8 +53,9 @@ class WhenShown(QObject):
             parent.visibilityChanged.connect(self._on_dock_visibility)
 
     def _on_dock_visibility(self, visible: bool) -> None:
-        if visible:
-            self._catch_up()
+        if visible and self.behind:
+            # After the dock has its size: scrolling to a change needs the real viewport.
+            QTimer.singleShot(0, self._catch_up)
 
     def flush(self) -> None:
         """Bring the view up to the current step now (before pointing it at something)."""
@@ -71,6 +72,6 @@ class WhenShown(QObject):
             handler(index, previous)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
-        if watched is self.widget and event.type() == QEvent.Type.Show:
-            self._catch_up()
+        if watched is self.widget and event.type() == QEvent.Type.Show and self.behind:
+            QTimer.singleShot(0, self._catch_up)
         return False

@@ -142,6 +142,10 @@ class MemoryView(QWidget):
         index = self.model.index_of(address)
         hint = (QAbstractItemView.ScrollHint.PositionAtTop if top
                 else QAbstractItemView.ScrollHint.PositionAtCenter)
+        # After a model reset Qt lays the rows out later; until then the scroll range is the
+        # old one and the scroll would be clamped (a dock catching up showed address 0).
+        self.table.executeDelayedItemsLayout()
+        self.table.updateGeometries()
         # Scroll to the row's first cell: only vertically, so the address column's neighbour,
         # byte 0, never scrolls out of sight (a row read without it is misread).
         self.table.scrollTo(index.siblingAtColumn(0), hint)

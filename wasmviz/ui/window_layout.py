@@ -59,6 +59,10 @@ def arrange_docks(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
     inputs = [docks[t] for t in INPUT_DOCKS if t in docks]
     views = [d for t, d in docks.items() if t not in INPUT_DOCKS]
     column = (inputs + views) if not left_width else views
+    groups = [(right_area, column)] + ([(left_area, inputs)] if left_width else [])
+    if all(_grouped(window, area, group) for area, group in groups):
+        _size(window, column, inputs, left_width, right_width)
+        return   # re-tabbing docks already in place leaves Qt's old tab bars on screen
     # Each group: the first dock is placed, the others are tabbed onto it (placing them all
     # first would stack them, and their minimum heights could enlarge the window).
     window.addDockWidget(right_area, column[0])
@@ -69,6 +73,21 @@ def arrange_docks(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
     column[0].raise_()
     if left_width:
         inputs[0].raise_()
+    _size(window, column, inputs, left_width, right_width)
+
+
+def _grouped(window: QMainWindow, area: Qt.DockWidgetArea, group: list[QDockWidget]) -> bool:
+    """Whether ``group`` already shares one tab group in ``area``, docked and shown."""
+    first = group[0]
+    together = set(window.tabifiedDockWidgets(first)) | {first}
+    return together == set(group) and all(
+        window.dockWidgetArea(d) == area and not d.isFloating() and not d.isHidden()
+        for d in group)
+
+
+def _size(window: QMainWindow, column: list[QDockWidget], inputs: list[QDockWidget],
+          left_width: int, right_width: int) -> None:
+    if left_width:
         window.resizeDocks([inputs[0]], [left_width], Qt.Orientation.Horizontal)
     window.resizeDocks([column[0]], [right_width], Qt.Orientation.Horizontal)
 
