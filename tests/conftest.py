@@ -3,3 +3,48 @@
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):  # type: ignore[no-untyped-def]
+    """The main window as a new user first meets it at 1280x720: fresh settings, no autorun,
+    animations off so every step is at rest when a test looks."""
+    from PySide6.QtCore import QSettings
+
+    from wasmviz.ui.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(settings=settings, autorun=False)
+    win.player.animation_ms = 0
+    qtbot.addWidget(win)
+    win.resize(1280, 720)
+    win.show()
+    qtbot.waitExposed(win)
+    return win
+
+
+@pytest.fixture
+def view(qtbot):  # type: ignore[no-untyped-def]
+    """A diagram view on its own player, animations off."""
+    from wasmviz.ui.diagram.view import DiagramView
+    from wasmviz.ui.player import Player
+
+    player = Player()
+    player.animation_ms = 0
+    v = DiagramView(player)
+    qtbot.addWidget(v)
+    v.resize(1200, 700)
+    return v
+
+
+@pytest.fixture(scope="session")
+def fib_trace():  # type: ignore[no-untyped-def]
+    """fib(20) interpreted until hot, then batched into JIT code (a real run, recorded once)."""
+    from pathlib import Path
+
+    from wasmviz.engine import Scenario, run
+
+    source = (Path(__file__).resolve().parents[1] / "assets" / "programs" / "fib.wv").read_text()
+    return run(Scenario(source=source, call="fib", args=(20,), threshold=50, window=50))

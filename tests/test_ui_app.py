@@ -9,16 +9,6 @@ from PySide6.QtCore import QSettings, Qt
 from wasmviz.ui.main_window import MainWindow
 
 
-@pytest.fixture
-def window(qtbot, tmp_path: Path) -> MainWindow:  # type: ignore[no-untyped-def]
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(settings=settings, autorun=False)
-    win.player.animation_ms = 0
-    qtbot.addWidget(win)
-    win.show()
-    return win
-
-
 def run_and_wait(qtbot, win: MainWindow, jit: bool = True) -> None:  # type: ignore[no-untyped-def]
     with qtbot.waitSignal(win.runner.finished, timeout=30000):
         win.sandbox.request(jit_now=jit)

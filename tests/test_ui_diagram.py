@@ -14,7 +14,6 @@ from wasmviz.engine.trace import Trace
 from wasmviz.ui.diagram.items import Arrow, Box, Note
 from wasmviz.ui.diagram.strips import RegionItem, SlotItem
 from wasmviz.ui.diagram.view import DiagramView
-from wasmviz.ui.player import Player
 
 
 @lru_cache(maxsize=None)
@@ -32,14 +31,7 @@ def first(trace: Trace, kind: str) -> int:
     return next(s.index for s in trace if s.kind == kind)
 
 
-@pytest.fixture
-def view(qtbot):
-    player = Player()
-    player.animation_ms = 0
-    v = DiagramView(player)
-    qtbot.addWidget(v)
-    v.resize(1200, 700)
-    return v
+
 
 
 def load(view: DiagramView, name: str) -> Trace:

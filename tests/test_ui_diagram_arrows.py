@@ -15,7 +15,6 @@ from wasmviz.ui.diagram.items import Arrow, Box, Note, TrapMarker
 from wasmviz.ui.diagram.picture import HOST, MAIN, TABLE
 from wasmviz.ui.diagram.strips import RegionItem, SlotItem
 from wasmviz.ui.diagram.view import DiagramView
-from wasmviz.ui.player import Player
 
 CALLBACK = Path(__file__).resolve().parents[1] / "assets" / "programs" / "callback.wv"
 
@@ -30,14 +29,7 @@ def trace_of(name: str) -> Trace:
     return run(Scenario.for_fault(name), disassemble=False)
 
 
-@pytest.fixture
-def view(qtbot):
-    player = Player()
-    player.animation_ms = 0
-    v = DiagramView(player)
-    qtbot.addWidget(v)
-    v.resize(1200, 700)
-    return v
+
 
 
 def show(view: DiagramView, name: str, kind: str, nth: int = 0) -> Trace:

@@ -3,8 +3,7 @@
 import re
 from pathlib import Path
 
-import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractButton, QApplication, QLineEdit, QListWidget,
                                QTextBrowser)
 
@@ -33,17 +32,6 @@ where table.set put the function. Try again.\"\"\"
 at = "call/result"
 narration = "The result."
 """
-
-
-@pytest.fixture
-def window(qtbot, tmp_path: Path) -> MainWindow:  # type: ignore[no-untyped-def]
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(settings=settings, autorun=False)
-    win.player.animation_ms = 0
-    qtbot.addWidget(win)
-    win.resize(1280, 720)
-    win.show()
-    return win
 
 
 def open_and_wait(qtbot, win: MainWindow, name: str) -> None:  # type: ignore[no-untyped-def]

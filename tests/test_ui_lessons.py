@@ -38,11 +38,6 @@ def make_window(qtbot, settings_path: Path, **kw) -> MainWindow:  # type: ignore
     return win
 
 
-@pytest.fixture
-def window(qtbot, tmp_path: Path) -> MainWindow:  # type: ignore[no-untyped-def]
-    return make_window(qtbot, tmp_path / "settings.ini")
-
-
 def open_and_wait(qtbot, win: MainWindow, name: str) -> None:  # type: ignore[no-untyped-def]
     with qtbot.waitSignal(win.session.loaded, timeout=30000):
         assert win.open_lesson(name)

@@ -23,12 +23,15 @@ from wasmviz.ui.source_view import (CALLS_COLUMN, PARAMS_COLUMN, SourceView,
                                      jit_calls_from_host)
 
 DOCK_WIDTH = 380
-FIB = open("assets/programs/fib.wv").read()
 
 
-@pytest.fixture(scope="module")
-def fib_trace() -> Trace:
-    return run(Scenario(source=FIB, call="fib", args=(20,), threshold=50, window=50))
+def shown(qtbot, view, width: int, height: int):  # type: ignore[no-untyped-def]
+    """``view`` shown at ``width`` x ``height``, as in a dock of that size."""
+    qtbot.addWidget(view)
+    view.resize(width, height)
+    view.show()
+    qtbot.waitExposed(view)
+    return view
 
 
 @pytest.fixture(scope="module")
@@ -114,11 +117,7 @@ def test_calls_column_matches_the_interpreter_for_fib(qtbot, fib_trace: Trace) -
 
 def test_functions_dock_shows_the_code_slot_at_380_px(qtbot, fib_trace: Trace) -> None:
     player = make_player(fib_trace)
-    view = SourceView(player)
-    qtbot.addWidget(view)
-    view.resize(DOCK_WIDTH, 500)
-    view.show()
-    qtbot.waitExposed(view)
+    view = shown(qtbot, SourceView(player), DOCK_WIDTH, 500)
     player.to_end()
     item = view.tree.topLevelItem(0)
     assert item.text(4) == "6 → m1.fib"
@@ -135,11 +134,7 @@ def test_functions_dock_shows_the_code_slot_at_380_px(qtbot, fib_trace: Trace) -
 # ---------------------------------------------------------------- 3. Module dock at 380 px
 def test_module_dock_fits_380_px(qtbot, fib_trace: Trace) -> None:
     player = make_player(fib_trace)
-    view = ModuleView(player)
-    qtbot.addWidget(view)
-    view.resize(DOCK_WIDTH, 600)
-    view.show()
-    qtbot.waitExposed(view)
+    view = shown(qtbot, ModuleView(player), DOCK_WIDTH, 600)
     player.to_end()
     bar = view.tabs.tabBar()
     assert bar.sizeHint().width() <= view.tabs.width() <= DOCK_WIDTH

@@ -19,12 +19,6 @@ from wasmviz.ui.player import Player
 from wasmviz.ui.source_view import SourceView
 from wasmviz.ui.table_view import TableView
 
-FIB = open("assets/programs/fib.wv").read()
-
-
-@pytest.fixture(scope="module")
-def fib_trace() -> Trace:
-    return run(Scenario(source=FIB, call="fib", args=(20,), threshold=50, window=50))
 
 
 @pytest.fixture(scope="module")

@@ -18,18 +18,6 @@ from wasmviz.ui import about, colors
 from wasmviz.ui.main_window import MainWindow
 
 
-@pytest.fixture
-def window(qtbot, tmp_path: Path) -> MainWindow:  # type: ignore[no-untyped-def]
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(settings=settings, autorun=False)
-    win.player.animation_ms = 0
-    qtbot.addWidget(win)
-    win.resize(1280, 720)
-    win.show()
-    qtbot.waitExposed(win)
-    return win
-
-
 def jit(qtbot, win: MainWindow, source: str = "x * x + 3") -> None:  # type: ignore[no-untyped-def]
     win.sandbox.editor.setPlainText(source)
     with qtbot.waitSignal(win.runner.finished, timeout=30000):

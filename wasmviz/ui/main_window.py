@@ -9,7 +9,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QListWidget, QListWidgetItem,
                                QMainWindow, QTabBar, QWidget)
 
-from ..engine import FAULTS, Scenario, Trace
+from ..engine import Scenario, Trace
 from ..lessons import LESSONS_DIR, LessonError
 from ..lessons import find as find_lesson
 from .lesson_panel import LessonPanel

@@ -12,7 +12,8 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QModelIndex, QObject, QSize, Qt
 from PySide6.QtGui import QFont, QFontDatabase, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView,
-                               QLabel, QLineEdit, QTableView, QVBoxLayout, QWidget)
+                               QLabel, QLineEdit, QPlainTextEdit, QTableView, QVBoxLayout,
+                               QWidget)
 
 from . import colors
 from .colors import legible
@@ -22,6 +23,25 @@ from .player import Player
 
 __all__ = ["BYTES_PER_ROW", "CHANGED_ROLE", "ROW_CHOICES", "MemoryModel", "MemoryView",
            "mono_font", "parse_address"]
+
+
+def read_only_code(name: str, wrap: bool = False) -> QPlainTextEdit:
+    """A read-only monospace pane the keyboard can reach, scroll and leave with Tab.
+
+    ``wrap`` wraps long lines at the widget's width (a long WAT line stays readable in a
+    narrow dock); without it lines scroll, as a hex dump's columns must.
+    """
+    edit = QPlainTextEdit()
+    edit.setReadOnly(True)
+    edit.setFont(mono_font())
+    edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth if wrap
+                         else QPlainTextEdit.LineWrapMode.NoWrap)
+    edit.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                 | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+    edit.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    edit.setTabChangesFocus(True)
+    edit.setAccessibleName(name)
+    return edit
 
 
 def mono_font() -> QFont:

@@ -22,7 +22,7 @@ from ..engine.trace import ModuleInfo, Section
 from . import colors
 from .editor import Highlighter
 from .lazy import WhenShown
-from .memory_view import mono_font
+from .memory_view import read_only_code
 from .player import Player
 
 ROW = 16
@@ -93,23 +93,6 @@ def dump_line_offsets(dump: str) -> list[int]:
     return out
 
 
-def _text_edit(name: str, wrap: bool) -> QPlainTextEdit:
-    edit = QPlainTextEdit()
-    edit.setReadOnly(True)
-    edit.setFont(mono_font())
-    # Wrapped, a long WAT line stays readable in a narrow dock (continuations indent nothing,
-    # but each form starts on its own line, so the nesting still shows).
-    edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth if wrap
-                         else QPlainTextEdit.LineWrapMode.NoWrap)
-    # Reachable and scrollable from the keyboard; Tab moves on instead of being swallowed.
-    edit.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
-                                 | Qt.TextInteractionFlag.TextSelectableByKeyboard)
-    edit.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-    edit.setTabChangesFocus(True)
-    edit.setAccessibleName(name)
-    return edit
-
-
 class ModuleView(QWidget):
     """The latest generated module at or before the current step."""
 
@@ -136,13 +119,13 @@ class ModuleView(QWidget):
         self.sections.setToolTip("Hover or select a section to highlight its bytes")
         self.sections.setAccessibleName("Sections of the module")
         self.sections.header().setAccessibleName("Section columns")
-        self.wat = _text_edit("Module as WebAssembly text", wrap=True)
+        self.wat = read_only_code("Module as WebAssembly text", wrap=True)
         self.wat.setToolTip("The module as WebAssembly text (wasm-tools print)")
         self._wat_highlighter = WatHighlighter(self.wat.document())
-        self.dump = _text_edit("Annotated binary of the module", wrap=True)
+        self.dump = read_only_code("Annotated binary of the module", wrap=True)
         self.dump.setToolTip("Each byte range and what it encodes (wasm-tools dump); offsets are "
                              "from the start of the module")
-        self.raw = _text_edit("Module bytes as a hex dump", wrap=False)
+        self.raw = read_only_code("Module bytes as a hex dump", wrap=False)
         self.raw.setPlaceholderText("No bytes yet.")
         self.raw.setToolTip("The module's bytes as the JIT wrote them into main memory; the "
                             "left column is the offset in the module")

@@ -28,7 +28,7 @@ from ..engine.trace import Step
 from . import colors
 from .editor import Highlighter
 from .lazy import WhenShown
-from .memory_view import mono_font
+from .memory_view import read_only_code
 from .player import MemoryImage, Player
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -181,20 +181,6 @@ class _KeepColours(QStyledItemDelegate):
             option.state &= ~QStyle.StateFlag.State_Selected
 
 
-def _read_only(name: str) -> QPlainTextEdit:
-    """A read-only code pane that the keyboard can reach, scroll and leave with Tab."""
-    edit = QPlainTextEdit()
-    edit.setReadOnly(True)
-    edit.setFont(mono_font())
-    edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-    edit.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
-                                 | Qt.TextInteractionFlag.TextSelectableByKeyboard)
-    edit.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-    edit.setTabChangesFocus(True)
-    edit.setAccessibleName(name)
-    return edit
-
-
 class SourceView(QWidget):
     """A table of the function objects over the bytecode of the selected one."""
 
@@ -223,12 +209,12 @@ class SourceView(QWidget):
         self.title = QLabel()
         self.title.setWordWrap(True)  # never forces the dock wider than it is
         self.title.setToolTip("Where the selected function's object and bytecode live")
-        self.code = _read_only("Bytecode of the selected function")
+        self.code = read_only_code("Bytecode of the selected function")
         self.code.setToolTip("Bytecode of the selected function, read from main memory: offset, "
                              "bytes, instruction (CALL names its callee's object)")
 
         # The source as the host's front end received it (recorded in the define steps).
-        self.source = _read_only("Source of the program")
+        self.source = read_only_code("Source of the program")
         # Source lines can be long (a one-line def); wrapped, the start stays in view.
         self.source.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.source.setToolTip("The source the host's front end compiled into this bytecode")

@@ -113,16 +113,23 @@ def free_spot(pic: Picture, width: float, height: float, anchor: QPointF, *,
         cx1, cy1 = cx0 + width, cy0 + height
         free = ~((cx0 < s[:, 2]) & (cx1 > s[:, 0]) & (cy0 < s[:, 3]) & (cy1 > s[:, 1])).any(1)
         if len(f):
-            meets = (cx0 < f[:, 2] + GAP) & (cx1 > f[:, 0] - GAP) & \
-                    (cy0 < f[:, 3] + GAP) & (cy1 > f[:, 1] - GAP)
-            inside = (cx0 >= f[:, 0] + GAP) & (cx1 <= f[:, 2] - GAP) & \
-                     (cy0 >= f[:, 1] + GAP) & (cy1 <= f[:, 3] - GAP)
-            free &= ~(meets & ~inside).any(1)
+            free &= ~_crosses_frame(cx0, cy0, cx1, cy1, f)
         hits = np.flatnonzero(free)
         if hits.size:
             best = int(pick[hits[0]])
             return QRectF(float(x0[best]), float(y0[best]), width, height), float(dist[best])
     return None
+
+
+def _crosses_frame(cx0: np.ndarray, cy0: np.ndarray, cx1: np.ndarray, cy1: np.ndarray,
+                   f: np.ndarray) -> np.ndarray:
+    """For each candidate (rows), whether it straddles a panel border: it comes near a frame
+    without lying inside it."""
+    meets = (cx0 < f[:, 2] + GAP) & (cx1 > f[:, 0] - GAP) & \
+            (cy0 < f[:, 3] + GAP) & (cy1 > f[:, 1] - GAP)
+    inside = (cx0 >= f[:, 0] + GAP) & (cx1 <= f[:, 2] - GAP) & \
+             (cy0 >= f[:, 1] + GAP) & (cy1 <= f[:, 3] - GAP)
+    return (meets & ~inside).any(1)
 
 
 def first_free(pic: Picture, candidates: list[QRectF], *, arrows: bool = False,
@@ -144,11 +151,7 @@ def first_free(pic: Picture, candidates: list[QRectF], *, arrows: bool = False,
     if len(s):
         free &= ~((cx0 < s[:, 2]) & (cx1 > s[:, 0]) & (cy0 < s[:, 3]) & (cy1 > s[:, 1])).any(1)
     if len(f):
-        meets = (cx0 < f[:, 2] + GAP) & (cx1 > f[:, 0] - GAP) & \
-                (cy0 < f[:, 3] + GAP) & (cy1 > f[:, 1] - GAP)
-        inside = (cx0 >= f[:, 0] + GAP) & (cx1 <= f[:, 2] - GAP) & \
-                 (cy0 >= f[:, 1] + GAP) & (cy1 <= f[:, 3] - GAP)
-        free &= ~(meets & ~inside).any(1)
+        free &= ~_crosses_frame(cx0, cy0, cx1, cy1, f)
     hits = np.flatnonzero(free)
     return QRectF(candidates[int(hits[0])]) if hits.size else None
 
