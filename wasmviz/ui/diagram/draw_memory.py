@@ -46,9 +46,14 @@ def _i32(data: bytes) -> int:
 
 
 def _change_text(c: MemoryChange) -> str:
-    """One memory change in a few words: a 4-byte field as old → new, else its size."""
-    if len(c.new) != 4:
-        return f"{c.label or 'bytes'} ({len(c.new)} B)"
+    """One memory change in a few words: a 4-byte field as old → new, else its size.
+
+    Only a named field (``f.code_slot``, ``state.heap_ptr``) is a number; four bytes of a
+    module being written are bytes, shown as such (``\0asm`` is not the number 0x16d7361).
+    """
+    if len(c.new) != 4 or c.label is None or c.label.startswith("module "):
+        what = c.label or "bytes"
+        return f"{what}: {c.new.hex(' ')}" if len(c.new) <= 8 else f"{what} ({len(c.new)} B)"
     old, new = _i32(c.old), _i32(c.new)
     fmt = (lambda v: f"0x{v:05x}") if max(abs(old), abs(new)) >= 0x1000 else str
     return f"{c.label} {fmt(old)} → {fmt(new)}"
