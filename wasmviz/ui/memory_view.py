@@ -164,14 +164,27 @@ class MemoryView(QWidget):
                 else QAbstractItemView.ScrollHint.PositionAtCenter)
         # After a model reset Qt lays the rows out later; until then the scroll range is the
         # old one and the scroll would be clamped (a dock catching up showed address 0).
-        self.table.executeDelayedItemsLayout()
-        self.table.updateGeometries()
+        # Only then: laying out measures the header, which costs more than a step.
+        rows_height = self.model.rowCount() * self.table.verticalHeader().defaultSectionSize()
+        if self.table.verticalScrollBar().maximum() == 0 \
+                and rows_height > self.table.viewport().height():
+            self.table.executeDelayedItemsLayout()
+            self.table.updateGeometries()
         # Scroll to the row's first cell: only vertically, so the address column's neighbour,
-        # byte 0, never scrolls out of sight (a row read without it is misread).
-        self.table.scrollTo(index.siblingAtColumn(0), hint)
+        # byte 0, never scrolls out of sight (a row read without it is misread). A row already
+        # in view stays where it is: scrolling would repaint every cell, a good part of a frame
+        # in a wide dock, while an unmoved view repaints only the rows that changed.
+        bar = self.table.horizontalScrollBar()
+        if top or not self._row_in_view(index.row()) or bar.value() != bar.minimum():
+            self.table.scrollTo(index.siblingAtColumn(0), hint)
         if select:
             self.table.setCurrentIndex(index)
             self._selected = address
+
+    def _row_in_view(self, row: int) -> bool:
+        """Whether ``row`` is wholly inside the table's viewport now."""
+        y = self.table.rowViewportPosition(row)
+        return y >= 0 and y + self.table.rowHeight(row) <= self.table.viewport().height()
 
     def go_to_text(self, text: str) -> bool:
         """Go to the address typed as ``text``; on bad input show why and return False."""
