@@ -61,6 +61,14 @@ _SERVED_ROLES = frozenset({Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.TextAlig
                            Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.ToolTipRole})
 
 
+# Plain ints: QModelRoleData.role() is an int, and comparing ints is what a cell can afford.
+_DISPLAY, _ALIGN = Qt.ItemDataRole.DisplayRole.value, Qt.ItemDataRole.TextAlignmentRole.value
+_FOREGROUND = Qt.ItemDataRole.ForegroundRole.value
+_BACKGROUND = Qt.ItemDataRole.BackgroundRole.value
+_SERVED = frozenset(int(r) for r in _SERVED_ROLES)
+_HEX = tuple(f"{v:02X}" for v in range(256))
+
+
 class MemoryModel(QAbstractTableModel):
     """Rows of 16 (or 8, 4) bytes over the memory after the current step, plus an ASCII column."""
 
@@ -205,16 +213,32 @@ class MemoryModel(QAbstractTableModel):
     def multiData(self, index: _Index, roles: QModelRoleDataSpan) -> None:  # noqa: N802
         """Every role a delegate asks of a cell, in one call (Qt 6's multiData).
 
-        Painting a screen of bytes then costs one call into Python per cell instead of about
-        ten, which is what keeps a step that scrolls the dock within a frame.
+        A scrolled dock repaints every visible cell: answering each cell's roles from one look
+        at its byte (instead of one call into Python per role) keeps that within a frame.
         """
+        n = self._per_row
+        address = index.row() * n + index.column()
+        if index.column() == n or address >= len(self._memory):
+            for slot in roles:   # the ASCII column, or past the end: the general path
+                role = slot.role()
+                value = self.data(index, role) if role in _SERVED_ROLES else None
+                slot.setData(value) if value is not None else slot.clearData()
+            return
+        value = self._memory[address]
+        span = self.span_at(address) if self._spans else None
         for slot in roles:
             role = slot.role()
-            value = self.data(index, role) if role in _SERVED_ROLES else None
-            if value is None:
+            if role == _DISPLAY:
+                slot.setData(_HEX[value])
+            elif role == _ALIGN:
+                slot.setData(Qt.AlignmentFlag.AlignCenter)
+            elif role == _FOREGROUND and span is None:
+                slot.setData(self._dim) if value == 0 else slot.clearData()
+            elif role == _BACKGROUND and span is None or role not in _SERVED:
                 slot.clearData()
-            else:
-                slot.setData(value)
+            else:   # a changed byte's colours, its tooltip: rare, the general path
+                answer = self.data(index, role)
+                slot.setData(answer) if answer is not None else slot.clearData()
 
     def data(self, index: _Index,
              role: int = Qt.ItemDataRole.DisplayRole) -> Any:
