@@ -73,7 +73,8 @@
 
   ;; note(kind, a, b): "look now" -- the host records real memory/table state.
   ;; Kinds (docs/abi.md): 1 JIT_BEGIN 2 SECTION 3 JIT_END 4 HOT 5 JIT_DONE
-  ;; 6 HEADER 7 CALLBACK; a generated patch sends 16 GROW 17 SET 18 RELOC.
+  ;; 6 HEADER 7 CALLBACK 8 CALL 9 FLUSH; a generated patch sends 16 GROW
+  ;; 17 SET 18 RELOC.
   (import "host" "note" (func $note (param i32 i32 i32)))
   ;; instantiate(ptr, len) -> status: compile + link + run `patch`.
   (import "host" "instantiate" (func $instantiate (param i32 i32) (result i32)))
@@ -509,11 +510,17 @@
     ;; A fresh run owns the whole value stack (a trap may have left $vsp high).
     (global.set $vsp (global.get $VSTACK_BASE))
     ;; Pending hot functions are compiled first, so this run can use them.
+    ;; FLUSH tells the host why a batch starts before the call does.
     (if (i32.and (i32.ne (i32.load (i32.const 0x108)) (i32.const 0))    ;; queue
                  (i32.ne (i32.load (i32.const 0x118)) (i32.const 0)))   ;; JIT on
-      (then (drop (call $jit_flush))))
+      (then
+        (call $note (i32.const 9) (local.get $f) (i32.load (i32.const 0x108)))  ;; FLUSH
+        (drop (call $jit_flush))))
     (local.set $k (i32.load offset=12 (local.get $f)))
+    ;; The code slot is read once, here, after any flush: this is the slot the
+    ;; call uses, and CALL reports exactly it (the host never guesses it).
     (local.set $slot (i32.load (local.get $f)))
+    (call $note (i32.const 8) (local.get $f) (local.get $slot))          ;; CALL
     (if (local.get $slot)
       (then (return (call $call_slot (local.get $f) (local.get $slot) (local.get $k)
                                      (global.get $ARGS_BASE)))))

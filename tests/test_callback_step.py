@@ -97,7 +97,10 @@ def test_recording_off_never_leaves_wasm_for_callbacks(monkeypatch) -> None:
     m.jit_now(["f"])
     notes.clear()
     assert m.call("f", [3000]) == (4504500, None)
-    assert notes == []   # budget 0: main counted 3000 callbacks without a single host call
+    # budget 0: main counted 3000 callbacks without a single host call; the one note is
+    # invoke's CALL (kind 8), sent once per top-level call with the code slot it used (6).
+    f_obj = m.info("f").obj
+    assert notes == [(8, f_obj, 6)]
     assert m.read_i32(m.layout.state_field("callback_notes")) == -3000
     m.call("f", [10])    # the host resets the budget for each call
     assert m.read_i32(m.layout.state_field("callback_notes")) == -10

@@ -25,8 +25,9 @@ SECTION_WHY = {
        "table and memory: that is what lets new code reach old code and data",
     3: "which type each new function has; patch comes last",
     7: "patch, which the host will call, and each new function under its source name",
-    9: "a declarative segment, so that patch is allowed to take references (ref.func) to the "
-       "new functions",
+    9: "a declarative segment listing the new functions. It fills no table: it declares them "
+       "for ref.func, which patch uses. (Exporting a function declares it too; the segment "
+       "also covers any function the JIT does not export)",
     10: "each function's body, translated op by op from its bytecode, then patch's body",
 }
 
@@ -36,8 +37,9 @@ TRAP_WHY = {
     "BAD_SIGNATURE": "the function in the slot has a different type from the one "
                      "call_indirect names, and wasm checks every indirect call's signature",
     "TABLE_OUT_OF_BOUNDS": "the slot index is past the end of the table",
-    "OUT_OF_FUEL": "the code ran out of fuel: it was stopped because it ran too long "
-                   "(a runaway loop)",
+    "OUT_OF_FUEL": "the call ran out of its fuel budget. That happens with runaway code (an "
+                   "endless loop), but also with long legitimate work: fuel cannot tell the "
+                   "two apart",
     "INTEGER_DIVISION_BY_ZERO": "the program divided by zero, which traps in WebAssembly",
     "INTEGER_OVERFLOW": "the program divided -2147483648 by -1, whose result does not fit "
                         "in an i32, which traps in WebAssembly",
@@ -61,6 +63,10 @@ def type_text(t: wasmtime.FuncType) -> str:
     return f"({params}) -> {results}"
 
 
+#: What the host hands a generated module for each import, in words (Machine.PROVIDERS).
+_PROVIDED = {"host.note": "the host's note function", "main.table": "the main module's table",
+             "main.memory": "the main module's memory"}
+
 #: What a function object's state says about why it was not compiled (layout.FUNC_STATES).
 _NOT_COMPILED = {"cold": "not compiled",
                  "hot": "hot and queued for the JIT, but not compiled yet",
@@ -75,15 +81,24 @@ class Captions:
                 "funcref table: slot 0 is kept null (a code slot of 0 means 'not compiled'), "
                 "slots 1-5 hold the interpreter's entries, one per number of parameters.")
 
-    def defined(self, functions: Sequence[FunctionInfo]) -> str:
+    def defined(self, functions: Sequence[FunctionInfo], slots: Sequence[int]) -> str:
+        """``slots``: each new function's code slot, read from its object just now."""
         names = ", ".join(f.name for f in functions)
+        one = len(functions) == 1
+        if all(s == 0 for s in slots):
+            state = (f"{'Its code slot is' if one else 'Their code slots are'} 0, so calls to "
+                     f"{'it' if one else 'them'} are interpreted for now.")
+        else:
+            state = "Code slots: " + ", ".join(f"{f.name} {s}" for f, s in zip(functions, slots))
         return (f"The host's front end compiled the source to bytecode and wrote it into main "
-                f"memory with a function object for each of: {names}. Every code slot is 0, "
-                f"so every call is interpreted for now.")
+                f"memory with a function object for each of: {names}. {state}")
 
-    def hot(self, name: str, calls: int) -> str:
+    def hot(self, name: str, calls: int, queue_len: int, countdown: int) -> str:
+        """``queue_len`` and ``countdown``: the state block's fields, read just now."""
         return (f"{name} has now been interpreted {calls} times: it is hot. The interpreter "
-                f"puts it on the JIT queue; the next batch will compile it.")
+                f"put it on the JIT queue ({queue_len} function{'s' * (queue_len != 1)} "
+                f"queued). The queue is compiled as one batch when the countdown ({countdown} "
+                f"more interpreted calls) runs out, or when the host next calls invoke.")
 
     def jit_begin(self, names: Sequence[str], address: int) -> str:
         return (f"The main module's template JIT starts a batch: {', '.join(names)} -> one new "
@@ -99,8 +114,13 @@ class Captions:
         return f"The JIT wrote the {name} section ({size} bytes): {why}.".replace(" ().", ".")
 
     def jit_end(self, length: int, address: int) -> str:
+        # Not "as JavaScript would": a browser's WebAssembly.instantiate returns a Promise,
+        # which a wasm caller cannot wait on (lessons review M5).
         return (f"The module is complete: {length} bytes at {hexaddr(address)}. The main module "
-                f"calls the host's instantiate(ptr, len), as JavaScript would in a browser.")
+                f"calls the host's instantiate(ptr, len) and stays inside that call until the "
+                f"host returns a status. wasmtime lets a host function compile and instantiate "
+                f"synchronously; in a browser, WebAssembly.instantiate returns a Promise that "
+                f"wasm cannot wait on.")
 
     def compiled(self, number: int, length: int, functions: Sequence[str]) -> str:
         return (f"The host read the {length} bytes out of main memory; wasmtime validated and "
@@ -108,16 +128,23 @@ class Captions:
                 f"and patch).")
 
     def invalid(self, number: int, message: str) -> str:
-        return (f"wasmtime rejected module {number}: {message}. Nothing was installed; the "
-                f"main module is told, and keeps interpreting.")
+        return (f"wasmtime rejected module {number}: {message}. No module exists, so nothing "
+                f"of it can be installed; the host returns status 1 (invalid module) to the "
+                f"main module.")
 
-    def linked(self, number: int) -> str:
-        return (f"The host instantiated module {number} with imports: the host's note, and the "
-                f"main module's table and memory. The new code can now reach both.")
+    def linked(self, number: int, bindings: Sequence[Mapping[str, str]]) -> str:
+        given = "; ".join(f"{b['import']} got {_PROVIDED.get(b['provider'], b['provider'])}"
+                          for b in bindings) or "it has no imports"
+        text = f"The host instantiated module {number}, linking each import: {given}."
+        providers = {b["provider"] for b in bindings}
+        if {"main.table", "main.memory"} <= providers:
+            text += " The new code can now reach the main module's table and memory."
+        return text
 
     def link_error(self, number: int, message: str) -> str:
-        return (f"Linking module {number} failed: {message}. Nothing was installed; the main "
-                f"module keeps interpreting.")
+        return (f"Linking module {number} failed: {message}. It was not instantiated, so "
+                f"nothing of it can be installed; the host returns status 2 (link error) to "
+                f"the main module.")
 
     def grow(self, base: int, delta: int) -> str:
         last = base + delta - 1
@@ -128,37 +155,101 @@ class Captions:
     def table_set(self, slot: int, label: str) -> str:
         return f"patch ran table.set: slot {slot} now holds {label}."
 
-    def relocation(self, address: int, value: int, name: str) -> str:
-        return (f"Relocation: patch stored {value} into {name}'s code slot at {hexaddr(address)} "
-                f"in main memory. From now on calls to {name} go through table slot {value}.")
+    def relocation(self, address: int, value: int, name: str, problem: str | None) -> str:
+        """``problem``: what is wrong with table slot ``value`` now (None: it holds ``name``)."""
+        text = (f"Relocation: patch stored {value} into {name}'s code slot at "
+                f"{hexaddr(address)} in main memory, so calls to {name} now go through table "
+                f"slot {value}")
+        if problem is None:
+            return text + "."
+        return f"{text}. But {problem}, so such a call traps."
 
     def patch_trap(self, number: int, why: str) -> str:
-        return f"Module {number}'s patch trapped: {why}. The main module keeps interpreting."
+        return (f"Module {number}'s patch trapped: {why}. The host returns status 3 (patch "
+                f"trapped) to the main module.")
 
-    def patched(self, number: int) -> str:
-        return f"Module {number}'s patch returned: its functions are installed and relocated."
+    def patched(self, number: int, installed: Sequence[tuple[str, int]],
+                problems: Sequence[str]) -> str:
+        """``installed``: (function, slot) whose code slot holds it; ``problems``: the others."""
+        text = f"Module {number}'s patch returned."
+        if installed:
+            text += " Installed: " + ", ".join(f"{n} in slot {s}" for n, s in installed) + "."
+        if problems:
+            text += " Not installed: " + "; ".join(problems) + "."
+        return text
 
-    def jit_done(self, status: int, count: int) -> str:
+    def jit_done(self, status: int, count: int, installed: Sequence[tuple[str, int]] = (),
+                 problems: Sequence[str] = (), failed_count: int = 0) -> str:
+        if status == 0 and not problems:
+            names = ", ".join(f"{n} (slot {s})" for n, s in installed)
+            return (f"instantiate returned 0 (success): {len(installed)} function(s) now run as "
+                    f"JIT code: {names}.")
         if status == 0:
-            return f"instantiate returned 0 (success): {count} function(s) now run as JIT code."
-        return (f"instantiate returned {status} (failure): the {count} function(s) are marked "
-                f"failed and stay interpreted.")
+            ok = (f" {len(installed)} of {count} function(s) are installed." if installed
+                  else " None of the batch is installed.")
+            return (f"instantiate returned 0 (success), but the table says otherwise: "
+                    f"{'; '.join(problems)}.{ok}")
+        failed = f"{failed_count} of {count}" if failed_count != count else f"all {count}"
+        return (f"instantiate returned {status} (failure): {failed} function(s) of the batch "
+                f"are marked failed (state 3), so their code slots stay 0 and they stay "
+                f"interpreted.")
 
-    def call(self, name: str, args: Sequence[int], slot: int, target: str) -> str:
+    def flush(self, name: str, args: Sequence[int], queued: Sequence[str]) -> str:
+        return (f"The host called main's invoke for {call_text(name, args)}. The JIT queue "
+                f"holds {', '.join(queued) or 'nothing'}, so invoke first compiles that batch; "
+                f"only then does it read {name}'s code slot.")
+
+    def call(self, name: str, args: Sequence[int], slot: int, target: str,
+             problem: str | None, flushed: bool, state: str = "cold") -> str:
+        """``slot`` is the code slot main's invoke just read (after any flush), ``target``
+        what table slot ``slot`` holds, ``problem`` what is wrong with it, if anything."""
         text = call_text(name, args)
+        first = "After that batch, main's invoke" if flushed else "Main's invoke"
         if slot == 0:
-            return (f"The host calls main's invoke for {text}. Its code slot is 0, so main runs "
-                    f"it in the bytecode interpreter (which counts every call).")
-        return (f"The host calls main's invoke for {text}. Its code slot holds {slot}, so main "
-                f"does call_indirect through table slot {slot} -> {target}.")
+            why = _NOT_COMPILED.get(state, "not compiled")
+            return (f"{first} read {name}'s code slot: 0 ({why}), so it runs {text} in the "
+                    f"bytecode interpreter (which counts every call).")
+        if problem is None:
+            return (f"{first} read {name}'s code slot: {slot}, so it calls {text} with "
+                    f"call_indirect through table slot {slot} -> {target}.")
+        return (f"{first} read {name}'s code slot: {slot}, so it calls {text} with "
+                f"call_indirect through table slot {slot}. But {problem}.")
 
-    def result(self, name: str, args: Sequence[int], value: int, via: str) -> str:
-        return f"{call_text(name, args)} returned {value} ({via})."
+    def result(self, name: str, args: Sequence[int], value: int, how: str) -> str:
+        return f"{call_text(name, args)} returned {value} ({how})."
+
+    def how(self, name: str, entry_slot: int | None, slot: int, interpreted: int,
+            target: str, problem: str | None = None) -> str:
+        """How a call ran, from the evidence: the code slot invoke used and ``interpreted``,
+        how many times the interpreter entered ``name`` during the call (its call count)."""
+        times = f"{interpreted} time{'s' * (interpreted != 1)}"
+        if entry_slot is None:
+            return "it never reached its code slot"
+        if entry_slot == 0 and slot == 0:
+            return f"interpreted: the interpreter entered {name} {times}"
+        if entry_slot == 0 and problem is not None:
+            return (f"interpreted: the interpreter entered {name} {times}; during the call its "
+                    f"code slot became {slot}, but {problem}")
+        if entry_slot == 0:
+            return (f"it started in the interpreter, which entered {name} {times}; during the "
+                    f"call its code slot became {slot}, so from then on a call to {name} went "
+                    f"to {target}")
+        text = f"JIT code via table slot {entry_slot} -> {target}"
+        if interpreted:
+            text += f"; the interpreter also entered {name} {times}"
+        return text
 
     def trap(self, name: str, args: Sequence[int], code: str, message: str,
              why: str | None = None) -> str:
         why = why or TRAP_WHY.get(code, message)
         return f"{call_text(name, args)} trapped with {code}: {why}. wasmtime said: {message}"
+
+    def out_of_fuel(self, budget: int, flushing: bool = False) -> str:
+        who = ("invoke ran out of its fuel budget while compiling the pending batch"
+               if flushing else "the call ran out of its fuel budget")
+        return (f"{who} ({budget:,} units). That happens with "
+                f"runaway code (an endless loop), but also with long legitimate work: fuel "
+                f"cannot tell the two apart")
 
     def bad_signature(self, expected_type: str, actual_type: str, mismatch_slot: int,
                       mismatch_holds: str, mismatch_function: str) -> str:

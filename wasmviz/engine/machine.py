@@ -1,9 +1,11 @@
 """The wasmtime host: one main-module instance, the `instantiate` import, and program loading.
 
-The host does what a browser's JavaScript would do for a JIT inside WebAssembly: it compiles the
+The host does what a browser's JavaScript does for a JIT inside WebAssembly: it compiles the
 bytes the main module wrote, instantiates them with the main module's table and memory as
-imports, and runs their `patch`. It never writes a generated module's bytes itself. It also owns
-the language front end (source -> bytecode in main memory), as an embedder would.
+imports, and runs their `patch`. (In a browser that happens after the JIT's export has
+returned, asynchronously; wasmtime lets this host do it synchronously, inside `instantiate`.)
+It never writes a generated module's bytes itself. It also owns the language front end
+(source -> bytecode in main memory), as an embedder would.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ MAIN_WAT = Path(__file__).resolve().parents[2] / "assets" / "main.wat"
 #: Fuel for one top-level operation: enough for fib(30) interpreted, small enough that a
 #: runaway loop in generated code stops in under a second (`make bench`, line 4, measures it).
 DEFAULT_FUEL = 1_500_000_000
+
+#: The note main's invoke sends once it has read the code slot it calls through (docs/abi.md).
+NOTE_CALL = 8
 
 #: Instantiate statuses returned to the main module (docs/abi.md).
 OK, INVALID_MODULE, LINK_ERROR, PATCH_TRAPPED = 0, 1, 2, 3
@@ -84,6 +89,10 @@ def first_line(exc: BaseException) -> str:
 
 class Machine:
     """A main-module instance in its own store, optionally recording a trace."""
+
+    #: What the host passes to a generated module's instantiation, in order, by the name a
+    #: learner knows it under (the link step records which import each one is bound to).
+    PROVIDERS = ("host.note", "main.table", "main.memory")
 
     def __init__(self, *, record: bool = True, fuel: int = DEFAULT_FUEL,
                  threshold: int = 100, window: int = 100, jit: bool = True,
@@ -166,9 +175,11 @@ class Machine:
             self.functions[f.name] = info
             added.append(info)
         if self.recorder:
+            slots = [self.read_i32(f.obj) for f in added]
             self.recorder.record(self.store, "setup", "define",
-                                 self.recorder.captions.defined(added),
+                                 self.recorder.captions.defined(added, slots),
                                  detail={"functions": [f.name for f in added],
+                                         "objects": {f.name: f.obj for f in added},
                                          "source": source})
         return added
 
@@ -213,7 +224,8 @@ class Machine:
         self.memory.write(self.store, budget.to_bytes(4, "little", signed=True),
                           self.layout.state_field("callback_notes"))
         if self.recorder:
-            self.recorder.record_call(self.store, info, list(args))
+            # No step yet: main notes the call itself, with the code slot it really uses.
+            self.recorder.begin_call(self.store, info, list(args))
         result, trap = self._guarded(lambda: self._fn["invoke"](self.store, info.obj), "call")
         value = None if result is None else wrap_i32(int(result))
         if self.recorder:
@@ -256,6 +268,14 @@ class Machine:
 
     # ---------------------------------------------------------------- imports
     def _on_note(self, caller: wasmtime.Caller, kind: int, a: int, b: int) -> None:
+        if kind == NOTE_CALL and self.op_active:
+            # invoke has flushed any pending batch and taken the code slot: the call proper
+            # starts here, with the whole budget (a flush before it had its own), so "the call
+            # ran out of its N units" is exactly true. Fuel spent so far is kept in the total.
+            # (A Caller shares its store's context: Store's methods work on it.)
+            left = wasmtime.Store.get_fuel(caller)  # type: ignore[arg-type]
+            self.fuel_used += self.fuel_budget - left
+            wasmtime.Store.set_fuel(caller, self.fuel_budget)  # type: ignore[arg-type]
         if self.recorder:
             self.recorder.on_note(caller, kind, a, b)
 
@@ -272,10 +292,13 @@ class Machine:
         if rec:
             rec.record_compiled(caller, number, ptr, data, module)
         try:
-            instance = wasmtime.Instance(caller, module, [self._note_func, self.table, self.memory])
+            # Given by name, so the bindings the link step records are the ones passed here.
+            given = {"host.note": self._note_func, "main.table": self.table,
+                     "main.memory": self.memory}
+            instance = wasmtime.Instance(caller, module, [given[n] for n in self.PROVIDERS])
         except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
             if rec:
-                rec.record_link_error(caller, number, exc)
+                rec.record_link_error(caller, number, exc, self.PROVIDERS)
             return LINK_ERROR
         self.modules.append(instance)
         exports = instance.exports(caller)
@@ -283,7 +306,7 @@ class Machine:
             for name, item in exports.items():
                 if isinstance(item, wasmtime.Func) and name != "patch":
                     rec.tables.register(item, "generated", name, number)
-            rec.record_linked(caller, number, tuple(exports))
+            rec.record_linked(caller, number, tuple(exports), self.PROVIDERS)
         patch = exports["patch"]
         assert isinstance(patch, wasmtime.Func)
         try:

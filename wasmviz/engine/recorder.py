@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import wasmtime
 
-from . import bytecode
-from .captions import SECTION_NAMES, Captions, type_text
-from .layout import FUNC_FIELDS, FUNC_STATES, STATE_FIELDS
+from .captions import SECTION_NAMES, Captions
+from .labels import MemoryLabels
+from .layout import FUNC_STATES
+from .slots import (check_installed, compiled_callers, route, signature_mismatch, slot_label,
+                    slot_problem)
 from .snapshot import MemoryWatcher, TableReader, live_memory
 from .trace import Edge, ModuleInfo, Section, Slot, Step, Trace, TrapInfo
 
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
     from .machine import FunctionInfo, Machine
 
 # Note kinds (docs/abi.md).
-JIT_BEGIN, SECTION, JIT_END, HOT, JIT_DONE, HEADER, CALLBACK = 1, 2, 3, 4, 5, 6, 7
+JIT_BEGIN, SECTION, JIT_END, HOT, JIT_DONE, HEADER, CALLBACK, CALL, FLUSH = range(1, 10)
 GROW, SET, RELOC = 16, 17, 18
 
 #: Callbacks from JIT code into the interpreter recorded as steps per top-level call. A
@@ -39,6 +41,7 @@ class Recorder:
         self.machine = machine
         self.tables = TableReader()
         self.memory = MemoryWatcher()
+        self._labels = MemoryLabels(machine)
         self.captions = Captions()
         self.steps: list[Step] = []
         self.edges: list[Edge] = []
@@ -47,7 +50,16 @@ class Recorder:
         self._batch: list[str] = []
         self._modules: dict[int, ModuleInfo] = {}
         self._imports: dict[int, list[str]] = {}  # each compiled module's real imports
-        self._call_slot = 0  # the code slot when the current top-level call began
+        self._import_kinds: dict[int, list[str]] = {}  # and what kind each import is
+        #: The current top-level call, from begin_call: (function, args), its call count
+        #: before it ran, the code slot invoke used (None until main's CALL note), and
+        #: whether invoke flushed a batch first.
+        self._call: tuple[FunctionInfo, list[int]] | None = None
+        self._calls_before = 0
+        self._entry_slot: int | None = None
+        self._entry_via = "interpreter"
+        self._fuel_before = 0
+        self._flushed = False
         #: The budget of CALLBACK notes the host gives main for each top-level call.
         self.callback_budget = CALLBACK_STEPS
         self._call_edges: tuple[Edge, ...] = ()  # the current top-level call's path
@@ -65,7 +77,7 @@ class Recorder:
         """
         m = self.machine
         live = live_memory(m.memory, store)
-        changes = self.memory.changes(live, self._label)
+        changes = self.memory.changes(live, self._labels)
         fuel = m.fuel_used
         if m.op_active:
             fuel += m.fuel_budget - wasmtime.Store.get_fuel(store)  # type: ignore[arg-type]
@@ -112,13 +124,28 @@ class Recorder:
         elif kind == HOT:
             f = m.function_at(a)
             name = f.name if f else f"object@{a:#x}"
-            self.record(store, "call", "tier-up", c.hot(name, b),
+            queue_len = m.read_i32(m.layout.state_field("queue_len"), store)
+            countdown = m.read_i32(m.layout.state_field("countdown"), store)
+            self.record(store, "call", "tier-up", c.hot(name, b, queue_len, countdown),
                         detail={"function": name, "calls": b, "object": a})
         elif kind == CALLBACK:
             self._record_callback(store, a, b)
+        elif kind == CALL:
+            self._record_call(store, a, b)
+        elif kind == FLUSH:
+            self._record_flush(store, a, b)
         elif kind == JIT_DONE:
-            self.record(store, "patch", "jit-done", c.jit_done(a, b),
-                        detail={"status": a, "functions": b})
+            table = self.tables.snapshot(m.table, store)
+            installed, problems = check_installed(self.machine, store, self._batch, table)
+            failed = [n for n in self._batch if n in m.functions
+                      and m.read_i32(m.functions[n].obj + 20, store) == 3]
+            self.record(store, "patch", "jit-done",
+                        c.jit_done(a, b, installed, [p for _, p in problems], len(failed)),
+                        table=table,
+                        detail={"status": a, "functions": b,
+                                "installed": [n for n, _ in installed],
+                                "not_installed": [n for n, _ in problems],
+                                "failed": failed})
         elif kind == GROW:
             self.record(store, "patch", "table.grow", c.grow(a, b),
                         detail={"base": a, "delta": b})
@@ -130,9 +157,14 @@ class Recorder:
         elif kind == RELOC:
             f = m.function_at(a)
             name = f.name if f else f"object@{a:#x}"
-            self.record(store, "patch", "relocation", c.relocation(a, b, name),
+            table = self.tables.snapshot(m.table, store)
+            problem = slot_problem(self.machine, store, f, b, table) if f else None
+            self.record(store, "patch", "relocation", c.relocation(a, b, name, problem),
+                        table=table,
                         detail={"address": a, "value": b, "function": name,
-                                "field": f"{name}.code_slot"})
+                                "field": f"{name}.code_slot", "table_size": len(table),
+                                "in_bounds": 0 <= b < len(table),
+                                "holds": slot_label(table, b), "problem": problem})
         else:
             self.record(store, "call", "note", f"The main module sent note {kind}({a}, {b}).",
                         detail={"kind": kind, "a": a, "b": b})
@@ -160,25 +192,39 @@ class Recorder:
         self._modules[number] = info
         imports = [f"{i.module}.{i.name}" for i in module.imports]
         self._imports[number] = imports
+        self._import_kinds[number] = [_extern_kind(i.type) for i in module.imports]
         exports = [e.name for e in module.exports]
         self.record(store, "compile", "compiled",
                     self.captions.compiled(number, len(data), self._batch), module=info,
                     detail={"module": number, "imports": imports, "exports": exports})
 
-    def record_link_error(self, store: wasmtime.Caller, number: int, exc: Exception) -> None:
+    def bindings(self, number: int, providers: tuple[str, ...]) -> list[dict[str, str]]:
+        """Each import of module ``number`` in import order, with what the host gave it:
+        ``providers[i]`` is the host's name for the i-th extern it passed to the linker."""
+        names = self._imports.get(number, [])
+        kinds = self._import_kinds.get(number, [])
+        return [{"import": name, "kind": kind,
+                 "provider": providers[i] if i < len(providers) else "nothing"}
+                for i, (name, kind) in enumerate(zip(names, kinds))]
+
+    def record_link_error(self, store: wasmtime.Caller, number: int, exc: Exception,
+                          providers: tuple[str, ...] = ()) -> None:
         message = _validation_message(exc)
         self.record(store, "link", "link-error", self.captions.link_error(number, message),
-                    module=self._modules.get(number), error=message, detail={"module": number})
+                    module=self._modules.get(number), error=message,
+                    detail={"module": number, "bindings": self.bindings(number, providers)})
 
     def record_linked(self, store: wasmtime.Caller, number: int,
-                      exports: tuple[str, ...] = ()) -> None:
+                      exports: tuple[str, ...] = (), providers: tuple[str, ...] = ()) -> None:
         src = f"m{number}"
         # What wasmtime says the module imports, as it linked them (host.note, main.table,
         # main.memory for every module the JIT writes today).
         self.edges += [Edge(src, name, "import") for name in self._imports.get(number, ())]
         self.edges += [Edge(src, f"{src}.{name}", "export") for name in exports]
-        self.record(store, "link", "linked", self.captions.linked(number),
-                    module=self._modules.get(number), detail={"module": number},
+        bindings = self.bindings(number, providers)
+        self.record(store, "link", "linked", self.captions.linked(number, bindings),
+                    module=self._modules.get(number),
+                    detail={"module": number, "bindings": bindings},
                     edges=(Edge("host", f"{src}.patch", "call"),))
 
     def record_patch_trap(self, store: wasmtime.Caller, number: int, trap: TrapInfo) -> None:
@@ -188,60 +234,124 @@ class Recorder:
                     module=self._modules.get(number), detail={"module": number})
 
     def record_patched(self, store: wasmtime.Caller, number: int) -> None:
-        self.record(store, "patch", "patched", self.captions.patched(number),
-                    module=self._modules.get(number), detail={"module": number})
+        table = self.tables.snapshot(self.machine.table, store)
+        installed, problems = check_installed(self.machine, store, self._batch, table)
+        self.record(store, "patch", "patched",
+                    self.captions.patched(number, installed, [p for _, p in problems]),
+                    table=table, module=self._modules.get(number),
+                    detail={"module": number, "installed": [n for n, _ in installed],
+                            "not_installed": [n for n, _ in problems]})
 
     # ------------------------------------------------------------------ calls
-    def record_call(self, store: wasmtime.Storelike, f: FunctionInfo, args: list[int]) -> None:
+    def begin_call(self, store: wasmtime.Storelike, f: FunctionInfo, args: list[int]) -> None:
+        """The host is about to call main's invoke for ``f``: remember the call and f's call
+        count. No step yet: main notes the call itself once it has read the code slot."""
+        self._call = (f, args)
+        self._calls_before = self.machine.read_i32(f.obj + 16, store)
+        self._fuel_before = self.machine.fuel_used
+        self._entry_slot, self._flushed = None, False
+        self._call_edges, self._callbacks = (), 0
+
+    def _record_flush(self, store: wasmtime.Caller, obj: int, queued: int) -> None:
+        """invoke found hot functions queued (and the JIT on): it flushes before the call."""
         m = self.machine
-        slot = m.read_i32(f.obj, store)
-        target, edges = self._call_path(store, f, slot)
-        self._call_slot, self._call_edges, self._callbacks = slot, edges, 0
-        self.record(store, "call", "call", self.captions.call(f.name, args, slot, target),
-                    edges=edges, detail={"function": f.name, "args": args, "slot": slot,
-                                         "via": "jit" if slot else "interpreter"})
+        f, args = self._call if self._call else (m.function_at(obj), [])
+        name = f.name if f else f"object@{obj:#x}"
+        names = self._queued_names(store, queued)
+        self._flushed = True
+        self.record(store, "call", "flush", self.captions.flush(name, args, names),
+                    detail={"function": name, "args": args, "object": obj,
+                            "queue_len": queued, "queued": names})
+
+    def _record_call(self, store: wasmtime.Caller, obj: int, slot: int) -> None:
+        """invoke read ``obj``'s code slot, ``slot``, after any flush: the call starts here."""
+        m = self.machine
+        f = self._call[0] if self._call else m.function_at(obj)
+        args = self._call[1] if self._call else []
+        if f is None or f.obj != obj:
+            f = m.function_at(obj)
+        name = f.name if f else f"object@{obj:#x}"
+        table = self.tables.snapshot(m.table, store)
+        target, edges = self._call_path(store, slot, table)
+        problem = slot_problem(self.machine, store, f, slot, table) if f and slot else None
+        self._entry_slot, self._call_edges, self._callbacks = slot, edges, 0
+        self._entry_via = route(slot, table)
+        state = m.read_i32(obj + 20, store)
+        state_name = FUNC_STATES[state] if 0 <= state < len(FUNC_STATES) else str(state)
+        self.record(store, "call", "call",
+                    self.captions.call(name, args, slot, target, problem, self._flushed,
+                                       state_name),
+                    table=table, edges=edges,
+                    detail={"function": name, "args": args, "object": obj, "slot": slot,
+                            "via": "jit" if slot else "interpreter",
+                            "reaches": self._entry_via, "holds": slot_label(table, slot),
+                            "problem": problem, "flushed": self._flushed,
+                            "state": state_name})
 
     def record_result(self, store: wasmtime.Storelike, f: FunctionInfo, args: list[int],
                       value: int | None, trap: TrapInfo | None) -> None:
         m = self.machine
         slot = m.read_i32(f.obj, store)
         calls = m.read_i32(f.obj + 16, store)
-        target, edges = self._call_path(store, f, slot)
+        table = self.tables.snapshot(m.table, store)
+        target, edges = self._call_path(store, slot, table)
         # main counted every callback down from the budget the host gave it (see $entered).
         left = m.read_i32(m.layout.state_field("callback_notes"), store)
         callbacks = self.callback_budget - left
+        entry = self._entry_slot
+        interpreted = calls - self._calls_before
+        # How the call ran, decided from evidence only: the slot invoke used (main's CALL
+        # note), and the interpreter's count of f's entries during the call.
+        if entry is None:
+            tier = "none"
+        elif entry == 0:
+            # A tier-up only if the slot it got now holds f's own JIT code, of the right type
+            # (not null, not past the end, not another function).
+            ok = slot != 0 and slot_problem(self.machine, store, f, slot, table) is None
+            tier = "tiered-up" if ok else "interpreted"
+        else:
+            tier = self._entry_via  # jit, or where a bad slot went: null, out-of-bounds, main
         detail: dict[str, Any] = {
-            "function": f.name, "args": args, "slot": slot, "calls": calls,
-            "table_size": m.table.size(store), "via": "jit" if slot else "interpreter",
-            "callbacks": callbacks, "callbacks_shown": self._callbacks}
+            "function": f.name, "args": args, "object": f.obj, "slot": slot, "calls": calls,
+            "calls_before": self._calls_before, "interpreted": interpreted,
+            "entry_slot": entry, "tier": tier,
+            "table_size": len(table), "via": "jit" if slot else "interpreter",
+            "reaches": route(slot, table), "holds": slot_label(table, slot),
+            "callbacks": callbacks, "callbacks_shown": self._callbacks,
+            # The whole top-level operation, invoke's flush included (the call step itself is
+            # noted inside invoke, a few instructions after the host called it).
+            "fuel_spent": m.fuel_used - self._fuel_before}
+        self._call = None
         if trap is not None:
             why = None
             if trap.code == "BAD_SIGNATURE":
-                mismatch = self._signature_mismatch(store, f)
+                mismatch = signature_mismatch(m, store, f, table)
                 detail.update(mismatch)
                 if mismatch:
                     why = self.captions.bad_signature(**mismatch)
+            elif trap.code == "OUT_OF_FUEL":
+                why = self.captions.out_of_fuel(m.fuel_budget, entry is None and self._flushed)
+                detail["fuel_budget"] = m.fuel_budget
             self.record(store, "call", "trap",
                         self.captions.trap(f.name, args, trap.code, trap.message, why)
                         + self.captions.callbacks(callbacks, self._callbacks),
-                        trap=trap, edges=edges, detail=detail)
+                        trap=trap, edges=edges, detail=detail, table=table)
         else:
-            if slot and not self._call_slot:
-                via = (f"it started in the interpreter and tiered up during the run: "
-                       f"calls made after the batch ran JIT code via table slot {slot}")
-            else:
-                via = f"JIT code via table slot {slot}" if slot else "interpreted"
-            self.record(store, "call", "result", self.captions.result(f.name, args, value or 0,
-                                                                       via)
+            entry_target = target if entry == slot else slot_label(table, entry or 0)
+            problem = (slot_problem(m, store, f, slot, table) if entry == 0 and slot
+                       else None)
+            how = self.captions.how(f.name, entry, slot, interpreted,
+                                    target if tier == "tiered-up" else entry_target, problem)
+            self.record(store, "call", "result",
+                        self.captions.result(f.name, args, value or 0, how)
                         + self.captions.callbacks(callbacks, self._callbacks),
-                        result=value, edges=edges, detail=detail)
+                        result=value, edges=edges, detail=detail, table=table)
 
-    def _call_path(self, store: wasmtime.Storelike, f: FunctionInfo,
-                   slot: int) -> tuple[str, tuple[Edge, ...]]:
+    def _call_path(self, store: wasmtime.Storelike, slot: int,
+                   table: tuple[Slot, ...]) -> tuple[str, tuple[Edge, ...]]:
         if slot == 0:
             return "interpreter", (Edge("main", "main.interpreter", "call"),)
-        table = self.tables.snapshot(self.machine.table, store)
-        target = table[slot].label if 0 <= slot < len(table) else "out of bounds"
+        target = slot_label(table, slot)
         return target, (Edge("main", f"slot {slot}", "call"), Edge(f"slot {slot}", target, "call"))
 
     def _record_callback(self, store: wasmtime.Caller, obj: int, slot: int) -> None:
@@ -256,7 +366,7 @@ class Recorder:
         frame = int(m.vsp.value(store))  # type: ignore[call-overload]
         args = [m.read_i32(frame + 4 * i, store) for i in range(max(0, nparams))]
         state = m.read_i32(obj + 20, store)
-        callers = self._compiled_callers(store, obj, table)
+        callers = compiled_callers(m, store, obj, table)
         self._callbacks += 1
         detail = {"function": name, "object": obj, "slot": slot, "entry": entry,
                   "args": args, "frame": frame, "code_slot": m.read_i32(obj, store),
@@ -269,104 +379,15 @@ class Recorder:
                         Edge(caller, f"slot {slot}", "callback"),
                         Edge(f"slot {slot}", "main.interpreter", "callback")))
 
-    def _compiled_callers(self, store: wasmtime.Storelike, obj: int,
-                          table: tuple[Slot, ...]) -> list[str]:
-        """The JIT code that can have made a call to ``obj``: the compiled functions whose
-        bytecode calls it (only their call templates reach an interpreter entry), as the
-        table labels them, e.g. ``m1.sum``."""
-        m, out = self.machine, []
-        for info in m.functions.values():
-            slot = m.read_i32(info.obj, store)
-            if not 0 < slot < len(table) or table[slot].kind != "generated":
-                continue
-            if obj in _callees(info.code):
-                out.append(table[slot].label)
-        return out
-
-    def _signature_mismatch(self, store: wasmtime.Storelike, f: FunctionInfo) -> dict[str, Any]:
-        """Which code slot holds a function of another type than call_indirect names for it.
-
-        A k-parameter function is always called with (type $sig_k), whose exact type main's
-        interpreter entry enter_k has: that is the expected type. The actual one is the type
-        wasmtime gives the function in the slot now. ``f`` (the top-level call) is checked
-        first, then every other function a JIT caller may have called.
-        """
-        m = self.machine
-        size = m.table.size(store)
-        for info in [f] + [i for i in m.functions.values() if i is not f]:
-            slot = m.read_i32(info.obj, store)
-            k = m.read_i32(info.obj + 12, store)
-            if not (0 < slot < size and 0 <= k < len(m.entries)):
-                continue
-            func = m.table.get(store, slot)
-            if not isinstance(func, wasmtime.Func):
-                continue
-            expected, actual = type_text(m.entries[k].type(store)), type_text(func.type(store))
-            if expected != actual:
-                label = self.tables.snapshot(m.table, store)[slot].label
-                return {"expected_type": expected, "actual_type": actual,
-                        "mismatch_slot": slot, "mismatch_holds": label,
-                        "mismatch_function": info.name}
-        return {}
-
-    # ------------------------------------------------------------------ labels
-    def _label(self, lo: int, hi: int) -> list[tuple[int, int, str, bool]]:
-        """Split ``[lo, hi)`` into pieces labelled with what the bytes are.
-
-        i32 fields (state, arguments, queue, function objects) are kept whole.
-        """
-        pieces = []
-        p = lo
-        while p < hi:
-            end, label, whole = self._field_at(p, hi)
-            pieces.append((p, min(end, hi), label, whole))
-            p = min(end, hi)
-        return pieces
-
-    def _field_at(self, p: int, hi: int) -> tuple[int, str, bool]:
-        """Return where the labelled piece holding ``p`` ends, its label, and whether it is an
-        i32 field (reported whole)."""
-        m, L = self.machine, self.machine.layout
-        region = L.region(p)
-        if region == "state":
-            i = (p - L.state_base) // 4
-            return L.state_base + 4 * (i + 1), f"state.{STATE_FIELDS[i]}", True
-        if region in ("args", "queue"):
-            base = L.args_base if region == "args" else L.queue_base
-            i = (p - base) // 4
-            return base + 4 * (i + 1), f"{region}[{i}]", True
-        if region == "functions":
-            obj = L.funcs_base + (p - L.funcs_base) // L.func_size * L.func_size
-            field = (p - obj) // 4
-            f = m.function_at(obj)
-            name = f.name if f else f"object@{obj:#x}"
-            return obj + 4 * (field + 1), f"{name}.{FUNC_FIELDS[field]}", True
-        if region == "heap":
-            for f in m.functions.values():
-                # Not "f.name"/"f.bytecode": those label the object's pointer fields.
-                if f.name_ptr <= p < f.name_ptr + len(f.name.encode()):
-                    return f.name_ptr + len(f.name.encode()), f"{f.name}'s name (text)", False
-                if f.code_ptr <= p < f.code_ptr + len(f.code):
-                    return f.code_ptr + len(f.code), f"{f.name}'s bytecode (bytes)", False
-            return hi, "heap", False
-        if region == "stack":
-            return min(hi, L.vstack_end), "interpreter stack", False
-        if region == "jit":
-            return min(hi, L.jit_buf_end), f"module {len(m.modules) + 1} bytes", False
-        return hi, "", False
-
-
-def _callees(code: bytes) -> set[int]:
-    """The function objects a function's bytecode calls (CALL immediates)."""
-    try:
-        return {i.immediate & 0xFFFFFFFF for i in bytecode.disassemble(code)
-                if i.op is bytecode.Op.CALL and i.immediate is not None}
-    except ValueError:
-        return set()
-
 
 def _validation_message(exc: Exception) -> str:
     """Return wasmtime's message without its backtrace, on one line."""
     lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
     useful = [ln for ln in lines if not ln.startswith(("Caused by", "Stack backtrace"))]
     return "; ".join(useful[:3]) if useful else type(exc).__name__
+
+
+def _extern_kind(t: object) -> str:
+    """The kind of an import's type: func, table, memory or global."""
+    return {"FuncType": "func", "TableType": "table", "MemoryType": "memory",
+            "GlobalType": "global"}.get(type(t).__name__, type(t).__name__)

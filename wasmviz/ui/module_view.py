@@ -39,7 +39,7 @@ _SECTION_TIPS = {
     "import": "host.note, and the main module's table and memory",
     "function": "the type of each new function, then patch",
     "export": "patch and each function under its source name",
-    "element": "a declarative segment so patch may use ref.func",
+    "element": "declares the new functions for ref.func (exporting them does too)",
     "code": "each function body translated from bytecode, then patch",
 }
 

@@ -137,12 +137,14 @@ def disassembly_text(fn: FunctionObject, names: dict[int, str]) -> str:
 def jit_calls_from_host(steps: Sequence[Step]) -> dict[str, int]:
     """Count, per function, the host's top-level calls that went straight to JIT code.
 
-    These are the recorded ``call`` steps with ``via == "jit"``; calls made *from* JIT code
-    (recursion, calls between compiled functions) are not recorded, so this is no total.
+    These are the recorded ``call`` steps whose slot reached a generated function
+    (``reaches == "jit"``: the slot held JIT code, as the table showed when invoke read it);
+    calls made *from* JIT code (recursion, calls between compiled functions) are not recorded,
+    so this is no total.
     """
     out: dict[str, int] = {}
     for step in steps:
-        if step.kind == "call" and step.detail.get("via") == "jit":
+        if step.kind == "call" and step.detail.get("reaches", step.detail.get("via")) == "jit":
             name = str(step.detail.get("function", ""))
             out[name] = out.get(name, 0) + 1
     return out

@@ -140,6 +140,9 @@ def _draw_relocation(pic: Picture, step: Step, c: MemoryChange, cell: Note) -> N
     pic.callout = f"{c.label}  {old} → {new}"
     anchor = cell.rect().center()
     text = f"calls to {step.detail.get('function', 'it')} now go through table slot {new}"
+    problem = step.detail.get("problem")
+    if problem:   # the recorder read the slot: say what is wrong with it, not only the plan
+        text += f"; but {problem}"
     # Sized to its text (heading row + wrapped lines), so nothing is cut at any font size.
     box = QRectF(max(40.0, anchor.x() - 150), NOTES_Y, 380, 0)
     box.setHeight(text_height(text, 10.5, box.width() - 20) + 36)
