@@ -8,6 +8,7 @@ be refused with a LessonError.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import json
 import random
@@ -24,7 +25,7 @@ from wasmviz.cli import main
 from wasmviz.engine.scenario import _FIELD_TYPES, FAULTS, Scenario, run
 from wasmviz.engine.trace import Trace
 from wasmviz.lessons import (MAX_BYTES, Checkpoint, Lesson, LessonError, Where, check,
-                             check_file, find, load, loads, resolve, shipped)
+                             check_file, find, load, loads, resolve, run_lesson, shipped)
 from wasmviz.lessons.loader import MAX_STEPS
 from wasmviz.lessons.model import EXPECT_KEYS, EXPECT_TYPES, KINDS
 
@@ -65,7 +66,7 @@ question = "Who wrote these bytes into memory?"
 choices = ["The host (Python)", "The main module, running in wasmtime", "wasmtime's compiler"]
 answer = 2
 right = "Yes: the JIT is WebAssembly code writing into its own linear memory."
-wrong = "Look again: the host only reads memory."
+wrong = "Look again: the host did not write these bytes."
 """
 
 #: Each malformed lesson -> (a fragment of its message, its line, its lesson step); 0 = none.
@@ -129,8 +130,30 @@ EXPECTED: dict[str, tuple[str, int, int]] = {
                            "to 6", 14, 1),
     "unknown-expectation-key": ("an expectation names one of slot, table_size, field, memory, "
                                 "result, trap, modules, detail, caption_contains, "
-                                "error_contains, call_fuel_at_most, call_fuel_at_least; found "
-                                "slots", 12, 1),
+                                "error_contains, call_fuel_at_most, call_fuel_at_least, "
+                                "memory_pages, module, wat_contains, bindings, fuel_ratio; "
+                                "found slots", 12, 1),
+    "false-memory-pages": ("expected {memory_pages = 16} at trace step 12 (link/linked); found "
+                           "8 pages", 12, 1),
+    "module-bytes-no-offset": ("expectation on a module's bytes needs offset = 0x4e and bytes",
+                               12, 1),
+    "false-module-bytes": ("expected {module = 1, offset = 0x4, bytes = '02 00 00 00'} at trace "
+                           "step 19 (call/result); found bytes 01 00 00 00", 12, 1),
+    "false-wat": ("expected {wat_contains = '(import \"main\" \"flag\" (global'} at trace step "
+                  "11 (compile/compiled); found no '(import \"main\" \"flag\" (global' in "
+                  "module 1's WAT", 12, 1),
+    "bindings-unquoted-import": ("bindings: 'main' holds a table; quote each import name, as in "
+                                 "{bindings = {\"main.table\" = \"main.table\"}}", 12, 1),
+    "bindings-not-recorded": ("at trace step 13 (patch/table.grow); found no bindings recorded "
+                              "at this step (a link step records detail.bindings)", 12, 1),
+    "fuel-ratio-no-bound": ("expectation on fuel_ratio needs at_least = 5 or at_most = 0.5", 12,
+                            1),
+    "fuel-ratio-bad-step": ("fuel_ratio: from must name a step that ends a call, such as "
+                            "\"call/result\" or \"call/result#3\"; found 'call-result'", 12, 1),
+    "fuel-ratio-later-step": ("found from = 'call/result' is trace step 19, after this one: a "
+                              "ratio may only use steps already shown", 12, 1),
+    "caption-only": ("caption_contains checks the caption's wording, not the state; add an "
+                     "expectation on state", 12, 1),
     "expectation-wrong-type": ("table_size must be a whole number from 0; found 'seven'", 12,
                                1),
     "checkpoint-answer-out-of-range": ("answer must be the number of the right choice, 1 to 3; "
@@ -304,7 +327,7 @@ def test_the_loader_keeps_what_the_file_says(good: Path) -> None:
         "Who wrote these bytes into memory?",
         ("The host (Python)", "The main module, running in wasmtime", "wasmtime's compiler"), 2,
         "Yes: the JIT is WebAssembly code writing into its own linear memory.",
-        "Look again: the host only reads memory.")
+        "Look again: the host did not write these bytes.")
     assert lesson.steps[2].where == {"section": "code"}
     assert lesson.steps[1].highlights[0].target == 0x20000
     assert lesson.steps[1].highlights[0].length == 8
@@ -350,6 +373,12 @@ def test_more_malformed_lessons_are_refused(text: str, message: str) -> None:
         lesson_of(text)
 
 
+def test_readme_documents_every_expectation_key() -> None:
+    readme = (Path(__file__).parents[1] / "lessons" / "README.md").read_text()
+    table = readme[readme.index("### Expectations"):readme.index("### Checkpoints")]
+    assert all(f"{{{key} = " in table for key in EXPECT_KEYS), "a key missing from the README"
+
+
 def test_scenario_types_cover_every_field() -> None:
     assert set(_FIELD_TYPES) == set(Scenario.__dataclass_fields__)
     assert set(EXPECT_TYPES) == set(EXPECT_KEYS) | {q for qs in EXPECT_KEYS.values() for q in qs}
@@ -378,13 +407,32 @@ def test_scenario_types_cover_every_field() -> None:
     ("generate/begin", "{modules = 1}", False),
     ("generate/begin", "{detail = {address = 0x20000}}", True),
     ("generate/begin", "{detail = {address = 0x30000}}", False),
-    ("patch/table.grow", '{caption_contains = "TABLE.GROW"}', True),
-    ("patch/table.grow", '{caption_contains = "table.set"}', False),
+    # Wording may accompany evidence of state, never stand alone (tests/lessons_bad/caption-only).
+    ("patch/table.grow", '{table_size = 7}, {caption_contains = "TABLE.GROW"}', True),
+    ("patch/table.grow", '{table_size = 7}, {caption_contains = "table.set"}', False),
     ("call/result", '{error_contains = "failed"}', False),
     ("call/result", "{call_fuel_at_most = 100000}", True),
     ("call/result", "{call_fuel_at_least = 1}", True),
     ("call/result", "{call_fuel_at_most = 1}", False),
     ("call/call", "{call_fuel_at_least = 0}", False),  # the call has not ended yet
+    ("link/linked", "{memory_pages = 8}", True),
+    ("start", "{memory_pages = 7}", False),
+    # A module's own bytes, wherever the run is: before the JIT writes them, and after.
+    ("generate/begin", '{module = 1, offset = 0, bytes = "00 61 73 6d 01"}', True),
+    ("end", '{module = 1, offset = 0x14, bytes = "60 02 7f 7f 01 7f"}', True),
+    ("end", '{module = 1, offset = 0x14, bytes = "60 01"}', False),
+    ("end", '{module = 1, offset = 250, bytes = "0b 0b"}', False),  # past its 251 bytes
+    ("end", '{module = 2, offset = 0, bytes = "00"}', False),  # no module 2
+    ("compile/compiled", '{wat_contains = "(export  \\"patch\\"   (func 2))"}', True),
+    ("compile/compiled", '{wat_contains = "table.grow", module = 1}', True),
+    ("compile/compiled", '{wat_contains = "call_indirect"}', False),
+    ("generate/begin", '{wat_contains = "module"}', False),  # no module generated yet
+    ("end", '{fuel_ratio = {from = "call/result", to = "call/result#1"}, at_least = 1, '
+            'at_most = 1}', True),
+    ("end", '{fuel_ratio = {from = "call/result", to = "call/result"}, at_least = 1.5}', False),
+    ("end", '{fuel_ratio = {from = "call/result#2", to = "call/result"}, at_least = 1}', False),
+    ("end", '{fuel_ratio = {from = "patch/table.grow", to = "call/result"}, at_most = 9}',
+     False),  # a grow ends no call
 ])
 def test_each_expectation_is_held_against_the_run(at: str, expect: str, holds: bool) -> None:
     lesson = lesson_of(HEAD + step(at, f"expect = [{expect}]\n"))
@@ -406,6 +454,65 @@ def test_expectations_about_faults(fault: str, at: str, true: str, false: str) -
     trace = fault_trace(fault)
     assert check(lesson_of(HEAD + step(at, f"expect = [{true}]\n")), trace) == []
     assert len(check(lesson_of(HEAD + step(at, f"expect = [{false}]\n")), trace)) == 1
+
+
+def bound(trace: Trace) -> Trace:
+    """``trace`` with its link step carrying detail["bindings"] in the shape the engine
+    documents (the engine records it from the instance's imports; this pins the checker)."""
+    bindings = [{"import": "host.note", "kind": "func", "provider": "host.note"},
+                {"import": "main.table", "kind": "table", "provider": "main.table"},
+                {"import": "main.memory", "kind": "memory", "provider": "main.memory"}]
+    steps = tuple(dataclasses.replace(s, detail={**s.detail, "bindings": bindings})
+                  if s.kind == "linked" else s for s in trace.steps)
+    return dataclasses.replace(trace, steps=steps)
+
+
+@pytest.mark.parametrize("expect, found", [
+    ('{bindings = {"main.table" = "main.table", "main.memory" = "main.memory"}}', None),
+    ('{bindings = {"main.table" = "other.table"}}', "no binding main.table -> other.table; "
+                                                     "bound: host.note -> host.note, "),
+    ('{bindings = {"main.global" = "main.global"}}', "no binding main.global -> main.global"),
+])
+def test_bindings_are_held_against_the_link_step(expect: str, found: str | None) -> None:
+    lesson = lesson_of(HEAD + step("link/linked", f"expect = [{expect}]\n"))
+    errors = check(lesson, bound(usual_trace()))
+    if found is None:
+        assert errors == []
+    else:
+        [error] = errors
+        assert "(link/linked); found " + found in error.message
+
+
+@pytest.mark.parametrize("expect, message", [
+    ("{bindings = {}}", "bindings is empty"),
+    ('{bindings = {"main.table" = 6}}', "the provider of 'main.table' must be text"),
+    ("{wat_contains = \" \"}", "wat_contains is empty"),
+    ('{module = 1, offset = 0, bytes = "zz"}', "bytes (in the expectation on 'module') must be "
+                                               "hex"),
+    ('{module = 1, offset = -1, bytes = "00"}', "offset (in the expectation on 'module') must "
+                                                "be a whole number from 0"),
+    ('{fuel_ratio = {from = "call/result"}, at_least = 2}', "fuel_ratio takes exactly from, to"),
+    ('{fuel_ratio = {from = "call/result#0", to = "call/result"}, at_least = 2}',
+     "from must name a step that ends a call"),
+    ('{fuel_ratio = {from = "call/result", to = "call/result"}, at_least = 0}',
+     "at_least (in the expectation on 'fuel_ratio') must be a number above 0"),
+    ('{fuel_ratio = {from = "call/result", to = "call/result"}, at_most = nan}',
+     "at_most (in the expectation on 'fuel_ratio') must be a number above 0"),
+    ('{memory_pages = "8"}', "memory_pages must be a whole number from 0"),
+])
+def test_new_expectation_kinds_are_validated(expect: str, message: str) -> None:
+    with pytest.raises(LessonError, match=re.escape(message)):
+        lesson_of(HEAD + step("end", f"expect = [{expect}]\n"))
+
+
+def test_a_module_claim_survives_the_next_module() -> None:
+    """Module 1's bytes, checked after module 2 overwrote the JIT buffer: memory disagrees,
+    the module's own recorded bytes do not."""
+    trace = run(Scenario(exprs=("x * x + 3", "x + 1"), args=(7,)), disassemble=False)
+    assert trace.memory_at(len(trace) - 1, 0x20085, 5) == b"expr2"  # module 1's "expr1"
+    lesson = lesson_of(HEAD + step("end", 'expect = [{module = 1, offset = 0x85, '
+                                          'bytes = "65 78 70 72 31"}, {modules = 2}]\n'))
+    assert check(lesson, trace) == []
 
 
 def test_resolve_follows_the_phases() -> None:
@@ -500,9 +607,28 @@ def test_cli_list_names_every_shipped_lesson(capsys: pytest.CaptureFixture[str])
 
 
 # --------------------------------------------------------------------------- shipped lessons
+#: A step's narration must fit the lesson dock without scrolling (issue 10, item 5).
+MAX_WORDS = 90
+
+
+@pytest.mark.parametrize("path", shipped(), ids=lambda p: p.stem)
+def test_shipped_lessons_are_short_and_rest_on_state(path: Path) -> None:
+    lesson = load(path)
+    long = {s.number: len(s.narration.split()) for s in lesson.steps
+            if len(s.narration.split()) > MAX_WORDS}
+    assert long == {}, f"steps over {MAX_WORDS} words (step: words)"
+    # Captions are being rewritten from the state: no shipped claim may rest on their wording.
+    assert not any(e.key == "caption_contains" for s in lesson.steps for e in s.expectations)
+    assert any(s.checkpoint for s in lesson.steps)
+
+
 @pytest.mark.parametrize("path", shipped(), ids=lambda p: p.stem)
 def test_shipped_lesson_passes_and_ends_with_a_checkpoint(path: Path) -> None:
     assert [str(e) for e in check_file(path)] == []
+    # Pressing Next must change the picture at least every third step (issue 10, item 5).
+    indices = resolve(load(path), run_lesson(load(path))).indices
+    runs = [i for i in range(len(indices) - 2) if indices[i] == indices[i + 1] == indices[i + 2]]
+    assert runs == [], f"steps {[i + 1 for i in runs]} begin three steps on one trace step"
     lesson = load(path)
     assert lesson.steps[-1].checkpoint is not None, "every shipped lesson ends with a question"
     assert lesson.level in ("beginner", "intermediate", "expert")
@@ -558,7 +684,8 @@ HIGHLIGHTS = st.sampled_from(["slot 6", "slot 99", "module 1", "module 7", "memo
                               "region jit", "arrow call", "host", "section code",
                               "section nope", "slot -1", "memory", "host 1"]) | st.text(max_size=8)
 EXPECTS = st.dictionaries(
-    st.sampled_from([*EXPECT_KEYS, "holds", "from", "to", "equals", "bytes", "x"]),
+    st.sampled_from([*EXPECT_KEYS, "holds", "from", "to", "equals", "bytes", "offset",
+                     "at_least", "at_most", "x"]),
     st.integers(-2, 2**33) | st.sampled_from(["m1.expr", "null", "00 61", "expr.code_slot",
                                               "none", "grow"]), min_size=1, max_size=3)
 STEPS = st.fixed_dictionaries({

@@ -19,6 +19,8 @@ from ..engine.machine import EngineError
 from ..engine.scenario import Scenario, ScenarioError, run
 from ..engine.layout import FUNC_FIELDS, STATE_FIELDS
 from ..engine.trace import PHASES, Trace
+from . import evidence
+from .evidence import call_fuel
 from .loader import load
 from .model import KINDS, Expectation, Highlight, Lesson, LessonError, LessonStep, Where
 
@@ -292,7 +294,7 @@ def _found(e: Expectation, trace: Trace, index: int) -> str | None:
         return _field(e, trace, index)
     if e.key == "memory":
         return _memory(e, trace, index)
-    return f"unknown expectation {e.key!r}"
+    return evidence.found(e, trace, index)
 
 
 def _field(e: Expectation, trace: Trace, index: int) -> str | None:
@@ -325,15 +327,6 @@ def _memory(e: Expectation, trace: Trace, index: int) -> str | None:
         return "memory needs an address"
     got = trace.memory_at(index, e.value, len(want))
     return None if got == want else f"bytes {got.hex(' ')}"
-
-
-def call_fuel(trace: Trace, index: int) -> int | None:
-    """Fuel spent by the top-level call that step ``index`` ends (result or trap)."""
-    s = trace[index]
-    if s.phase != "call" or s.kind == "call":
-        return None
-    start = next((t for t in reversed(trace.steps[:index]) if t.kind == "call"), None)
-    return None if start is None else s.fuel_used - start.fuel_used
 
 
 def _int(data: bytes) -> int:

@@ -51,7 +51,16 @@ EXPECT_KEYS: Mapping[str, tuple[str, ...]] = {
     "error_contains": (),               # {error_contains = "failed to compile"}
     "call_fuel_at_most": (),            # fuel of the top-level call this step ends
     "call_fuel_at_least": (),
+    "memory_pages": (),                 # {memory_pages = 8}: main memory's size in pages
+    "module": ("offset", "bytes"),      # {module = 1, offset = 0x4e, bytes = "04 6d"}
+    "wat_contains": ("module",),        # {wat_contains = "table.grow"} (the latest module)
+    "bindings": (),                     # {bindings = {"main.table" = "main.table"}}
+    "fuel_ratio": ("at_least", "at_most"),  # {fuel_ratio = {from = .., to = ..}, at_least = 5}
 }
+#: Expectations that check wording, not state: a step may not rest on these alone.
+WORDING_KEYS = ("caption_contains",)
+#: The two fields of a fuel_ratio table: steps named like ``at``, optionally ``#n`` (nth).
+FUEL_RATIO_FIELDS = ("from", "to")
 
 #: What a required field is for, to say so when it is missing.
 REQUIRED = {"title": "the lesson's title, e.g. title = \"Linking a module\"",
@@ -65,9 +74,12 @@ EXPECT_TYPES: Mapping[str, str] = {
     "slot": "index", "holds": "text", "table_size": "index", "field": "text", "from": "int",
     "to": "int", "equals": "int", "memory": "index", "bytes": "text", "result": "int",
     "trap": "text", "modules": "index", "detail": "table", "caption_contains": "text",
-    "error_contains": "text", "call_fuel_at_most": "index", "call_fuel_at_least": "index"}
+    "error_contains": "text", "call_fuel_at_most": "index", "call_fuel_at_least": "index",
+    "memory_pages": "index", "module": "index", "offset": "index", "wat_contains": "text",
+    "bindings": "table", "fuel_ratio": "table", "at_least": "number", "at_most": "number"}
 TYPE_NAMES = {"int": "a whole number", "index": "a whole number from 0", "text": "text",
-              "table": "a table such as {via = \"jit\"}"}
+              "table": "a table such as {via = \"jit\"}",
+              "number": "a number above 0, such as 5 or 1.5"}
 
 
 def is_a(value: object, kind: str) -> bool:
@@ -75,6 +87,9 @@ def is_a(value: object, kind: str) -> bool:
     if kind in ("int", "index"):
         return isinstance(value, int) and not isinstance(value, bool) and \
             (kind == "int" or value >= 0)
+    if kind == "number":  # a ratio: finite and positive (nan and inf compare to nothing)
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and \
+            0 < value < float("inf")
     return isinstance(value, str if kind == "text" else dict)
 
 
@@ -134,10 +149,20 @@ class Expectation:
         """Return the expectation as the author wrote it, e.g. ``slot = 6, holds = "m1.f"``."""
         # Addresses read best in hex, as authors write them.
         value = hex(self.value) if self.key == "memory" and isinstance(self.value, int) \
-            else repr(self.value)
+            else _written(self.value)
         parts = [f"{self.key} = {value}"]
-        parts += [f"{k} = {v!r}" for k, v in self.qualifiers.items()]
+        parts += [f"{k} = {hex(v) if k == 'offset' and isinstance(v, int) else _written(v)}"
+                  for k, v in self.qualifiers.items()]
         return "{" + ", ".join(parts) + "}"
+
+
+def _written(value: Any) -> str:
+    """Return ``value`` much as a lesson writes it: tables as {key = value}, names with dots
+    quoted ("main.table"), everything else as Python shows it."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k if str(k).isidentifier() else repr(k)} = {_written(v)}"
+                               for k, v in value.items()) + "}"
+    return repr(value)
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from .model import (ARROW_NAMES, EXPECT_KEYS, EXPECT_TYPES, HIGHLIGHT_KINDS, REGION_NAMES,
-                    REQUIRED, TYPE_NAMES, Checkpoint, Expectation, Highlight, LessonError, Where,
-                    is_a, type_name)
+from ..engine.trace import PHASES
+from .model import (ARROW_NAMES, EXPECT_KEYS, EXPECT_TYPES, FUEL_RATIO_FIELDS,
+                    HIGHLIGHT_KINDS, REGION_NAMES, REQUIRED, TYPE_NAMES, WORDING_KEYS,
+                    Checkpoint, Expectation, Highlight, LessonError, Where, is_a, type_name)
 from .positions import Positions
 
 _CHECKPOINT_KEYS = {"question", "choices", "answer", "right", "wrong"}
@@ -101,13 +102,23 @@ class StepParts(Positions):
                     if isinstance(item, dict) else "" for item in items]
         lines = iter(self.item_lines(subjects, len(items), line, end) if len(items) > 1
                      else [line])
-        return tuple(self.expectation(item, number, next(lines)) for item in items)
+        parsed = tuple(self.expectation(item, number, next(lines)) for item in items)
+        # A caption is prose written by the host: matching its words proves nothing about
+        # the table or memory, so it may accompany evidence of state but never replace it.
+        if parsed and all(e.key in WORDING_KEYS for e in parsed):
+            raise self.fail(f"{parsed[0].key} checks the caption's wording, not the state; "
+                            "add an expectation on state (slot, field, memory, detail, ...) "
+                            "to this step", parsed[0].line, number)
+        return parsed
 
     def expectation(self, item: object, number: int, line: int) -> Expectation:
         if not isinstance(item, dict):
             raise self.fail(f"expectation {item!r} must be a table such as {{result = 52}}",
                             line, number)
-        subjects = [k for k in item if k in EXPECT_KEYS]
+        # A key that is also a qualifier of another key present (module, in wat_contains)
+        # is that qualifier, not a second subject.
+        subjects = [k for k in item if k in EXPECT_KEYS and not any(
+            k in EXPECT_KEYS[o] for o in item if o != k and o in EXPECT_KEYS)]
         if len(subjects) != 1:
             found = ", ".join(sorted(item)) or "nothing"
             raise self.fail(f"an expectation names one of {', '.join(EXPECT_KEYS)}; found "
@@ -125,6 +136,13 @@ class StepParts(Positions):
             raise self.fail("expectation on a field needs from/to or equals", line, number)
         if key == "memory" and "bytes" not in item:
             raise self.fail("expectation on memory needs bytes = \"00 61 73 6d\"", line, number)
+        if key == "module" and not {"offset", "bytes"} <= set(item):
+            raise self.fail("expectation on a module's bytes needs offset = 0x4e and bytes = "
+                            "\"04 6d\" (offset counts from the module's first byte)", line,
+                            number)
+        if key == "fuel_ratio" and not {"at_least", "at_most"} & set(item):
+            raise self.fail("expectation on fuel_ratio needs at_least = 5 or at_most = 0.5 "
+                            "(the fuel of 'from' divided by the fuel of 'to')", line, number)
         # Wrong types are refused here, with the line, rather than failing (or crashing) when
         # compared with the run.
         for name, value in item.items():
@@ -133,15 +151,54 @@ class StepParts(Positions):
                 what = key if name == key else f"{name} (in the expectation on {key!r})"
                 raise self.fail(f"{what} must be {TYPE_NAMES[want]}; found {value!r}", line,
                                 number)
-        if key == "memory":
+        if key in ("memory", "module"):
             try:
                 if not bytes.fromhex(item["bytes"]):
                     raise ValueError
             except ValueError:
-                raise self.fail(f"bytes (in the expectation on 'memory') must be hex such "
+                raise self.fail(f"bytes (in the expectation on {key!r}) must be hex such "
                                 f"as \"00 61 73 6d\"; found {item['bytes']!r}", line,
                                 number) from None
+        if key == "wat_contains" and not item[key].strip():
+            raise self.fail("wat_contains is empty; give the text the module's WAT must "
+                            "include, such as \"table.grow\"", line, number)
+        if key == "bindings":
+            self.check_bindings(item[key], number, line)
+        if key == "fuel_ratio":
+            self.check_fuel_ratio(item[key], number, line)
         return Expectation(key, item[key], {k: item[k] for k in item if k != key}, line)
+
+    def check_bindings(self, table: dict[str, Any], number: int, line: int) -> None:
+        """Refuse a bindings table that is not import name -> provider name, both texts."""
+        example = '{bindings = {"main.table" = "main.table"}}'
+        if not table:
+            raise self.fail(f"bindings is empty; name each import and what it is bound to, "
+                            f"such as {example}", line, number)
+        for name, provider in table.items():
+            if isinstance(provider, dict):
+                # TOML reads an unquoted main.table as a nested table {main = {table = ..}}.
+                raise self.fail(f"bindings: {name!r} holds a table; quote each import name, "
+                                f"as in {example}", line, number)
+            if not isinstance(provider, str) or not provider.strip():
+                raise self.fail(f"bindings: the provider of {name!r} must be text such as "
+                                f"\"main.table\"; found {provider!r}", line, number)
+
+    def check_fuel_ratio(self, table: dict[str, Any], number: int, line: int) -> None:
+        """Refuse a fuel_ratio table that does not name two steps as from and to."""
+        fields = ", ".join(FUEL_RATIO_FIELDS)
+        if set(table) != set(FUEL_RATIO_FIELDS):
+            raise self.fail(f"fuel_ratio takes exactly {fields}, each a step named like at "
+                            f"(\"call/result\", or \"call/result#3\" for the third); found "
+                            f"{', '.join(sorted(table)) or 'nothing'}", line, number)
+        for name in FUEL_RATIO_FIELDS:
+            value = table[name]
+            at, _, nth = value.partition("#") if isinstance(value, str) else ("", "", "")
+            phase, _, kind = at.partition("/")
+            if not (phase in PHASES and kind and (not nth or (nth.isascii() and nth.isdigit()
+                                                              and int(nth) >= 1))):
+                raise self.fail(f"fuel_ratio: {name} must name a step that ends a call, such "
+                                f"as \"call/result\" or \"call/result#3\"; found {value!r}",
+                                line, number)
 
     def checkpoint(self, data: object, number: int, start: int,
                    end: int | None) -> Checkpoint | None:
