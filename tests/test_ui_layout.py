@@ -18,7 +18,8 @@ from wasmviz.ui.diagram.strips import RegionItem
 from wasmviz.ui.diagram.view import DiagramView
 from wasmviz.ui.memory_view import MemoryView
 from wasmviz.ui.player import Player
-from wasmviz.ui.source_view import changed_fields, read_functions
+from wasmviz.engine.records import decode_function
+from wasmviz.ui.source_view import changed_fields
 
 
 @pytest.fixture(scope="module")
@@ -74,15 +75,16 @@ def test_regions_hold_what_the_recorder_labels_them(trace: Trace) -> None:
 
 
 def test_function_objects_are_read_where_the_layout_puts_them(trace: Trace) -> None:
-    memory = trace.memory_at(len(trace) - 1, 0, trace[-1].memory_pages * 65536)
-    (fn,) = read_functions(memory, layout=trace.layout)
+    (fn,) = trace[-1].functions
     assert fn.name == "expr" and fn.address == trace.layout.funcs_base and fn.code_slot == 6
-    # The same bytes 4 KiB higher, read with a layout 4 KiB higher: the same object there.
-    (up,) = read_functions(bytes(0x1000) + memory, layout=moved(trace.layout, 0x1000))
+    # The engine decodes with the trace's layout: the same object 4 KiB higher is found there.
+    memory = trace.memory_at(len(trace) - 1, 0, trace[-1].memory_pages * 65536)
+    up = decode_function(bytes(0x1000) + memory, moved(trace.layout, 0x1000),
+                         fn.address + 0x1000)
     assert (up.address, up.code_slot, up.params) == (fn.address + 0x1000, 6, fn.params)
     reloc = trace.find(kind="relocation")[0]
-    assert changed_fields(reloc, trace.layout) == {(fn.address, "code_slot")}
-    assert changed_fields(reloc, moved(trace.layout, 0x1000)) == set()
+    assert changed_fields(reloc, trace[reloc.index - 1]) == {(fn.address, "code_slot")}
+    assert changed_fields(reloc, reloc) == set()
 
 
 def test_the_memory_view_lists_the_traces_regions(qtbot, trace: Trace) -> None:

@@ -18,7 +18,7 @@ from wasmviz.engine import Scenario, run
 from wasmviz.engine.trace import MemoryChange, Slot, Step, Trace
 from wasmviz.ui.player import (CHECKPOINT_EVERY, EMPTY_IMAGE, PAGE_SIZE, MemoryImage, Player,
                                _PageWriter)
-from wasmviz.ui.source_view import read_functions
+from wasmviz.engine.records import RecordReader
 
 FIB = open("assets/programs/fib.wv").read()
 # Hypothesis shares one player across examples (function-scoped fixtures are not reset
@@ -210,10 +210,12 @@ def test_every_step_of_a_real_trace_forward_then_back(player: Player,
             player.go(i)
             assert digest(player.memory_at()) == expected[i]
             assert player.memory_at() == trace.memory_at(i, 0, len(player.memory_at()))
-        # The views decode the image exactly as they decode flat bytes.
+        # The engine's decoder reads the paged image exactly as flat bytes.
         player.to_end()
         image = player.memory_at()
-        assert read_functions(image) == read_functions(bytes(image)) != []
+        decoded = RecordReader(trace.layout).update(image)
+        assert decoded == RecordReader(trace.layout).update(bytes(image))
+        assert decoded == (trace[-1].functions, trace[-1].vm) and decoded[0] != ()
 
 
 def test_stepping_forward_shares_every_page_the_step_did_not_write(

@@ -2,7 +2,8 @@
 
 A caption is one or two sentences a learner reads under the picture: it says what just happened
 and, where it is not obvious, why. Facts in captions (slots, addresses, sizes) are always read
-from the real state by the caller and passed in.
+from the real state by the caller and passed in: function objects and the VM state block as
+the step's own records (trace.FunctionRecord, trace.VmState), decoded once by the engine.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 if TYPE_CHECKING:
     import wasmtime
 
-    from .machine import FunctionInfo
+    from .trace import FunctionRecord, VmState
 
 SECTION_NAMES = {0: "custom", 1: "type", 2: "import", 3: "function", 4: "table", 5: "memory",
                  6: "global", 7: "export", 8: "start", 9: "element", 10: "code", 11: "data",
@@ -81,20 +82,21 @@ class Captions:
                 "funcref table: slot 0 is kept null (a code slot of 0 means 'not compiled'), "
                 "slots 1-5 hold the interpreter's entries, one per number of parameters.")
 
-    def defined(self, functions: Sequence[FunctionInfo], slots: Sequence[int]) -> str:
-        """``slots``: each new function's code slot, read from its object just now."""
+    def defined(self, functions: Sequence[FunctionRecord]) -> str:
+        """``functions``: the new functions' records, as this step holds them."""
         names = ", ".join(f.name for f in functions)
         one = len(functions) == 1
-        if all(s == 0 for s in slots):
+        if all(f.code_slot == 0 for f in functions):
             state = (f"{'Its code slot is' if one else 'Their code slots are'} 0, so calls to "
                      f"{'it' if one else 'them'} are interpreted for now.")
         else:
-            state = "Code slots: " + ", ".join(f"{f.name} {s}" for f, s in zip(functions, slots))
+            state = "Code slots: " + ", ".join(f"{f.name} {f.code_slot}" for f in functions)
         return (f"The host's front end compiled the source to bytecode and wrote it into main "
                 f"memory with a function object for each of: {names}. {state}")
 
-    def hot(self, name: str, calls: int, queue_len: int, countdown: int) -> str:
-        """``queue_len`` and ``countdown``: the state block's fields, read just now."""
+    def hot(self, name: str, calls: int, vm: VmState) -> str:
+        """``calls``: the count main noted; ``vm``: the state block as this step holds it."""
+        queue_len, countdown = vm.queue_len, vm.countdown
         return (f"{name} has now been interpreted {calls} times: it is hot. The interpreter "
                 f"put it on the JIT queue ({queue_len} function{'s' * (queue_len != 1)} "
                 f"queued). The queue is compiled as one batch when the countdown ({countdown} "

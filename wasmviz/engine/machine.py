@@ -13,13 +13,13 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, ClassVar, Sequence
 
 import wasmtime
 
+from .events import Listener
 from .frontend import compile_program
 from .layout import Layout
-from .recorder import Recorder
 from .reference import wrap_i32
 from .trace import TrapInfo
 
@@ -88,7 +88,16 @@ def first_line(exc: BaseException) -> str:
 
 
 class Machine:
-    """A main-module instance in its own store, optionally recording a trace."""
+    """A main-module instance in its own store, optionally recording a trace.
+
+    The machine reports each host-visible event to its ``listeners`` (events.Listener) and
+    knows nothing more of them. ``record=True`` adds the listener ``recorder_factory`` makes,
+    as ``self.recorder``: the package wires the Recorder in (wasmviz/engine/__init__.py), so
+    this module never imports the recorder or the captions.
+    """
+
+    #: Makes the listener ``record=True`` attaches; set by the package to recorder.Recorder.
+    recorder_factory: ClassVar[Callable[[Machine], Listener] | None] = None
 
     #: What the host passes to a generated module's instantiation, in order, by the name a
     #: learner knows it under (the link step records which import each one is bound to).
@@ -97,7 +106,7 @@ class Machine:
     def __init__(self, *, record: bool = True, fuel: int = DEFAULT_FUEL,
                  threshold: int = 100, window: int = 100, jit: bool = True,
                  fault: str | None = None,
-                 direct_calls: bool = True) -> None:
+                 direct_calls: bool = True, listeners: Sequence[Listener] = ()) -> None:
         self.engine, main_module = _engine_and_main()
         self.store = wasmtime.Store(self.engine)
         self.fuel_budget = fuel
@@ -112,7 +121,14 @@ class Machine:
                              self._on_instantiate, access_caller=True)
         self.functions: dict[str, FunctionInfo] = {}
         self.modules: list[wasmtime.Instance] = []
-        self.recorder: Recorder | None = Recorder(self) if record else None
+        #: Who is told of each event; empty on the fast path, which then only tests it.
+        self.listeners: list[Listener] = list(listeners)
+        self.recorder: Listener | None = None
+        if record:
+            if Machine.recorder_factory is None:
+                raise EngineError("no recorder is wired in (import wasmviz.engine)")
+            self.recorder = Machine.recorder_factory(self)
+            self.listeners.insert(0, self.recorder)
         self.instance = wasmtime.Instance(self.store, main_module, [self._note_func, inst])
         ex = self.instance.exports(self.store)
         self.memory: wasmtime.Memory = ex["memory"]  # type: ignore[assignment]
@@ -134,11 +150,8 @@ class Machine:
             if fault not in FAULT_MODES:
                 raise EngineError(f"unknown fault {fault!r}; one of {', '.join(FAULT_MODES)}")
             self._fn["set_fault"](self.store, FAULT_MODES[fault])
-        if self.recorder:
-            for k, func in enumerate(self.entries):
-                assert isinstance(func, wasmtime.Func)
-                self.recorder.tables.register(func, "main", f"enter{k}", None)
-            self.recorder.record(self.store, "setup", "instantiate", self.recorder.captions.main())
+        for listener in self.listeners:
+            listener.on_started(self.store)
 
     # ---------------------------------------------------------------- program loading
     def load(self, source: str, expr_name: str = "expr") -> list[FunctionInfo]:
@@ -174,13 +187,8 @@ class Machine:
                                 name_ptrs[f.name], ptr)
             self.functions[f.name] = info
             added.append(info)
-        if self.recorder:
-            slots = [self.read_i32(f.obj) for f in added]
-            self.recorder.record(self.store, "setup", "define",
-                                 self.recorder.captions.defined(added, slots),
-                                 detail={"functions": [f.name for f in added],
-                                         "objects": {f.name: f.obj for f in added},
-                                         "source": source})
+        for listener in self.listeners:
+            listener.on_defined(self.store, added, source)
         return added
 
     def freeze_table(self) -> None:
@@ -204,9 +212,8 @@ class Machine:
             self._fn["enqueue"](self.store, self.info(name).obj)
         status, trap = self._guarded(lambda: self._fn["jit_flush"](self.store), "generate")
         if trap is not None:
-            if self.recorder:
-                self.recorder.record(self.store, "generate", "trap",
-                                     f"The JIT itself trapped: {trap.message}", trap=trap)
+            for listener in self.listeners:
+                listener.on_jit_trapped(self.store, trap)
             raise EngineError(f"the JIT trapped: {trap.code}: {trap.message}")
         return int(status)  # type: ignore[call-overload]
 
@@ -220,16 +227,17 @@ class Machine:
                               self.layout.args_base + 4 * i)
         # How many callbacks from JIT code into the interpreter main may note during this
         # call: none unless recording, so the fast path never leaves wasm for them.
-        budget = self.recorder.callback_budget if self.recorder else 0
+        listeners = self.listeners
+        budget = max(li.callback_budget for li in listeners) if listeners else 0
         self.memory.write(self.store, budget.to_bytes(4, "little", signed=True),
                           self.layout.state_field("callback_notes"))
-        if self.recorder:
+        for listener in listeners:
             # No step yet: main notes the call itself, with the code slot it really uses.
-            self.recorder.begin_call(self.store, info, list(args))
+            listener.on_call_begin(self.store, info, list(args))
         result, trap = self._guarded(lambda: self._fn["invoke"](self.store, info.obj), "call")
         value = None if result is None else wrap_i32(int(result))
-        if self.recorder:
-            self.recorder.record_result(self.store, info, list(args), value, trap)
+        for listener in listeners:
+            listener.on_call_end(self.store, info, list(args), value, trap)
         return value, trap
 
     def _guarded(self, thunk: object, phase: str) -> tuple[object, TrapInfo | None]:
@@ -276,46 +284,44 @@ class Machine:
             left = wasmtime.Store.get_fuel(caller)  # type: ignore[arg-type]
             self.fuel_used += self.fuel_budget - left
             wasmtime.Store.set_fuel(caller, self.fuel_budget)  # type: ignore[arg-type]
-        if self.recorder:
-            self.recorder.on_note(caller, kind, a, b)
+        for listener in self.listeners:
+            listener.on_note(caller, kind, a, b)
 
     def _on_instantiate(self, caller: wasmtime.Caller, ptr: int, length: int) -> int:
         data = bytes(self.memory.read(caller, ptr, ptr + length))
         number = len(self.modules) + 1
-        rec = self.recorder
+        listeners = self.listeners
         try:
             module = wasmtime.Module(self.engine, data)
         except wasmtime.WasmtimeError as exc:
-            if rec:
-                rec.record_invalid(caller, number, ptr, data, exc)
+            for listener in listeners:
+                listener.on_invalid(caller, number, ptr, data, exc)
             return INVALID_MODULE
-        if rec:
-            rec.record_compiled(caller, number, ptr, data, module)
+        for listener in listeners:
+            listener.on_compiled(caller, number, ptr, data, module)
         try:
             # Given by name, so the bindings the link step records are the ones passed here.
             given = {"host.note": self._note_func, "main.table": self.table,
                      "main.memory": self.memory}
             instance = wasmtime.Instance(caller, module, [given[n] for n in self.PROVIDERS])
         except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
-            if rec:
-                rec.record_link_error(caller, number, exc, self.PROVIDERS)
+            for listener in listeners:
+                listener.on_link_error(caller, number, exc, self.PROVIDERS)
             return LINK_ERROR
         self.modules.append(instance)
         exports = instance.exports(caller)
-        if rec:
-            for name, item in exports.items():
-                if isinstance(item, wasmtime.Func) and name != "patch":
-                    rec.tables.register(item, "generated", name, number)
-            rec.record_linked(caller, number, tuple(exports), self.PROVIDERS)
+        for listener in listeners:
+            listener.on_linked(caller, number, exports, self.PROVIDERS)
         patch = exports["patch"]
         assert isinstance(patch, wasmtime.Func)
         try:
             patch(caller)
         except wasmtime.Trap as exc:
-            if rec:
-                rec.record_patch_trap(caller, number, trap_info(exc))
+            trap = trap_info(exc)
+            for listener in listeners:
+                listener.on_patch_trapped(caller, number, trap)
             return PATCH_TRAPPED
-        if rec:
-            rec.record_patched(caller, number)
+        for listener in listeners:
+            listener.on_patched(caller, number)
         return OK
 

@@ -1,19 +1,22 @@
 """The recorder: turns host-visible events into trace steps holding the real state.
 
-Each event (a note from the main module or from a generated `patch`, or a host action such as
-compiling) becomes a step with the whole table as wasmtime holds it and the memory changes since
-the previous step, read from the live memory at that instant.
+It listens to a Machine (events.Listener). Each event (a note from the main module or from a
+generated `patch`, or a host action such as compiling) becomes a step with the whole table as
+wasmtime holds it, the memory changes since the previous step, and the function objects and VM
+state block decoded from the live memory at that instant (records.py). The step's caption and
+detail are written from those same records, so they cannot disagree with what a view shows.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import wasmtime
 
 from .captions import SECTION_NAMES, Captions
+from .events import Listener
 from .labels import MemoryLabels
-from .layout import FUNC_STATES
+from .records import Now, RecordReader
 from .slots import (check_installed, compiled_callers, route, signature_mismatch, slot_label,
                     slot_problem)
 from .snapshot import MemoryWatcher, TableReader, live_memory
@@ -34,11 +37,12 @@ CALLBACK_STEPS = 5
 PAGE = 65536
 
 
-class Recorder:
-    """Collects the steps of one Machine's run."""
+class Recorder(Listener):
+    """Collects the steps of one Machine's run, as a listener of its events."""
 
     def __init__(self, machine: Machine) -> None:
         self.machine = machine
+        self._reader: RecordReader | None = None  # made once main has exported its layout
         self.tables = TableReader()
         self.memory = MemoryWatcher()
         self._labels = MemoryLabels(machine)
@@ -66,26 +70,38 @@ class Recorder:
         self._callbacks = 0                      # CALLBACK notes so far in that call
 
     # ------------------------------------------------------------------ core
+    def now(self, store: wasmtime.Storelike) -> Now:
+        """Read memory now: its changes since the last step and its records. A handler
+        that writes a caption from the records calls this first and passes it to record."""
+        m = self.machine
+        if self._reader is None:
+            self._reader = RecordReader(m.layout)
+        live = live_memory(m.memory, store)
+        changes = tuple(self.memory.changes(live, self._labels))
+        functions, vm = self._reader.update(live, changes)
+        return Now(live.size // PAGE, changes, functions, vm)
+
     def record(self, store: wasmtime.Storelike, phase: str, kind: str, caption: str,
                *, module: ModuleInfo | None = None, result: int | None = None,
                trap: TrapInfo | None = None, error: str | None = None,
                detail: Mapping[str, Any] | None = None, edges: tuple[Edge, ...] = (),
-               table: tuple[Slot, ...] | None = None) -> Step:
-        """Read the table and memory now and append a step; return it.
+               table: tuple[Slot, ...] | None = None, now: Now | None = None) -> Step:
+        """Append a step of the table and memory now; return it.
 
-        ``table`` is a snapshot the caller has just read at this same instant, if any.
+        ``table`` and ``now`` are what the caller has just read at this same instant, if any
+        (nothing runs in between: the recorder is inside a host call or between wasm calls).
         """
         m = self.machine
-        live = live_memory(m.memory, store)
-        changes = self.memory.changes(live, self._labels)
+        now = now or self.now(store)
         fuel = m.fuel_used
         if m.op_active:
             fuel += m.fuel_budget - wasmtime.Store.get_fuel(store)  # type: ignore[arg-type]
         step = Step(index=len(self.steps), phase=phase, kind=kind, caption=caption,
                     table=table if table is not None else self.tables.snapshot(m.table, store),
-                    memory_pages=live.size // PAGE, memory_changes=tuple(changes),
+                    memory_pages=now.pages, memory_changes=now.changes,
                     module=module, edges=tuple(self.edges) + edges, result=result, trap=trap,
-                    error=error, fuel_used=fuel, detail=dict(detail or {}))
+                    error=error, fuel_used=fuel, detail=dict(detail or {}),
+                    functions=now.functions, vm=now.vm)
         self.steps.append(step)
         return step
 
@@ -98,9 +114,10 @@ class Recorder:
         """Record the event the main module or a generated patch just announced."""
         m, c = self.machine, self.captions
         if kind == JIT_BEGIN:
-            self._batch = self._queued_names(store, a)
+            now = self.now(store)
+            self._batch = self._queued_names(store, a, now)
             self._sections = []
-            self.record(store, "generate", "begin", c.jit_begin(self._batch, b),
+            self.record(store, "generate", "begin", c.jit_begin(self._batch, b), now=now,
                         detail={"functions": list(self._batch), "address": b})
         elif kind == HEADER:
             self._module_start = a
@@ -122,11 +139,9 @@ class Recorder:
             self.record(store, "generate", "complete", c.jit_end(b, a), module=info,
                         detail={"address": a, "length": b})
         elif kind == HOT:
-            f = m.function_at(a)
-            name = f.name if f else f"object@{a:#x}"
-            queue_len = m.read_i32(m.layout.state_field("queue_len"), store)
-            countdown = m.read_i32(m.layout.state_field("countdown"), store)
-            self.record(store, "call", "tier-up", c.hot(name, b, queue_len, countdown),
+            now = self.now(store)
+            name = now.name(a)
+            self.record(store, "call", "tier-up", c.hot(name, b, now.vm), now=now,
                         detail={"function": name, "calls": b, "object": a})
         elif kind == CALLBACK:
             self._record_callback(store, a, b)
@@ -135,13 +150,14 @@ class Recorder:
         elif kind == FLUSH:
             self._record_flush(store, a, b)
         elif kind == JIT_DONE:
+            now = self.now(store)
             table = self.tables.snapshot(m.table, store)
-            installed, problems = check_installed(self.machine, store, self._batch, table)
-            failed = [n for n in self._batch if n in m.functions
-                      and m.read_i32(m.functions[n].obj + 20, store) == 3]
+            installed, problems = check_installed(m, store, self._batch, table, now.functions)
+            failed = [f.name for f in now.functions
+                      if f.name in self._batch and f.state_name == "failed"]
             self.record(store, "patch", "jit-done",
                         c.jit_done(a, b, installed, [p for _, p in problems], len(failed)),
-                        table=table,
+                        table=table, now=now,
                         detail={"status": a, "functions": b,
                                 "installed": [n for n, _ in installed],
                                 "not_installed": [n for n, _ in problems],
@@ -155,12 +171,13 @@ class Recorder:
             self.record(store, "patch", "table.set", c.table_set(a, label), table=table,
                         detail={"slot": a, "label": label, "object": b})
         elif kind == RELOC:
-            f = m.function_at(a)
-            name = f.name if f else f"object@{a:#x}"
+            now = self.now(store)
+            f = now.function(a)
+            name = now.name(a)
             table = self.tables.snapshot(m.table, store)
-            problem = slot_problem(self.machine, store, f, b, table) if f else None
+            problem = slot_problem(m, store, f, b, table) if f else None
             self.record(store, "patch", "relocation", c.relocation(a, b, name, problem),
-                        table=table,
+                        table=table, now=now,
                         detail={"address": a, "value": b, "function": name,
                                 "field": f"{name}.code_slot", "table_size": len(table),
                                 "in_bounds": 0 <= b < len(table),
@@ -169,24 +186,39 @@ class Recorder:
             self.record(store, "call", "note", f"The main module sent note {kind}({a}, {b}).",
                         detail={"kind": kind, "a": a, "b": b})
 
-    def _queued_names(self, store: wasmtime.Storelike, count: int) -> list[str]:
+    def _queued_names(self, store: wasmtime.Storelike, count: int, now: Now) -> list[str]:
+        """The names of the first ``count`` functions on main's hot queue."""
         m = self.machine
-        names = []
-        for i in range(count):
-            obj = m.read_i32(m.layout.queue_base + 4 * i, store)
-            f = m.function_at(obj)
-            names.append(f.name if f else f"object@{obj:#x}")
-        return names
+        return [now.name(m.read_i32(m.layout.queue_base + 4 * i, store)) for i in range(count)]
 
     # ------------------------------------------------------------------ host actions
-    def record_invalid(self, store: wasmtime.Caller, number: int, ptr: int, data: bytes,
+    def on_started(self, store: wasmtime.Store) -> None:
+        m = self.machine
+        for k, func in enumerate(m.entries):
+            assert isinstance(func, wasmtime.Func)
+            self.tables.register(func, "main", f"enter{k}", None)
+        self.record(store, "setup", "instantiate", self.captions.main())
+
+    def on_defined(self, store: wasmtime.Store, added: Sequence[FunctionInfo],
+                   source: str) -> None:
+        now = self.now(store)
+        records = [r for f in added if (r := now.function(f.obj)) is not None]
+        self.record(store, "setup", "define", self.captions.defined(records), now=now,
+                    detail={"functions": [f.name for f in added],
+                            "objects": {f.name: f.obj for f in added}, "source": source})
+
+    def on_jit_trapped(self, store: wasmtime.Store, trap: TrapInfo) -> None:
+        self.record(store, "generate", "trap", f"The JIT itself trapped: {trap.message}",
+                    trap=trap)
+
+    def on_invalid(self, store: wasmtime.Caller, number: int, ptr: int, data: bytes,
                        exc: Exception) -> None:
         message = _validation_message(exc)
         info = ModuleInfo(number, ptr, data, tuple(self._sections), tuple(self._batch))
         self.record(store, "compile", "invalid", self.captions.invalid(number, message),
                     module=info, error=message, detail={"module": number})
 
-    def record_compiled(self, store: wasmtime.Caller, number: int, ptr: int, data: bytes,
+    def on_compiled(self, store: wasmtime.Caller, number: int, ptr: int, data: bytes,
                         module: wasmtime.Module) -> None:
         info = ModuleInfo(number, ptr, data, tuple(self._sections), tuple(self._batch))
         self._modules[number] = info
@@ -207,15 +239,18 @@ class Recorder:
                  "provider": providers[i] if i < len(providers) else "nothing"}
                 for i, (name, kind) in enumerate(zip(names, kinds))]
 
-    def record_link_error(self, store: wasmtime.Caller, number: int, exc: Exception,
-                          providers: tuple[str, ...] = ()) -> None:
+    def on_link_error(self, store: wasmtime.Caller, number: int, exc: Exception,
+                      providers: tuple[str, ...] = ()) -> None:
         message = _validation_message(exc)
         self.record(store, "link", "link-error", self.captions.link_error(number, message),
                     module=self._modules.get(number), error=message,
                     detail={"module": number, "bindings": self.bindings(number, providers)})
 
-    def record_linked(self, store: wasmtime.Caller, number: int,
-                      exports: tuple[str, ...] = (), providers: tuple[str, ...] = ()) -> None:
+    def on_linked(self, store: wasmtime.Caller, number: int,
+                  exports: wasmtime.InstanceExports, providers: tuple[str, ...] = ()) -> None:
+        for name, item in exports.items():
+            if isinstance(item, wasmtime.Func) and name != "patch":
+                self.tables.register(item, "generated", name, number)
         src = f"m{number}"
         # What wasmtime says the module imports, as it linked them (host.note, main.table,
         # main.memory for every module the JIT writes today).
@@ -227,77 +262,81 @@ class Recorder:
                     detail={"module": number, "bindings": bindings},
                     edges=(Edge("host", f"{src}.patch", "call"),))
 
-    def record_patch_trap(self, store: wasmtime.Caller, number: int, trap: TrapInfo) -> None:
+    def on_patch_trapped(self, store: wasmtime.Caller, number: int, trap: TrapInfo) -> None:
         why = ("table.grow returned -1 because the store's table limit is reached"
                if trap.code == "UNREACHABLE" else trap.message)
         self.record(store, "patch", "trap", self.captions.patch_trap(number, why), trap=trap,
                     module=self._modules.get(number), detail={"module": number})
 
-    def record_patched(self, store: wasmtime.Caller, number: int) -> None:
+    def on_patched(self, store: wasmtime.Caller, number: int) -> None:
+        now = self.now(store)
         table = self.tables.snapshot(self.machine.table, store)
-        installed, problems = check_installed(self.machine, store, self._batch, table)
+        installed, problems = check_installed(self.machine, store, self._batch, table,
+                                              now.functions)
         self.record(store, "patch", "patched",
                     self.captions.patched(number, installed, [p for _, p in problems]),
-                    table=table, module=self._modules.get(number),
+                    table=table, module=self._modules.get(number), now=now,
                     detail={"module": number, "installed": [n for n, _ in installed],
                             "not_installed": [n for n, _ in problems]})
 
     # ------------------------------------------------------------------ calls
-    def begin_call(self, store: wasmtime.Storelike, f: FunctionInfo, args: list[int]) -> None:
+    def on_call_begin(self, store: wasmtime.Store, f: FunctionInfo, args: list[int]) -> None:
         """The host is about to call main's invoke for ``f``: remember the call and f's call
         count. No step yet: main notes the call itself once it has read the code slot."""
+        m = self.machine
         self._call = (f, args)
-        self._calls_before = self.machine.read_i32(f.obj + 16, store)
+        if self._reader is None:
+            self._reader = RecordReader(m.layout)
+        self._calls_before = self._reader.function(live_memory(m.memory, store), f.obj).calls
         self._fuel_before = self.machine.fuel_used
         self._entry_slot, self._flushed = None, False
         self._call_edges, self._callbacks = (), 0
 
     def _record_flush(self, store: wasmtime.Caller, obj: int, queued: int) -> None:
         """invoke found hot functions queued (and the JIT on): it flushes before the call."""
-        m = self.machine
-        f, args = self._call if self._call else (m.function_at(obj), [])
-        name = f.name if f else f"object@{obj:#x}"
-        names = self._queued_names(store, queued)
+        now = self.now(store)
+        args = self._call[1] if self._call and self._call[0].obj == obj else []
+        name = now.name(obj)
+        names = self._queued_names(store, queued, now)
         self._flushed = True
-        self.record(store, "call", "flush", self.captions.flush(name, args, names),
+        self.record(store, "call", "flush", self.captions.flush(name, args, names), now=now,
                     detail={"function": name, "args": args, "object": obj,
                             "queue_len": queued, "queued": names})
 
     def _record_call(self, store: wasmtime.Caller, obj: int, slot: int) -> None:
         """invoke read ``obj``'s code slot, ``slot``, after any flush: the call starts here."""
         m = self.machine
-        f = self._call[0] if self._call else m.function_at(obj)
-        args = self._call[1] if self._call else []
-        if f is None or f.obj != obj:
-            f = m.function_at(obj)
-        name = f.name if f else f"object@{obj:#x}"
+        now = self.now(store)
+        args = self._call[1] if self._call and self._call[0].obj == obj else []
+        f = now.function(obj)
+        name = now.name(obj)
         table = self.tables.snapshot(m.table, store)
         target, edges = self._call_path(store, slot, table)
-        problem = slot_problem(self.machine, store, f, slot, table) if f and slot else None
+        problem = slot_problem(m, store, f, slot, table) if f and slot else None
         self._entry_slot, self._call_edges, self._callbacks = slot, edges, 0
         self._entry_via = route(slot, table)
-        state = m.read_i32(obj + 20, store)
-        state_name = FUNC_STATES[state] if 0 <= state < len(FUNC_STATES) else str(state)
+        state_name = f.state_name if f else "cold"
         self.record(store, "call", "call",
                     self.captions.call(name, args, slot, target, problem, self._flushed,
                                        state_name),
-                    table=table, edges=edges,
+                    table=table, edges=edges, now=now,
                     detail={"function": name, "args": args, "object": obj, "slot": slot,
                             "via": "jit" if slot else "interpreter",
                             "reaches": self._entry_via, "holds": slot_label(table, slot),
                             "problem": problem, "flushed": self._flushed,
                             "state": state_name})
 
-    def record_result(self, store: wasmtime.Storelike, f: FunctionInfo, args: list[int],
-                      value: int | None, trap: TrapInfo | None) -> None:
+    def on_call_end(self, store: wasmtime.Store, info: FunctionInfo, args: list[int],
+                    value: int | None, trap: TrapInfo | None) -> None:
         m = self.machine
-        slot = m.read_i32(f.obj, store)
-        calls = m.read_i32(f.obj + 16, store)
+        now = self.now(store)
+        f = now.function(info.obj)
+        assert f is not None, f"no function object at {info.obj:#x}"
+        slot, calls = f.code_slot, f.calls
         table = self.tables.snapshot(m.table, store)
         target, edges = self._call_path(store, slot, table)
         # main counted every callback down from the budget the host gave it (see $entered).
-        left = m.read_i32(m.layout.state_field("callback_notes"), store)
-        callbacks = self.callback_budget - left
+        callbacks = self.callback_budget - now.vm.callback_notes
         entry = self._entry_slot
         interpreted = calls - self._calls_before
         # How the call ran, decided from evidence only: the slot invoke used (main's CALL
@@ -307,12 +346,12 @@ class Recorder:
         elif entry == 0:
             # A tier-up only if the slot it got now holds f's own JIT code, of the right type
             # (not null, not past the end, not another function).
-            ok = slot != 0 and slot_problem(self.machine, store, f, slot, table) is None
+            ok = slot != 0 and slot_problem(m, store, f, slot, table) is None
             tier = "tiered-up" if ok else "interpreted"
         else:
             tier = self._entry_via  # jit, or where a bad slot went: null, out-of-bounds, main
         detail: dict[str, Any] = {
-            "function": f.name, "args": args, "object": f.obj, "slot": slot, "calls": calls,
+            "function": f.name, "args": args, "object": f.address, "slot": slot, "calls": calls,
             "calls_before": self._calls_before, "interpreted": interpreted,
             "entry_slot": entry, "tier": tier,
             "table_size": len(table), "via": "jit" if slot else "interpreter",
@@ -325,7 +364,7 @@ class Recorder:
         if trap is not None:
             why = None
             if trap.code == "BAD_SIGNATURE":
-                mismatch = signature_mismatch(m, store, f, table)
+                mismatch = signature_mismatch(m, store, f, table, now.functions)
                 detail.update(mismatch)
                 if mismatch:
                     why = self.captions.bad_signature(**mismatch)
@@ -335,7 +374,7 @@ class Recorder:
             self.record(store, "call", "trap",
                         self.captions.trap(f.name, args, trap.code, trap.message, why)
                         + self.captions.callbacks(callbacks, self._callbacks),
-                        trap=trap, edges=edges, detail=detail, table=table)
+                        trap=trap, edges=edges, detail=detail, table=table, now=now)
         else:
             entry_target = target if entry == slot else slot_label(table, entry or 0)
             problem = (slot_problem(m, store, f, slot, table) if entry == 0 and slot
@@ -345,7 +384,7 @@ class Recorder:
             self.record(store, "call", "result",
                         self.captions.result(f.name, args, value or 0, how)
                         + self.captions.callbacks(callbacks, self._callbacks),
-                        result=value, edges=edges, detail=detail, table=table)
+                        result=value, edges=edges, detail=detail, table=table, now=now)
 
     def _call_path(self, store: wasmtime.Storelike, slot: int,
                    table: tuple[Slot, ...]) -> tuple[str, tuple[Edge, ...]]:
@@ -358,23 +397,23 @@ class Recorder:
         """JIT code called ``obj`` through interpreter entry ``slot``: main noted it from inside
         the entry, with the arguments already on the interpreter's stack."""
         m = self.machine
-        f = m.function_at(obj)
-        name = f.name if f else f"object@{obj:#x}"
+        now = self.now(store)
+        f = now.function(obj)
+        assert f is not None, f"no function object at {obj:#x}"
         table = self.tables.snapshot(m.table, store)
         entry = table[slot].label if 0 <= slot < len(table) else "out of bounds"
-        nparams = m.read_i32(obj + 12, store)
+        # The arguments are on the interpreter's stack, not in the object: read them there.
         frame = int(m.vsp.value(store))  # type: ignore[call-overload]
-        args = [m.read_i32(frame + 4 * i, store) for i in range(max(0, nparams))]
-        state = m.read_i32(obj + 20, store)
-        callers = compiled_callers(m, store, obj, table)
+        args = [m.read_i32(frame + 4 * i, store) for i in range(max(0, f.params))]
+        callers = compiled_callers(obj, table, now.functions)
         self._callbacks += 1
-        detail = {"function": name, "object": obj, "slot": slot, "entry": entry,
-                  "args": args, "frame": frame, "code_slot": m.read_i32(obj, store),
-                  "state": FUNC_STATES[state] if 0 <= state < len(FUNC_STATES) else str(state),
-                  "calls": m.read_i32(obj + 16, store), "callers": callers,
+        detail = {"function": f.name, "object": obj, "slot": slot, "entry": entry,
+                  "args": args, "frame": frame, "code_slot": f.code_slot,
+                  "state": f.state_name, "calls": f.calls, "callers": callers,
                   "nth": self._callbacks, "budget": self.callback_budget}
         caller = callers[0] if len(callers) == 1 else "JIT code"
         self.record(store, "call", "callback", self.captions.callback(detail), table=table,
+                    now=now,
                     detail=detail, edges=self._call_edges + (
                         Edge(caller, f"slot {slot}", "callback"),
                         Edge(f"slot {slot}", "main.interpreter", "callback")))

@@ -1,7 +1,8 @@
 """What a code slot reaches: a function object's code slot checked against the live table.
 
-The recorder asks these questions at the moment a step is recorded, so a caption or a detail
-never claims more than the table and memory hold then: a success is a slot holding the
+The recorder asks these questions at the moment a step is recorded, with the function records
+it has just decoded from memory (records.py), so a caption or a detail never claims more than
+the table and memory hold then: a success is a slot holding the
 function's own JIT code, of the type its callers name; anything else is said as what it is
 (null, past the end, another function, another type).
 """
@@ -14,10 +15,10 @@ import wasmtime
 
 from . import bytecode
 from .captions import type_text
-from .trace import Slot
+from .trace import FunctionRecord, Slot
 
 if TYPE_CHECKING:
-    from .machine import FunctionInfo, Machine
+    from .machine import Machine
 
 
 def route(slot: int, table: tuple[Slot, ...]) -> str:
@@ -40,10 +41,11 @@ def slot_label(table: tuple[Slot, ...], slot: int) -> str:
     return table[slot].label if 0 <= slot < len(table) else "out of bounds"
 
 
-def slot_problem(m: Machine, store: wasmtime.Storelike, f: FunctionInfo, slot: int,
+def slot_problem(m: Machine, store: wasmtime.Storelike, f: FunctionRecord, slot: int,
                  table: tuple[Slot, ...]) -> str | None:
     """What is wrong with table slot ``slot`` as ``f``'s code slot, read from the table now
-    (None: it holds ``f``'s JIT code, of the type call_indirect names for it)."""
+    (None: it holds ``f``'s JIT code, of the type call_indirect names for it). Only the
+    types come from wasmtime; ``f`` is the record of this instant."""
     if slot >= len(table) or slot < 0:
         return (f"the table has only {len(table)} slots (0-{len(table) - 1}): slot {slot} "
                 f"does not exist")
@@ -52,7 +54,7 @@ def slot_problem(m: Machine, store: wasmtime.Storelike, f: FunctionInfo, slot: i
         return f"table slot {slot} is null: nothing was installed there"
     if held.kind != "generated" or held.function != f.name:
         return f"table slot {slot} holds {held.label}, not {f.name}'s JIT code"
-    k = m.read_i32(f.obj + 12, store)
+    k = f.params
     func = m.table.get(store, slot)
     if 0 <= k < len(m.entries) and isinstance(func, wasmtime.Func):
         expected, actual = type_text(m.entries[k].type(store)), type_text(func.type(store))
@@ -63,17 +65,18 @@ def slot_problem(m: Machine, store: wasmtime.Storelike, f: FunctionInfo, slot: i
 
 
 def check_installed(m: Machine, store: wasmtime.Storelike, names: list[str],
-                    table: tuple[Slot, ...]) -> tuple[list[tuple[str, int]],
-                                                     list[tuple[str, str]]]:
+                    table: tuple[Slot, ...], functions: tuple[FunctionRecord, ...]
+                    ) -> tuple[list[tuple[str, int]], list[tuple[str, str]]]:
     """Split the batch ``names`` into (function, slot) whose code slot holds the function,
-    and (function, what is wrong) for the others, from memory and the table now."""
+    and (function, what is wrong) for the others, from the records and the table now."""
     installed: list[tuple[str, int]] = []
     problems: list[tuple[str, str]] = []
+    by_name = {f.name: f for f in functions}
     for name in names:
-        f = m.functions.get(name)
+        f = by_name.get(name)
         if f is None:
             continue
-        slot = m.read_i32(f.obj, store)
+        slot = f.code_slot
         problem = "its code slot is 0" if slot == 0 else slot_problem(m, store, f, slot, table)
         if problem is None:
             installed.append((name, slot))
@@ -83,14 +86,14 @@ def check_installed(m: Machine, store: wasmtime.Storelike, names: list[str],
     return installed, problems
 
 
-def compiled_callers(m: Machine, store: wasmtime.Storelike, obj: int,
-                     table: tuple[Slot, ...]) -> list[str]:
+def compiled_callers(obj: int, table: tuple[Slot, ...],
+                     functions: tuple[FunctionRecord, ...]) -> list[str]:
     """The JIT code that can have made a call to ``obj``: the compiled functions whose
     bytecode calls it (only their call templates reach an interpreter entry), as the table
     labels them, e.g. ``m1.sum``."""
     out = []
-    for info in m.functions.values():
-        slot = m.read_i32(info.obj, store)
+    for info in functions:
+        slot = info.code_slot
         if not 0 < slot < len(table) or table[slot].kind != "generated":
             continue
         if obj in _callees(info.code):
@@ -98,8 +101,9 @@ def compiled_callers(m: Machine, store: wasmtime.Storelike, obj: int,
     return out
 
 
-def signature_mismatch(m: Machine, store: wasmtime.Storelike, f: FunctionInfo,
-                       table: tuple[Slot, ...]) -> dict[str, Any]:
+def signature_mismatch(m: Machine, store: wasmtime.Storelike, f: FunctionRecord,
+                       table: tuple[Slot, ...],
+                       functions: tuple[FunctionRecord, ...]) -> dict[str, Any]:
     """Which code slot holds a function of another type than call_indirect names for it.
 
     A k-parameter function is always called with (type $sig_k), whose exact type main's
@@ -108,9 +112,8 @@ def signature_mismatch(m: Machine, store: wasmtime.Storelike, f: FunctionInfo,
     then every other function a JIT caller may have called.
     """
     size = m.table.size(store)
-    for info in [f] + [i for i in m.functions.values() if i is not f]:
-        slot = m.read_i32(info.obj, store)
-        k = m.read_i32(info.obj + 12, store)
+    for info in [f] + [i for i in functions if i.address != f.address]:
+        slot, k = info.code_slot, info.params
         if not (0 < slot < size and 0 <= k < len(m.entries)):
             continue
         func = m.table.get(store, slot)

@@ -9,10 +9,10 @@ read back from JSON is as good as one just recorded.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterator, Mapping
 
-from .layout import DEFAULT_LAYOUT, Layout
+from .layout import DEFAULT_LAYOUT, FUNC_FIELDS, FUNC_STATES, STATE_FIELDS, Layout
 
 #: The phases of late linking, in the order a learner meets them.
 PHASES = ("setup", "generate", "compile", "link", "patch", "call")
@@ -141,6 +141,83 @@ class TrapInfo:
 
 
 @dataclass(frozen=True)
+class FunctionRecord:
+    """One function object of main memory as it was at a step, decoded by the engine.
+
+    The fields are the object's i32s (docs/abi.md, layout.FUNC_FIELDS), read signed as main
+    reads them, plus the name and bytecode they point at. ``name_ptr`` is the field
+    FUNC_FIELDS calls ``name``; ``name`` here is the text.
+    """
+
+    address: int
+    name: str
+    code_slot: int
+    bytecode: int
+    length: int
+    params: int
+    calls: int
+    state: int
+    name_ptr: int
+    name_len: int
+    code: bytes = b""
+
+    @property
+    def state_name(self) -> str:
+        """``cold``, ``hot``, ``compiled`` or ``failed`` (layout.FUNC_STATES)."""
+        return FUNC_STATES[self.state] if 0 <= self.state < len(FUNC_STATES) \
+            else f"state {self.state}"
+
+    def field(self, name: str) -> int:
+        """The i32 field ``name`` of FUNC_FIELDS (``name`` is the name pointer there)."""
+        if name not in FUNC_FIELDS:
+            raise KeyError(name)
+        return self.name_ptr if name == "name" else int(getattr(self, name))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"address": self.address, "name": self.name, "code_slot": self.code_slot,
+                "bytecode": self.bytecode, "length": self.length, "params": self.params,
+                "calls": self.calls, "state": self.state, "name_ptr": self.name_ptr,
+                "name_len": self.name_len, "code": self.code.hex()}
+
+    @staticmethod
+    def from_json(d: Mapping[str, Any]) -> FunctionRecord:
+        return FunctionRecord(d["address"], d["name"], d["code_slot"], d["bytecode"],
+                              d["length"], d["params"], d["calls"], d["state"], d["name_ptr"],
+                              d["name_len"], bytes.fromhex(d.get("code", "")))
+
+
+@dataclass(frozen=True)
+class VmState:
+    """The main module's VM state block at a step (layout.STATE_FIELDS, signed i32s)."""
+
+    functions: int
+    heap_ptr: int
+    queue_len: int
+    threshold: int
+    window: int
+    countdown: int
+    jit_enabled: int
+    fault: int
+    modules: int
+    last_status: int
+    direct_calls: int
+    callback_notes: int
+
+    def field(self, name: str) -> int:
+        """The field ``name`` of STATE_FIELDS."""
+        if name not in STATE_FIELDS:
+            raise KeyError(name)
+        return int(getattr(self, name))
+
+    def to_json(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in STATE_FIELDS}
+
+    @staticmethod
+    def from_json(d: Mapping[str, Any]) -> VmState:
+        return VmState(*(int(d.get(name, 0)) for name in STATE_FIELDS))
+
+
+@dataclass(frozen=True)
 class Step:
     """One recorded moment of a run, drawable on its own."""
 
@@ -159,6 +236,17 @@ class Step:
     fuel_used: int = 0
     #: Small phase-specific facts (slot, address, field, function, section id, ...).
     detail: Mapping[str, Any] = field(default_factory=dict)
+    #: Every function object as main memory held it at this step, decoded by the engine. A
+    #: step that changed none shares the previous step's tuple (and an unchanged function its
+    #: record), so a view can skip work by identity.
+    functions: tuple[FunctionRecord, ...] = ()
+    #: The VM state block at this step (None only for a hand-made step); shared like functions.
+    vm: VmState | None = None
+
+    def function(self, key: int | str) -> FunctionRecord | None:
+        """The function object at address ``key`` (an int) or named ``key`` (a str)."""
+        attr = "address" if isinstance(key, int) else "name"
+        return next((f for f in self.functions if getattr(f, attr) == key), None)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -173,6 +261,8 @@ class Step:
             "trap_backtrace": list(self.trap.backtrace) if self.trap else None,
             "error": self.error,
             "fuel_used": self.fuel_used, "detail": dict(self.detail),
+            "functions": [f.to_json() for f in self.functions],
+            "vm": self.vm.to_json() if self.vm else None,
         }
 
     @staticmethod
@@ -189,6 +279,8 @@ class Step:
                           tuple(d.get("trap_backtrace") or ())) if d.get("trap") else None,
             error=d.get("error"), fuel_used=d.get("fuel_used", 0),
             detail=dict(d.get("detail", {})),
+            functions=tuple(FunctionRecord.from_json(f) for f in d.get("functions") or ()),
+            vm=VmState.from_json(d["vm"]) if d.get("vm") else None,
         )
 
 
@@ -235,7 +327,15 @@ class Trace:
         return bytes(buf)
 
     def to_json(self) -> dict[str, Any]:
-        return {"steps": [s.to_json() for s in self.steps], "result": self.result,
+        """The trace as plain data. A step whose records are the previous step's (shared, see
+        Step.functions) leaves them out, so a long run's JSON does not repeat them."""
+        steps = [s.to_json() for s in self.steps]
+        for prev, step, d in zip(self.steps, self.steps[1:], steps[1:]):
+            if step.functions is prev.functions:
+                del d["functions"]
+            if step.vm is prev.vm:
+                del d["vm"]
+        return {"steps": steps, "result": self.result,
                 "trap": self.trap.code if self.trap else None,
                 "trap_message": self.trap.message if self.trap else None,
                 "trap_backtrace": list(self.trap.backtrace) if self.trap else None,
@@ -249,13 +349,36 @@ class Trace:
     def from_json(d: Mapping[str, Any]) -> Trace:
         trap = TrapInfo(d["trap"], d.get("trap_message") or "",
                         tuple(d.get("trap_backtrace") or ())) if d.get("trap") else None
-        return Trace(tuple(Step.from_json(s) for s in d["steps"]), d.get("result"), trap,
-                     Layout.from_json(d.get("layout")))
+        layout = Layout.from_json(d.get("layout"))
+        raw = list(d["steps"])
+        if raw and "vm" not in raw[0]:
+            # Saved before steps carried records: decode them from the trace's own memory,
+            # once, here in the engine (records.py), so every reader finds them.
+            from .records import with_records
+            return with_records(Trace(tuple(Step.from_json(s) for s in raw), d.get("result"),
+                                      trap, layout))
+        steps: list[Step] = []
+        for s in raw:
+            step = Step.from_json(s)
+            if steps:
+                prev = steps[-1]  # left out because unchanged: share, as when recorded
+                step = replace(step, functions=_shared(prev.functions, step.functions)
+                               if "functions" in s else prev.functions,
+                               vm=step.vm if "vm" in s else prev.vm)
+            steps.append(step)
+        return Trace(tuple(steps), d.get("result"), trap, layout)
 
     @staticmethod
     def loads(text: str) -> Trace:
         """Parse a trace from JSON text."""
         return Trace.from_json(json.loads(text))
+
+
+def _shared(before: tuple[FunctionRecord, ...],
+            now: tuple[FunctionRecord, ...]) -> tuple[FunctionRecord, ...]:
+    """``now``, reusing each record of ``before`` that is equal (identity, as recorded)."""
+    old = {f.address: f for f in before}
+    return tuple(p if (p := old.get(f.address)) == f else f for f in now)
 
 
 def phase_index(phase: str) -> int:

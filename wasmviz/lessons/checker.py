@@ -205,13 +205,31 @@ def _layout_field(trace: Trace, name: str) -> tuple[int | None, int]:
     layout = trace.layout
     if owner == "state" and field_name in STATE_FIELDS:
         return layout.state_field(field_name), 4
-    if field_name not in FUNC_FIELDS:
+    if field_name not in FUNC_FIELDS or not trace.steps:
         return None, 0
-    defined = [f for s in trace.steps if s.kind == "define" for f in s.detail.get("functions", ())]
-    if owner not in defined:
+    # The engine's records say where each function object is (the last step has them all).
+    record = trace[-1].function(owner)
+    if record is None:
         return None, 0
-    obj = layout.funcs_base + defined.index(owner) * layout.func_size
-    return obj + 4 * FUNC_FIELDS.index(field_name), 4
+    return record.address + 4 * FUNC_FIELDS.index(field_name), 4
+
+
+def record_value(trace: Trace, index: int, name: str) -> tuple[bool, int]:
+    """(True, value) of the state or function-object field ``name`` at step ``index``, from
+    the step's records; (False, 0) for any other field (read from memory instead).
+
+    A function not defined yet at ``index`` has no object: its fields read 0, as memory does.
+    """
+    owner, _, field_name = name.partition(".")
+    step = trace[index]
+    if step.vm is None:
+        return False, 0  # a hand-made step without records
+    if owner == "state" and field_name in STATE_FIELDS:
+        return True, step.vm.field(field_name)
+    if field_name in FUNC_FIELDS and trace[-1].function(owner) is not None:
+        record = step.function(owner)
+        return True, record.field(field_name) if record is not None else 0
+    return False, 0
 
 
 def known_fields(trace: Trace, limit: int = 8) -> str:
@@ -302,6 +320,17 @@ def _field(e: Expectation, trace: Trace, index: int) -> str | None:
     address, length = field_address(trace, str(e.value))
     if address is None:
         return f"the run never writes a field {e.value!r}; its fields are: {known_fields(trace)}"
+    known, now = record_value(trace, index, str(e.value))
+    if known:
+        if "equals" in q and now != q["equals"]:
+            return f"{e.value} = {now}"
+        if "from" in q or "to" in q:
+            old = record_value(trace, index - 1, str(e.value))[1] if index > 0 else 0
+            if old == now:
+                return f"{e.value} did not change in this step"
+            if ("from" in q and old != q["from"]) or ("to" in q and now != q["to"]):
+                return f"{e.value} changed from {old} to {now}"
+        return None
     if "equals" in q:
         now = _int(trace.memory_at(index, address, length))
         if now != q["equals"]:

@@ -160,9 +160,10 @@ class MemoryModel(QAbstractTableModel):
             return colors.module_color(int(m.group(1)))
         layout = self.player.trace.layout
         if layout.jit_buf <= change.address < layout.jit_buf_end:
-            # Unlabelled JIT-buffer bytes belong to the module being written: one past the count.
-            at = layout.state_field("modules")
-            return colors.module_color(int.from_bytes(self._memory[at:at + 4], "little") + 1)
+            # Unlabelled JIT-buffer bytes belong to the module being written: one past the
+            # count of modules in the step's state record.
+            vm = self.player.current.vm if self.player.current else None
+            return colors.module_color((vm.modules if vm is not None else 0) + 1)
         return QColor(colors.CHANGE)
 
     def span_at(self, address: int) -> _Span | None:

@@ -314,8 +314,9 @@ class ModuleView(QWidget):
                                         int(d["end"]) - address))
         end = max((sec.end for sec in sections), default=0)
         memory = self.player.memory_at(index)
-        at = trace.layout.state_field("modules")
-        done = int.from_bytes(memory[at:at + 4], "little")
+        # The modules generated so far, from the step's state record (the engine decoded it).
+        vm = trace[index].vm
+        done = vm.modules if vm is not None else 0
         return ModuleInfo(done + 1, address, memory[address:address + end], tuple(sections),
                           tuple(trace[begin].detail.get("functions", ())))
 

@@ -1,9 +1,10 @@
 """The functions as the main module sees them: its function objects and their bytecode.
 
 The host's FunctionInfo is not in the trace, and need not be: everything the interpreter and the
-JIT know about a function is in its 32-byte object in main memory (docs/abi.md), so this view
-reads those objects out of the trace's memory image at each step. Call counts and states then
-change on screen exactly when the main module changes them.
+JIT know about a function is in its 32-byte object in main memory (docs/abi.md), which the engine
+decodes into each step's records (Step.functions, Step.vm). This view shows those records, so
+call counts and states change on screen exactly when the main module changes them, and it
+decodes no memory itself.
 
 The count in an object is of *interpreted* calls: main's interpreter adds one on entry, and
 JIT code never passes through it (a compiled function's calls, recursive ones included, run
@@ -13,8 +14,7 @@ not pretend to be a total.
 
 from __future__ import annotations
 
-import struct
-from typing import NamedTuple, Sequence
+from typing import Sequence
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont, QResizeEvent
@@ -23,17 +23,16 @@ from PySide6.QtWidgets import (QHeaderView, QLabel, QPlainTextEdit, QSplitter, Q
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from ..engine.bytecode import HAS_IMMEDIATE, Op, disassemble
-from ..engine.layout import DEFAULT_LAYOUT, FUNC_FIELDS, FUNC_STATES, STATE_FIELDS, Layout
-from ..engine.trace import Step
+from ..engine.layout import FUNC_FIELDS
+from ..engine.trace import FunctionRecord, Step, VmState
 from . import colors
 from .editor import Highlighter
 from .lazy import WhenShown
 from .memory_view import read_only_code
-from .player import MemoryImage, Player
+from .player import Player
 
 _Index = QModelIndex | QPersistentModelIndex
 
-_OBJECT = struct.Struct("<8I")
 _STATE_TIPS = {
     "cold": "cold: interpreted; its call count is climbing towards the threshold",
     "hot": "hot: queued for the JIT; compiled at the next flush of the queue",
@@ -57,62 +56,27 @@ _COLUMN_TIPS = (
 )
 
 
-class FunctionObject(NamedTuple):
-    """One function object as it is in main memory, plus its name and bytecode."""
-
-    address: int
-    code_slot: int
-    bytecode: int
-    length: int
-    params: int
-    calls: int
-    state: int
-    name: str
-    code: bytes
-
-    @property
-    def state_name(self) -> str:
-        return FUNC_STATES[self.state] if self.state < len(FUNC_STATES) else f"state {self.state}"
+#: What the views call a function object: the engine's record of it at a step.
+FunctionObject = FunctionRecord
 
 
-def read_functions(memory: bytes | MemoryImage, names: Sequence[str] = (), *,
-                   layout: Layout = DEFAULT_LAYOUT) -> list[FunctionObject]:
-    """Decode every defined function object in ``memory``; ``names`` backs up unreadable names.
-
-    ``layout`` is the memory map of the trace the image comes from (default: main.wat's).
-    """
-    base, size = layout.funcs_base, layout.func_size
-    if len(memory) < base:
-        return []
-    # Slices, not unpack_from: ``memory`` may be the player's paged MemoryImage (not a buffer).
-    at = layout.state_field("functions")
-    (count,) = struct.unpack("<I", memory[at:at + 4])
-    count = min(count, layout.max_funcs)
-    objects = memory[base:base + count * size]
-    out = []
-    for i in range(count):
-        address = base + i * size
-        slot, code, length, params, calls, state, name_ptr, name_len = \
-            _OBJECT.unpack_from(objects, i * size)
-        try:
-            name = memory[name_ptr:name_ptr + name_len].decode("utf-8") if name_len else ""
-        except UnicodeDecodeError:
-            name = ""
-        name = name or (names[i] if i < len(names) else f"f{i}")
-        out.append(FunctionObject(address, slot, code, length, params, calls, state, name,
-                                  memory[code:code + length]))
-    return out
-
-
-def changed_fields(step: Step | None, layout: Layout) -> set[tuple[int, str]]:
-    """Return (object address, field name) for every function-object field this step wrote."""
+def changed_fields(step: Step | None, before: Step | None) -> set[tuple[int, str]]:
+    """(object address, field name) for every function-object field ``step`` changed, from
+    its records and those of the step ``before`` it (a new object counts from zero, as memory
+    does). Steps that changed no object share their records: nothing to compare then."""
+    if step is None:
+        return set()
+    old = before.functions if before is not None else ()
+    if step.functions is old:
+        return set()
+    previous = {f.address: f for f in old}
     out: set[tuple[int, str]] = set()
-    base, size = layout.funcs_base, layout.func_size
-    end_of_objects = base + size * layout.max_funcs
-    for c in step.memory_changes if step else ():
-        for a in range(max(c.address, base), min(c.address + len(c.new), end_of_objects)):
-            obj, offset = divmod(a - base, size)
-            out.add((base + obj * size, FUNC_FIELDS[offset // 4]))
+    for f in step.functions:
+        p = previous.get(f.address)
+        if p is f:
+            continue
+        out.update((f.address, name) for name in FUNC_FIELDS
+                   if (p.field(name) if p is not None else 0) != f.field(name))
     return out
 
 
@@ -191,6 +155,8 @@ class SourceView(QWidget):
         self.player = player
         self._selected = ""
         self._functions: list[FunctionObject] = []
+        #: What the rows were built from (records, table, changes, host calls), or None.
+        self._shown: tuple[object, ...] | None = None
 
         self.policy = QLabel()
         self.policy.setWordWrap(True)
@@ -270,13 +236,6 @@ class SourceView(QWidget):
                 return
 
     # ------------------------------------------------------------ handlers
-    def _define_names(self) -> list[str]:
-        names: list[str] = []
-        for step in self.player.trace.steps[: self.player.index + 1]:
-            if step.kind == "define":
-                names.extend(step.detail.get("functions", ()))
-        return names
-
     def _sources(self) -> str:
         parts: list[str] = []
         for step in self.player.trace.steps[: self.player.index + 1]:
@@ -290,12 +249,18 @@ class SourceView(QWidget):
         if self.source.toPlainText() != text:
             self.source.setPlainText(text)
         step = self.player.current
-        memory = self.player.memory_at() if step else b""
-        layout = self.player.trace.layout
-        self._functions = read_functions(memory, self._define_names(), layout=layout)
-        self._show_policy(memory)
-        changed = changed_fields(step, layout)
+        before = self.player.trace[self.player.index - 1] if step and self.player.index else None
+        self._show_policy(step.vm if step else None)
+        changed = changed_fields(step, before)
         host_jit_calls = jit_calls_from_host(self.player.trace.steps[: index + 1])
+        # The records are shared between steps that did not change them: when nothing the
+        # rows show is new (not even last step's highlights), keep the rows as they are.
+        key = (step.functions if step else None, step.table if step else None,
+               frozenset(changed), tuple(host_jit_calls.items()))
+        if self._shown is not None and all(a is b or a == b for a, b in zip(key, self._shown)):
+            return
+        self._shown = key
+        self._functions = list(step.functions) if step else []
         bold = QFont(self.tree.font())
         bold.setBold(True)
         self.tree.blockSignals(True)  # rebuilding must not look like the user picking a row
@@ -342,21 +307,18 @@ class SourceView(QWidget):
             self.tree.setCurrentItem(current)
         self._show_code(current)
 
-    def _show_policy(self, memory: bytes | MemoryImage) -> None:
+    def _show_policy(self, vm: VmState | None) -> None:
         base = self.player.trace.layout.state_base
         self.policy.setToolTip("The tier-up policy and queue, read from the VM state block at "
                                f"0x{base:05X}")
-        if len(memory) < base + 4 * len(STATE_FIELDS):
+        if vm is None:
             self.policy.setText("No state yet.")
             return
-        state = dict(zip(STATE_FIELDS, struct.unpack(
-            f"<{len(STATE_FIELDS)}i", memory[base:base + 4 * len(STATE_FIELDS)])))
-        jit = "on" if state["jit_enabled"] else "off"
+        jit = "on" if vm.jit_enabled else "off"
         self.policy.setText(
-            f"{state['functions']} function(s) · hot at {state['threshold']} calls · "
-            f"batch window {state['window']} · queue {state['queue_len']} · "
-            f"countdown {state['countdown']} · "
-            f"JIT {jit} · modules {state['modules']}")
+            f"{vm.functions} function(s) · hot at {vm.threshold} calls · "
+            f"batch window {vm.window} · queue {vm.queue_len} · countdown {vm.countdown} · "
+            f"JIT {jit} · modules {vm.modules}")
 
     def _on_current_item_changed(self, current: QTreeWidgetItem | None,
                                  previous: QTreeWidgetItem | None) -> None:
@@ -382,4 +344,5 @@ class SourceView(QWidget):
     def _on_trace_changed(self) -> None:
         self._selected = ""
         self._functions = []
+        self._shown = None
         self.tree.clear()

@@ -1,8 +1,8 @@
 """The funcref table as wasmtime holds it, one row per slot, with this step's changes marked.
 
 The table is the only way generated code and the main module reach each other's functions, so
-each row also says which function objects currently route their calls through that slot (read
-from their code slots in memory).
+each row also says which function objects currently route their calls through that slot (their
+code slots, from the function records the engine decoded into each step).
 """
 
 from __future__ import annotations
@@ -15,13 +15,12 @@ from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout,
                                QWidget)
 
-from ..engine.trace import Slot
+from ..engine.trace import FunctionRecord, Slot
 from . import colors
 from .colors import legible, over
 from .lazy import WhenShown
 from .memory_view import mono_font
 from .player import Player
-from .source_view import FunctionObject, read_functions
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -71,8 +70,10 @@ class TableModel(QAbstractTableModel):
         self.player = player
         self._slots: tuple[Slot, ...] = ()
         self._before: tuple[Slot, ...] = ()
-        self._functions: list[FunctionObject] = []
-        self._old_functions: list[FunctionObject] = []
+        #: The last few (table, records, users) worked out: steps that changed neither share
+        #: the same tuples, so one step's users serve the next (held, so ids stay unique).
+        self._users_cache: list[tuple[tuple[Slot, ...], tuple[FunctionRecord, ...],
+                                      dict[int, list[str]]]] = []
         self._changed_rows: list[int] = []
         self._changed: set[int] = set()
         self._users: dict[int, list[str]] = {}
@@ -130,7 +131,7 @@ class TableModel(QAbstractTableModel):
 
     @staticmethod
     def _users_by_slot(slots: tuple[Slot, ...],
-                       functions: list[FunctionObject]) -> dict[int, list[str]]:
+                       functions: tuple[FunctionRecord, ...]) -> dict[int, list[str]]:
         # Built once per step: a function's calls go through its code slot, or through the
         # interpreter entry for its arity while the code slot is 0.
         out: dict[int, list[str]] = {}
@@ -145,6 +146,15 @@ class TableModel(QAbstractTableModel):
                 if names:
                     out.setdefault(row, []).extend(names)
         return {r: v for r, v in out.items() if 0 < r < len(slots)}
+
+    def _users_for(self, slots: tuple[Slot, ...],
+                   functions: tuple[FunctionRecord, ...]) -> dict[int, list[str]]:
+        for cached_slots, cached_functions, users in self._users_cache:
+            if cached_slots is slots and cached_functions is functions:
+                return users
+        users = self._users_by_slot(slots, functions)
+        self._users_cache = (self._users_cache + [(slots, functions, users)])[-3:]
+        return users
 
     def users_changed(self, row: int) -> bool:
         """True if a relocation (or a new function) changed who calls through slot ``row``."""
@@ -237,12 +247,11 @@ class TableModel(QAbstractTableModel):
         self._before = player.trace[player.index - 1].table if step and player.index > 0 else ()
         self._changed_rows = self._find_changed_rows()
         self._changed = set(self._changed_rows)
-        layout = player.trace.layout
-        self._functions = read_functions(player.memory_at(), layout=layout) if step else []
-        self._old_functions = (read_functions(player.memory_at(player.index - 1), layout=layout)
-                               if self._before else [])
-        self._users = self._users_by_slot(self._slots, self._functions)
-        self._old_users = self._users_by_slot(self._before, self._old_functions)
+        before = player.trace[player.index - 1] if step and player.index > 0 else None
+        functions = step.functions if step else ()
+        old_functions = before.functions if before is not None else ()
+        self._users = self._users_for(self._slots, functions)
+        self._old_users = self._users_for(self._before, old_functions)
         self.endResetModel()
 
 
