@@ -8,6 +8,8 @@ STAMP := $(VENV)/.installed
 .PHONY: run test bench screenshots clean
 
 $(STAMP): pyproject.toml
+	@echo "Setting up $(VENV): installing wasmviz (editable) with wasmtime, wasm-tools, PySide6, numpy"
+	@echo "and the test tools (pytest, pytest-qt, hypothesis). About a minute, once; later runs skip this."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'

@@ -42,9 +42,8 @@ def view(qtbot):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def fib_trace():  # type: ignore[no-untyped-def]
     """fib(20) interpreted until hot, then batched into JIT code (a real run, recorded once)."""
-    from pathlib import Path
-
+    from wasmviz.data import PROGRAMS_DIR
     from wasmviz.engine import Scenario, run
 
-    source = (Path(__file__).resolve().parents[1] / "assets" / "programs" / "fib.wv").read_text()
+    source = (PROGRAMS_DIR / "fib.wv").read_text()
     return run(Scenario(source=source, call="fib", args=(20,), threshold=50, window=50))

@@ -6,6 +6,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from strategies import program_and_args
+from wasmviz.data import PROGRAMS_DIR
 from wasmviz.engine import Machine, Scenario, Trace, compile_program, run
 from wasmviz.engine.recorder import CALLBACK_STEPS
 from wasmviz.engine.reference import wrap_i32
@@ -118,7 +119,7 @@ def test_callback_caption_says_which_function_which_slot_and_that_it_is_interpre
 
 
 def test_lesson_program_calls_back_from_sum_into_finish() -> None:
-    source = open("assets/programs/callback.wv").read()
+    source = (PROGRAMS_DIR / "callback.wv").read_text()
     trace = run(Scenario(source=source, call="sum", args=(10, 0), threshold=10, repeat=12),
                 disassemble=False)
     steps = trace.find("call", "callback")

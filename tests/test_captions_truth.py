@@ -26,12 +26,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from strategies import i32s, programs
+from wasmviz.data import PROGRAMS_DIR
 from wasmviz.engine import FAULTS, Machine, Scenario, Step, Trace, run
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 #: Detail keys a golden file leaves out: fuel figures, which move with any change to main.wat.
 UNPINNED = frozenset({"fuel_spent"})
-PROGRAMS = Path(__file__).resolve().parents[1] / "assets" / "programs"
+PROGRAMS = PROGRAMS_DIR
 
 #: Programs whose calls recurse, so a batch can be compiled in the middle of a call.
 RECURSIVE = (

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wasmviz.cli import main
+from wasmviz.data import LESSONS_DIR
 from wasmviz.engine.scenario import _FIELD_TYPES, FAULTS, Scenario, run
 from wasmviz.engine.trace import Trace
 from wasmviz.lessons import (MAX_BYTES, Checkpoint, Lesson, LessonError, Where, check,
@@ -30,7 +31,7 @@ from wasmviz.lessons.loader import MAX_STEPS
 from wasmviz.lessons.model import EXPECT_KEYS, EXPECT_TYPES, KINDS
 
 CORPUS = Path(__file__).parent / "lessons_bad"
-#: The example of lessons/README.md (the shipped lessons change; this one is pinned).
+#: The example of wasmviz/data/lessons/README.md (the shipped lessons change; this one is pinned).
 GOOD_TEXT = """\
 title = "Writing a module into memory"
 summary = "The JIT writes a whole module, section by section, into linear memory."
@@ -374,7 +375,7 @@ def test_more_malformed_lessons_are_refused(text: str, message: str) -> None:
 
 
 def test_readme_documents_every_expectation_key() -> None:
-    readme = (Path(__file__).parents[1] / "lessons" / "README.md").read_text()
+    readme = (LESSONS_DIR / "README.md").read_text()
     table = readme[readme.index("### Expectations"):readme.index("### Checkpoints")]
     assert all(f"{{{key} = " in table for key in EXPECT_KEYS), "a key missing from the README"
 

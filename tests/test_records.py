@@ -15,13 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from wasmviz.data import PROGRAMS_DIR
 from wasmviz.engine import (FAULTS, FunctionRecord, Listener, Machine, Scenario, Step, Trace,
                             VmState, run)
 from wasmviz.engine.layout import FUNC_FIELDS, STATE_FIELDS
 
 ENGINE = Path(__file__).resolve().parents[1] / "wasmviz" / "engine"
 UI = Path(__file__).resolve().parents[1] / "wasmviz" / "ui"
-FIB = (Path(__file__).resolve().parents[1] / "assets" / "programs" / "fib.wv").read_text()
+FIB = (PROGRAMS_DIR / "fib.wv").read_text()
 
 SCENARIOS = {
     **{f"fault-{f}": Scenario.for_fault(f) for f in FAULTS},

@@ -4,11 +4,10 @@ going to the host at compile, callbacks into the interpreter, and a trap callout
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
-
 import pytest
 from PySide6.QtCore import QPointF, QRectF
 
+from wasmviz.data import PROGRAMS_DIR
 from wasmviz.engine import FAULTS, Scenario, Trace, run
 from wasmviz.ui import colors
 from wasmviz.ui.diagram.items import Arrow, Box, Note, TrapMarker
@@ -16,7 +15,7 @@ from wasmviz.ui.diagram.picture import HOST, MAIN, TABLE
 from wasmviz.ui.diagram.strips import RegionItem, SlotItem
 from wasmviz.ui.diagram.view import DiagramView
 
-CALLBACK = Path(__file__).resolve().parents[1] / "assets" / "programs" / "callback.wv"
+CALLBACK = PROGRAMS_DIR / "callback.wv"
 
 
 @lru_cache(maxsize=None)

@@ -14,13 +14,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from wasmviz.data import PROGRAMS_DIR
 from wasmviz.engine import Scenario, run
 from wasmviz.engine.trace import MemoryChange, Slot, Step, Trace
 from wasmviz.ui.player import (CHECKPOINT_EVERY, EMPTY_IMAGE, PAGE_SIZE, MemoryImage, Player,
                                _PageWriter)
 from wasmviz.engine.records import RecordReader
 
-FIB = open("assets/programs/fib.wv").read()
+FIB = (PROGRAMS_DIR / "fib.wv").read_text()
 # Hypothesis shares one player across examples (function-scoped fixtures are not reset
 # between them), and the examples build their own traces: nothing leaks from one to the next.
 PLAYER_SETTINGS = settings(max_examples=40, deadline=None,

@@ -1,6 +1,6 @@
 """The main module's memory map, read from its exported globals, and what each region holds.
 
-`assets/main.wat` owns the layout; the host learns it at instantiation and the recorder stores
+`wasmviz/data/main.wat` owns the layout; the host learns it at instantiation and the recorder stores
 it in the trace, so every view draws the map the run really had: moving a region in the WAT
 cannot silently desynchronise the picture. The field tables below describe what the bytes
 *mean*, for labels in the trace (docs/abi.md is the reference for both).

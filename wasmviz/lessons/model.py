@@ -1,6 +1,6 @@
 """What a lesson is, once its file has been read: plain immutable data, no Qt, no wasmtime.
 
-A lesson file is TOML (see lessons/README.md for the format and why); `loader.py` turns the
+A lesson file is TOML (see wasmviz/data/lessons/README.md for the format and why); `loader.py` turns the
 text into these objects and `checker.py` holds them against a real run.
 """
 
@@ -23,7 +23,7 @@ HIGHLIGHT_KINDS: Mapping[str, str] = {
     "host": "the host (no argument)",
 }
 REGION_NAMES = ("state", "args", "queue", "functions", "heap", "stack", "jit")
-#: The step kinds the engine records in each phase (lessons/README.md lists them for authors).
+#: The step kinds the engine records in each phase (data/lessons/README.md lists them for authors).
 #: Only for messages: a kind the run actually has is always accepted.
 KINDS: Mapping[str, tuple[str, ...]] = {
     "setup": ("instantiate", "define"),

@@ -1,0 +1,1161 @@
+;; =============================================================================
+;; main.wat -- a tiny VM that JIT-compiles itself, written by hand in WAT
+;; =============================================================================
+;;
+;; This module is the whole virtual machine: a bytecode interpreter plus a
+;; *template JIT*.  The contract with the Python host is docs/abi.md.
+;;
+;; How can a WebAssembly program JIT-compile?  It cannot jump into bytes it
+;; wrote: wasm code and wasm data are strictly separate.  What it *can* do is
+;; "late linking" (the technique Andy Wingo described for wasm JITs):
+;;
+;;   1. The JIT writes a complete, ordinary WebAssembly module -- header, type
+;;      section, import section, ... code section -- as bytes into our own
+;;      linear memory (at JIT_BUF).
+;;   2. It asks the host to compile and instantiate those bytes
+;;      (host.instantiate, i.e. WebAssembly.instantiate in a browser).  The new
+;;      module IMPORTS our table and our memory, so the code in it operates on
+;;      the same function objects, the same heap, the same table as we do.
+;;   3. The host calls the new module's `patch` function.  `patch` grows our
+;;      table (table.grow), puts its compiled functions into the new slots
+;;      (table.set) and writes each slot number into the "code slot" of the
+;;      corresponding function object in our memory -- a relocation, just like
+;;      a native linker patching an address.
+;;   4. From then on, anybody who calls that function reads its code slot and
+;;      reaches the new machine code with call_indirect.  Nothing in this
+;;      module was re-linked: the indirection through table + code slot is the
+;;      "late" link.
+;;
+;; Every function object therefore has two personalities: while its code slot
+;; is 0 it runs in the interpreter below; once `patch` has written a slot it
+;; runs as real wasm compiled by the engine.  Both obey one calling convention
+;; (the self-pointer is passed LAST, see section 1), so compiled
+;; code can call interpreted code and vice versa, and a function can change
+;; tier in the middle of a running program.
+;;
+;; Sections of this file:
+;;   1. Types and imports
+;;   2. Memory map, table and globals
+;;   3. Function objects (alloc, define, set_code)
+;;   4. The interpreter
+;;   5. Interpreter entries and invoke
+;;   6. Tier-up policy (hotness counting, the queue)
+;;   7. The JIT driver (jit_flush)
+;;   8. Byte emitter and LEB128 helpers
+;;   9. Section writers (header, type, import, function, export, element, code)
+;;  10. The op-by-op translator
+;;  11. The patch writer
+;;  12. Faults (deliberate JIT bugs for the lessons)
+;; =============================================================================
+
+(module $main
+
+  ;; ===========================================================================
+  ;; 1. Types and imports
+  ;; ===========================================================================
+  ;;
+  ;; Calling convention: a function of k parameters has type $sig_k =
+  ;; (a0 .. a(k-1) self) -> i32.  `self` is the address of the callee's own
+  ;; function object and comes LAST so that
+  ;;   * one interpreter entry per arity can serve every function (it learns
+  ;;     which bytecode to run from `self`), and
+  ;;   * a caller can push the arguments first and decide only afterwards how
+  ;;     it is going to call (compiled or interpreted).
+  ;; The generated modules declare the very same five types as their types
+  ;; 0..4; wasm compares function types structurally, so a call_indirect
+  ;; (type $sig_k) in one module accepts a function of type k from another.
+
+  (type $sig0 (func (param i32) (result i32)))
+  (type $sig1 (func (param i32 i32) (result i32)))
+  (type $sig2 (func (param i32 i32 i32) (result i32)))
+  (type $sig3 (func (param i32 i32 i32 i32) (result i32)))
+  (type $sig4 (func (param i32 i32 i32 i32 i32) (result i32)))
+
+  ;; note(kind, a, b): "look now" -- the host records real memory/table state.
+  ;; Kinds (docs/abi.md): 1 JIT_BEGIN 2 SECTION 3 JIT_END 4 HOT 5 JIT_DONE
+  ;; 6 HEADER 7 CALLBACK 8 CALL 9 FLUSH; a generated patch sends 16 GROW
+  ;; 17 SET 18 RELOC.
+  (import "host" "note" (func $note (param i32 i32 i32)))
+  ;; instantiate(ptr, len) -> status: compile + link + run `patch`.
+  (import "host" "instantiate" (func $instantiate (param i32 i32) (result i32)))
+
+  ;; ===========================================================================
+  ;; 2. Memory map, table and globals
+  ;; ===========================================================================
+  ;;
+  ;;   0x00000..0x000FF  never written: address 0 is the null pointer
+  ;;   0x00100..0x001FF  STATE_BASE   VM state block (fields below)
+  ;;   0x00200..0x002FF  ARGS_BASE    arguments for invoke, written by the host
+  ;;   0x00400..0x007FF  QUEUE_BASE   hot queue: up to 256 function objects
+  ;;   0x01000..0x02FFF  FUNCS_BASE   256 function objects of 32 bytes
+  ;;   0x03000..0x0FFFF  HEAP         names and bytecode (bump allocator)
+  ;;   0x10000..0x1FFFF  VSTACK       the interpreter's value stack
+  ;;   0x20000..0x7FFFF  JIT_BUF      where each generated module is written
+  ;;
+  ;; VM state block -- written with literal addresses in the code below:
+  ;;   0x100 number of functions      0x114 countdown to the next flush
+  ;;   0x104 heap pointer             0x118 JIT enabled (0/1)
+  ;;   0x108 queue length             0x11C fault mode
+  ;;   0x10C tier-up threshold        0x120 number of modules generated
+  ;;   0x110 batch window             0x124 last instantiate status
+  ;;   0x128 direct calls within a batch (0/1)
+  ;;   0x12C callback notes left in this top-level call (see $entered)
+  ;;
+  ;; Everything the host shows is read from here, which is why the state is
+  ;; kept in memory rather than in wasm globals: memory is what the generated
+  ;; modules and the host can see.
+
+  (memory $memory (export "memory") 8)
+
+  ;; The table is how code reaches code.  Slot 0 stays null forever, so a
+  ;; code slot of 0 can mean "not compiled".  Slots 1..5 hold the interpreter
+  ;; entries (slot 1 + k serves arity k).  Every JIT batch appends slots.
+  ;; No maximum: only the host's store limits can stop it growing.
+  (table $table (export "table") 6 funcref)
+  (elem (i32.const 1) func $enter0 $enter1 $enter2 $enter3 $enter4)
+
+  ;; The memory map, exported so that the host never hard-codes it.
+  (global $FUNCS_BASE  (export "FUNCS_BASE")  i32 (i32.const 0x01000))
+  (global $FUNC_SIZE   (export "FUNC_SIZE")   i32 (i32.const 32))
+  (global $MAX_FUNCS   (export "MAX_FUNCS")   i32 (i32.const 256))
+  (global $STATE_BASE  (export "STATE_BASE")  i32 (i32.const 0x00100))
+  (global $ARGS_BASE   (export "ARGS_BASE")   i32 (i32.const 0x00200))
+  (global $QUEUE_BASE  (export "QUEUE_BASE")  i32 (i32.const 0x00400))
+  (global $HEAP_BASE   (export "HEAP_BASE")   i32 (i32.const 0x03000))
+  (global $HEAP_END    (export "HEAP_END")    i32 (i32.const 0x10000))
+  (global $VSTACK_BASE (export "VSTACK_BASE") i32 (i32.const 0x10000))
+  (global $VSTACK_END  (export "VSTACK_END")  i32 (i32.const 0x20000))
+  (global $JIT_BUF     (export "JIT_BUF")     i32 (i32.const 0x20000))
+  (global $JIT_BUF_END (export "JIT_BUF_END") i32 (i32.const 0x80000))
+  (global $ENTRY_SLOT0 (export "ENTRY_SLOT0") i32 (i32.const 1))
+  (global $MAX_PARAMS  (export "MAX_PARAMS")  i32 (i32.const 4))
+
+  ;; First free byte of the value stack *as far as callees are concerned*.
+  ;; An interpreter frame keeps its stack pointer in a local (fast), and
+  ;; publishes it here only before it calls compiled code: that compiled
+  ;; code may call back into an interpreter entry, which must build its frame
+  ;; ABOVE the values that are still live below it.  Exported (read-only for
+  ;; the host) so that, at a CALLBACK note, the host can read the arguments the
+  ;; entry has just put at $vsp.
+  (global $vsp (export "vsp") (mut i32) (i32.const 0x10000))
+
+  ;; The JIT's write cursor inside JIT_BUF.
+  (global $out (mut i32) (i32.const 0x20000))
+
+  ;; How many queued functions the batch being written holds (QUEUE_BASE[0..n)).
+  (global $batch_n (mut i32) (i32.const 0))
+
+  ;; Start function: the initial VM state.  These defaults make tier-up work
+  ;; out of the box; the host normally calls `configure` anyway.
+  (func $init
+    (i32.store (i32.const 0x104) (global.get $HEAP_BASE))  ;; heap pointer
+    (i32.store (i32.const 0x10C) (i32.const 1000))         ;; threshold
+    (i32.store (i32.const 0x110) (i32.const 100))          ;; window
+    (i32.store (i32.const 0x118) (i32.const 1))            ;; JIT enabled
+    (i32.store (i32.const 0x128) (i32.const 1))            ;; direct calls in a batch
+    (i32.store (i32.const 0x124) (i32.const -1))           ;; no status yet
+    (i32.store (i32.const 0x12C) (i32.const 0)))           ;; no callback notes
+  (start $init)
+
+  ;; ===========================================================================
+  ;; 3. Function objects
+  ;; ===========================================================================
+  ;;
+  ;; A function object is 32 bytes in memory:
+  ;;   +0  code slot    table index of the compiled code; 0 = not compiled
+  ;;   +4  bytecode pointer          +8  bytecode length
+  ;;   +12 parameter count           +16 call count (interpreted calls)
+  ;;   +20 state: 0 cold, 1 hot/queued, 2 compiled, 3 failed to compile
+  ;;   +24 name pointer              +28 name length
+  ;; The code slot is at offset 0 so that the JIT's call template can load it
+  ;; with a plain `i32.load` of the object's address.  It is the one word that
+  ;; `patch` relocates.
+
+  ;; Bump allocator for names and bytecode.  Nothing is ever freed: a program
+  ;; lives as long as the store does.
+  (func $alloc (export "alloc") (param $size i32) (result i32)
+    (local $p i32) (local $next i32)
+    ;; unsigned tests, so that absurd sizes cannot wrap the pointer around
+    (if (i32.gt_u (local.get $size)
+                  (i32.sub (global.get $HEAP_END) (global.get $HEAP_BASE)))
+      (then (return (i32.const 0))))
+    (local.set $p (i32.load (i32.const 0x104)))
+    (local.set $next
+      (i32.add (local.get $p)
+               (i32.and (i32.add (local.get $size) (i32.const 3)) (i32.const -4))))
+    (if (i32.gt_u (local.get $next) (global.get $HEAP_END))
+      (then (return (i32.const 0))))
+    (i32.store (i32.const 0x104) (local.get $next))
+    (local.get $p))
+
+  (func $define (export "define")
+        (param $nparams i32) (param $name_ptr i32) (param $name_len i32) (result i32)
+    (local $n i32) (local $f i32)
+    (local.set $n (i32.load (i32.const 0x100)))
+    (if (i32.or (i32.ge_u (local.get $n) (global.get $MAX_FUNCS))
+                (i32.gt_u (local.get $nparams) (global.get $MAX_PARAMS)))
+      (then (return (i32.const 0))))
+    (local.set $f (i32.add (global.get $FUNCS_BASE)
+                           (i32.mul (local.get $n) (global.get $FUNC_SIZE))))
+    (memory.fill (local.get $f) (i32.const 0) (global.get $FUNC_SIZE))
+    (i32.store offset=12 (local.get $f) (local.get $nparams))
+    (i32.store offset=24 (local.get $f) (local.get $name_ptr))
+    (i32.store offset=28 (local.get $f) (local.get $name_len))
+    (i32.store (i32.const 0x100) (i32.add (local.get $n) (i32.const 1)))
+    (local.get $f))
+
+  (func $set_code (export "set_code") (param $f i32) (param $code i32) (param $len i32)
+    (i32.store offset=4 (local.get $f) (local.get $code))
+    (i32.store offset=8 (local.get $f) (local.get $len)))
+
+  ;; ===========================================================================
+  ;; 4. The interpreter
+  ;; ===========================================================================
+  ;;
+  ;; Bytecode: one opcode byte, some followed by an i32 immediate (LE).
+  ;;   0 RET  1 CONST v  2 ARG i  3 ADD 4 SUB 5 MUL 6 DIV 7 REM
+  ;;   8 EQ 9 NE 10 LT 11 GT 12 LE 13 GE  14 IF else_off  15 ELSE end_off
+  ;;   16 END  17 CALL callee_object
+  ;;
+  ;; Frame layout on the value stack (which grows upwards in memory):
+  ;;   fp+0 .. fp+4(k-1)   the k arguments (ARG i reads fp + 4i)
+  ;;   above them          the operand stack; $sp points AT the top value
+  ;; Pointing at the top value (rather than past it) lets a binary operator
+  ;; read its second operand with a positive memarg offset (offset=4).
+  ;;
+  ;; Interpreted callees are run by a direct recursive `call $interp`: their
+  ;; arguments are already in place on top of our stack, so the callee's
+  ;; frame simply starts there (no copying).  Compiled callees are reached
+  ;; with call_indirect through their code slot, exactly like JIT code does.
+  ;;
+  ;; DIV and REM use i32.div_s / i32.rem_s, so they trap exactly when the
+  ;; compiled code traps (division by zero, INT_MIN / -1).
+  ;;
+  ;; Only CONST, ARG and a CALL of a 0-ary function make the stack grow, so
+  ;; only they check for overflow: past VSTACK_END lies JIT_BUF, and a silent
+  ;; overflow would scribble over generated code -- better to trap
+  ;; (`unreachable`).
+
+  (func $interp (param $self i32) (param $fp i32) (result i32)
+    (local $code i32) (local $pc i32) (local $sp i32) (local $calls i32)
+    (local $g i32) (local $slot i32) (local $base i32) (local $r i32)
+
+    ;; --- tier-up bookkeeping: every interpreted entry is counted ---------
+    (local.set $calls (i32.add (i32.load offset=16 (local.get $self)) (i32.const 1)))
+    (i32.store offset=16 (local.get $self) (local.get $calls))
+    (if (i32.eq (local.get $calls) (i32.load (i32.const 0x10C)))     ;; threshold
+      (then (call $tier_up (local.get $self) (local.get $calls))))
+    (if (i32.load (i32.const 0x108))                                  ;; queue length
+      (then (call $tick)))
+
+    (local.set $code (i32.load offset=4 (local.get $self)))
+    (local.set $pc (local.get $code))
+    ;; empty operand stack: $sp points at the last argument (or just below fp)
+    (local.set $sp
+      (i32.sub (i32.add (local.get $fp)
+                        (i32.shl (i32.load offset=12 (local.get $self)) (i32.const 2)))
+               (i32.const 4)))
+
+    (loop $next
+      (block $bad
+      (block $call (block $end (block $else (block $if
+      (block $ge (block $le (block $gt (block $lt (block $ne (block $eq
+      (block $rem (block $div (block $mul (block $sub (block $add
+      (block $arg (block $const (block $ret
+        ;; one indirect jump per instruction: the opcode indexes the table
+        (br_table $ret $const $arg $add $sub $mul $div $rem
+                  $eq $ne $lt $gt $le $ge $if $else $end $call $bad
+          (i32.load8_u (local.get $pc))))
+      ;; ---- 0 RET
+      (return (i32.load (local.get $sp))))
+      ;; ---- 1 CONST v
+      (local.set $sp (i32.add (local.get $sp) (i32.const 4)))
+      (if (i32.ge_u (local.get $sp) (global.get $VSTACK_END)) (then unreachable))
+      (i32.store (local.get $sp) (i32.load offset=1 (local.get $pc)))
+      (local.set $pc (i32.add (local.get $pc) (i32.const 5)))
+      (br $next))
+      ;; ---- 2 ARG i
+      (local.set $sp (i32.add (local.get $sp) (i32.const 4)))
+      (if (i32.ge_u (local.get $sp) (global.get $VSTACK_END)) (then unreachable))
+      (i32.store (local.get $sp)
+        (i32.load (i32.add (local.get $fp)
+                           (i32.shl (i32.load offset=1 (local.get $pc)) (i32.const 2)))))
+      (local.set $pc (i32.add (local.get $pc) (i32.const 5)))
+      (br $next))
+      ;; ---- 3..13 binary operators: pop b, pop a, push (a op b)
+      ;; ---- 3 ADD
+      (local.set $sp (i32.sub (local.get $sp) (i32.const 4)))
+      (i32.store (local.get $sp)
+        (i32.add (i32.load (local.get $sp)) (i32.load offset=4 (local.get $sp))))
+      (local.set $pc (i32.add (local.get $pc) (i32.const 1)))
+      (br $next))
+      ;; ---- 4 SUB
+      (local.set $sp (i32.sub (local.get $sp) (i32.const 4)))
+      (i32.store (local.get $sp)
+        (i32.sub (i32.load (local.get $sp)) (i32.load offset=4 (local.get $sp))))
+      (local.set $pc (i32.add (local.get $pc) (i32.const 1)))
+      (br $next))
+      ;; ---- 5 MUL
+      (local.set $sp (i32.sub (local.get $sp) (i32.const 4)))
+      (i32.store (local.get $sp)
+        (i32.mul (i32.load (local.get $sp)) (i32.load offset=4 (local.get $sp))))
+      (local.set $pc (i32.add (local.get $pc) (i32.const 1)))
+      (br $next))
+      ;; ---- 6 DIV (traps like wasm, because it IS wasm's division)
+      (local.set $sp (i32.sub (local.get $sp) (i32.const 4)))
+      (i32.store (local.get $sp)
+        (i32.div_s (i32.load (local.get $sp)) (i32.load offset=4 (local.get $sp))))
+      (local.set $pc (i32.add (local.get $pc) (i32.const 1)))
+      (br $next))
+      ;; ---- 7 REM
+      (local.set $sp (i32.sub (local.get $sp) (i32.const 4)))
+      (i32.store (local.get $sp)
+        (i32.rem_s (i32.load (local.get $sp)) (i32.load offset=4 (local.get $sp))))
+      (local.set $pc (i32.add (local.get $pc) (i32.const 1)))
+      (br $next))
+      ;; ---- 8 EQ
+      (local.set $sp (i32.sub (local.get $sp) (i32.const 4)))
+      (i32.store (local.get $sp)
+        (i32.eq (i32.load (local.get $sp)) (i32.load offset=4 (local.get $sp))))
+      (local.set $pc (i32.add (local.get $pc) (i32.const 1)))
+      (br $next))
+      ;; ---- 9 NE
+      (local.set $sp (i32.sub (local.get $sp) (i32.const 4)))
+      (i32.store (local.get $sp)
+        (i32.ne (i32.load (local.get $sp)) (i32.load offset=4 (local.get $sp))))
+      (local.set $pc (i32.add (local.get $pc) (i32.const 1)))
+      (br $next))
+      ;; ---- 10 LT
+      (local.set $sp (i32.sub (local.get $sp) (i32.const 4)))
+      (i32.store (local.get $sp)
+        (i32.lt_s (i32.load (local.get $sp)) (i32.load offset=4 (local.get $sp))))
+      (local.set $pc (i32.add (local.get $pc) (i32.const 1)))
+      (br $next))
+      ;; ---- 11 GT
+      (local.set $sp (i32.sub (local.get $sp) (i32.const 4)))
+      (i32.store (local.get $sp)
+        (i32.gt_s (i32.load (local.get $sp)) (i32.load offset=4 (local.get $sp))))
+      (local.set $pc (i32.add (local.get $pc) (i32.const 1)))
+      (br $next))
+      ;; ---- 12 LE
+      (local.set $sp (i32.sub (local.get $sp) (i32.const 4)))
+      (i32.store (local.get $sp)
+        (i32.le_s (i32.load (local.get $sp)) (i32.load offset=4 (local.get $sp))))
+      (local.set $pc (i32.add (local.get $pc) (i32.const 1)))
+      (br $next))
+      ;; ---- 13 GE
+      (local.set $sp (i32.sub (local.get $sp) (i32.const 4)))
+      (i32.store (local.get $sp)
+        (i32.ge_s (i32.load (local.get $sp)) (i32.load offset=4 (local.get $sp))))
+      (local.set $pc (i32.add (local.get $pc) (i32.const 1)))
+      (br $next))
+      ;; ---- 14 IF else_off: pop; on 0 jump to the else branch
+      (local.set $sp (i32.sub (local.get $sp) (i32.const 4)))
+      (if (i32.load offset=4 (local.get $sp))
+        (then (local.set $pc (i32.add (local.get $pc) (i32.const 5))))
+        (else (local.set $pc (i32.add (local.get $code)
+                                      (i32.load offset=1 (local.get $pc))))))
+      (br $next))
+      ;; ---- 15 ELSE end_off: the then-branch is done, skip the else-branch
+      (local.set $pc (i32.add (local.get $code) (i32.load offset=1 (local.get $pc))))
+      (br $next))
+      ;; ---- 16 END: only a marker (it matters to the JIT, not to us)
+      (local.set $pc (i32.add (local.get $pc) (i32.const 1)))
+      (br $next))
+      ;; ---- 17 CALL g: the k arguments are the top k values
+      (local.set $g (i32.load offset=1 (local.get $pc)))
+      (local.set $base                  ;; address of argument 0
+        (i32.sub (i32.add (local.get $sp) (i32.const 4))
+                 (i32.shl (i32.load offset=12 (local.get $g)) (i32.const 2))))
+      (local.set $slot (i32.load (local.get $g)))       ;; g's code slot
+      (if (local.get $slot)
+        (then
+          ;; compiled: let callbacks into the interpreter start above us
+          (global.set $vsp (i32.add (local.get $sp) (i32.const 4)))
+          (local.set $r (call $call_slot (local.get $g) (local.get $slot)
+                                         (i32.load offset=12 (local.get $g))
+                                         (local.get $base))))
+        (else
+          ;; interpreted: the callee's frame starts at its arguments
+          (local.set $r (call $interp (local.get $g) (local.get $base)))))
+      ;; pop k arguments, push the result (k = 0 pushes one more value)
+      (local.set $sp (local.get $base))
+      (if (i32.ge_u (local.get $sp) (global.get $VSTACK_END)) (then unreachable))
+      (i32.store (local.get $sp) (local.get $r))
+      (local.set $pc (i32.add (local.get $pc) (i32.const 5)))
+      (br $next))
+      ;; ---- unknown opcode
+      unreachable)
+    unreachable)
+
+  ;; Call compiled code: load the k arguments from memory at $base and
+  ;; call_indirect through the code slot with the function's EXACT type.
+  ;; The engine checks that type at run time: a mismatch traps with "indirect
+  ;; call type mismatch" (fault mode 2 shows this).
+  (func $call_slot (param $g i32) (param $slot i32) (param $k i32) (param $base i32)
+                   (result i32)
+    (block $k4 (block $k3 (block $k2 (block $k1 (block $k0
+      (br_table $k0 $k1 $k2 $k3 $k4 $k4 (local.get $k)))
+      (return (call_indirect $table (type $sig0)
+                (local.get $g) (local.get $slot))))
+      (return (call_indirect $table (type $sig1)
+                (i32.load (local.get $base))
+                (local.get $g) (local.get $slot))))
+      (return (call_indirect $table (type $sig2)
+                (i32.load (local.get $base)) (i32.load offset=4 (local.get $base))
+                (local.get $g) (local.get $slot))))
+      (return (call_indirect $table (type $sig3)
+                (i32.load (local.get $base)) (i32.load offset=4 (local.get $base))
+                (i32.load offset=8 (local.get $base))
+                (local.get $g) (local.get $slot))))
+    (call_indirect $table (type $sig4)
+      (i32.load (local.get $base)) (i32.load offset=4 (local.get $base))
+      (i32.load offset=8 (local.get $base)) (i32.load offset=12 (local.get $base))
+      (local.get $g) (local.get $slot)))
+
+  ;; ===========================================================================
+  ;; 5. Interpreter entries and invoke
+  ;; ===========================================================================
+  ;;
+  ;; enter_k has the calling-convention type $sig_k, so it can sit in a table
+  ;; slot (1 + k) and be called by compiled code exactly as if it were a
+  ;; compiled function.  It moves the wasm arguments onto the value stack at
+  ;; $vsp (above every live interpreter value) and interprets `self`.
+  ;;
+  ;; Only JIT code ever calls an entry: main itself interprets a function
+  ;; that is not compiled by calling $interp directly, and a code slot is
+  ;; never 1..5 (patch relocates to the slots it grew).  So an entry is the
+  ;; exact place where compiled code calls BACK into the interpreter, and it
+  ;; tells the host so (note CALLBACK), within a budget the host sets:
+  ;;
+  ;; $entered: counts the callback down in 0x12C and notes it while the
+  ;; budget was positive.  The host writes the budget before each top-level
+  ;; call (0 when it is not recording), so a callee that JIT code calls a
+  ;; million times costs a million decrements, not a million host calls;
+  ;; afterwards, a negative count says how many callbacks were not noted.
+
+  (func $entered (param $self i32) (param $slot i32)
+    (local $left i32)
+    (local.set $left (i32.load (i32.const 0x12C)))
+    (i32.store (i32.const 0x12C) (i32.sub (local.get $left) (i32.const 1)))
+    (if (i32.gt_s (local.get $left) (i32.const 0))
+      (then (call $note (i32.const 7) (local.get $self) (local.get $slot)))))  ;; CALLBACK
+
+  (func $enter0 (export "enter0") (type $sig0) (param $self i32) (result i32)
+    (local $fp i32) (local $r i32)
+    (local.set $fp (global.get $vsp))
+    (call $entered (local.get $self) (i32.const 1))
+    (local.set $r (call $interp (local.get $self) (local.get $fp)))
+    (global.set $vsp (local.get $fp))
+    (local.get $r))
+
+  (func $enter1 (export "enter1") (type $sig1)
+        (param $a0 i32) (param $self i32) (result i32)
+    (local $fp i32) (local $r i32)
+    (local.set $fp (global.get $vsp))
+    (if (i32.gt_u (i32.add (local.get $fp) (i32.const 4)) (global.get $VSTACK_END))
+      (then unreachable))
+    (i32.store (local.get $fp) (local.get $a0))
+    (call $entered (local.get $self) (i32.const 2))
+    (local.set $r (call $interp (local.get $self) (local.get $fp)))
+    (global.set $vsp (local.get $fp))
+    (local.get $r))
+
+  (func $enter2 (export "enter2") (type $sig2)
+        (param $a0 i32) (param $a1 i32) (param $self i32) (result i32)
+    (local $fp i32) (local $r i32)
+    (local.set $fp (global.get $vsp))
+    (if (i32.gt_u (i32.add (local.get $fp) (i32.const 8)) (global.get $VSTACK_END))
+      (then unreachable))
+    (i32.store (local.get $fp) (local.get $a0))
+    (i32.store offset=4 (local.get $fp) (local.get $a1))
+    (call $entered (local.get $self) (i32.const 3))
+    (local.set $r (call $interp (local.get $self) (local.get $fp)))
+    (global.set $vsp (local.get $fp))
+    (local.get $r))
+
+  (func $enter3 (export "enter3") (type $sig3)
+        (param $a0 i32) (param $a1 i32) (param $a2 i32) (param $self i32) (result i32)
+    (local $fp i32) (local $r i32)
+    (local.set $fp (global.get $vsp))
+    (if (i32.gt_u (i32.add (local.get $fp) (i32.const 12)) (global.get $VSTACK_END))
+      (then unreachable))
+    (i32.store (local.get $fp) (local.get $a0))
+    (i32.store offset=4 (local.get $fp) (local.get $a1))
+    (i32.store offset=8 (local.get $fp) (local.get $a2))
+    (call $entered (local.get $self) (i32.const 4))
+    (local.set $r (call $interp (local.get $self) (local.get $fp)))
+    (global.set $vsp (local.get $fp))
+    (local.get $r))
+
+  (func $enter4 (export "enter4") (type $sig4)
+        (param $a0 i32) (param $a1 i32) (param $a2 i32) (param $a3 i32) (param $self i32)
+        (result i32)
+    (local $fp i32) (local $r i32)
+    (local.set $fp (global.get $vsp))
+    (if (i32.gt_u (i32.add (local.get $fp) (i32.const 16)) (global.get $VSTACK_END))
+      (then unreachable))
+    (i32.store (local.get $fp) (local.get $a0))
+    (i32.store offset=4 (local.get $fp) (local.get $a1))
+    (i32.store offset=8 (local.get $fp) (local.get $a2))
+    (i32.store offset=12 (local.get $fp) (local.get $a3))
+    (call $entered (local.get $self) (i32.const 5))
+    (local.set $r (call $interp (local.get $self) (local.get $fp)))
+    (global.set $vsp (local.get $fp))
+    (local.get $r))
+
+  ;; The host's top-level call.  Arguments were written at ARGS_BASE.
+  (func $invoke (export "invoke") (param $f i32) (result i32)
+    (local $k i32) (local $slot i32)
+    ;; A fresh run owns the whole value stack (a trap may have left $vsp high).
+    (global.set $vsp (global.get $VSTACK_BASE))
+    ;; Pending hot functions are compiled first, so this run can use them.
+    ;; FLUSH tells the host why a batch starts before the call does.
+    (if (i32.and (i32.ne (i32.load (i32.const 0x108)) (i32.const 0))    ;; queue
+                 (i32.ne (i32.load (i32.const 0x118)) (i32.const 0)))   ;; JIT on
+      (then
+        (call $note (i32.const 9) (local.get $f) (i32.load (i32.const 0x108)))  ;; FLUSH
+        (drop (call $jit_flush))))
+    (local.set $k (i32.load offset=12 (local.get $f)))
+    ;; The code slot is read once, here, after any flush: this is the slot the
+    ;; call uses, and CALL reports exactly it (the host never guesses it).
+    (local.set $slot (i32.load (local.get $f)))
+    (call $note (i32.const 8) (local.get $f) (local.get $slot))          ;; CALL
+    (if (local.get $slot)
+      (then (return (call $call_slot (local.get $f) (local.get $slot) (local.get $k)
+                                     (global.get $ARGS_BASE)))))
+    ;; not compiled: copy the arguments onto the value stack and interpret
+    (memory.copy (global.get $VSTACK_BASE) (global.get $ARGS_BASE)
+                 (i32.shl (local.get $k) (i32.const 2)))
+    (call $interp (local.get $f) (global.get $VSTACK_BASE)))
+
+  ;; ===========================================================================
+  ;; 6. Tier-up policy
+  ;; ===========================================================================
+  ;;
+  ;; A function that reaches `threshold` interpreted calls becomes hot and is
+  ;; queued.  We do not compile it at once: the first hot function starts a
+  ;; countdown of `window` interpreted calls, and whatever else gets hot
+  ;; during that window joins the same batch.  One module per batch means
+  ;; one compile + instantiate for many functions -- and functions that call
+  ;; each other get compiled together.
+
+  (func $tier_up (param $f i32) (param $calls i32)
+    (if (i32.and (i32.eqz (i32.load offset=20 (local.get $f)))         ;; cold
+                 (i32.ne (i32.load (i32.const 0x118)) (i32.const 0)))  ;; JIT on
+      (then
+        (call $make_hot (local.get $f))
+        (call $note (i32.const 4) (local.get $f) (local.get $calls))))) ;; HOT
+
+  ;; Append to the queue; the first one in an empty queue starts the window.
+  (func $make_hot (param $f i32)
+    (local $q i32)
+    (i32.store offset=20 (local.get $f) (i32.const 1))                 ;; hot
+    (local.set $q (i32.load (i32.const 0x108)))
+    (i32.store (i32.add (global.get $QUEUE_BASE) (i32.shl (local.get $q) (i32.const 2)))
+               (local.get $f))
+    (i32.store (i32.const 0x108) (i32.add (local.get $q) (i32.const 1)))
+    (if (i32.eqz (local.get $q))
+      (then (i32.store (i32.const 0x114) (i32.load (i32.const 0x110))))))
+
+  ;; One interpreted entry while the queue waits: count down, flush at 0.
+  (func $tick
+    (local $c i32)
+    (if (i32.eqz (i32.load (i32.const 0x118))) (then (return)))        ;; JIT off
+    (local.set $c (i32.sub (i32.load (i32.const 0x114)) (i32.const 1)))
+    (i32.store (i32.const 0x114) (local.get $c))
+    (if (i32.le_s (local.get $c) (i32.const 0))
+      (then (drop (call $jit_flush)))))
+
+  ;; "JIT now": queue a function by hand.  A function that failed to compile
+  ;; (state 3) counts as cold again, so it can be retried after a fault is
+  ;; switched off.  Queued or compiled functions, and functions without
+  ;; bytecode, are left alone.
+  (func $enqueue (export "enqueue") (param $f i32)
+    (local $state i32)
+    (local.set $state (i32.load offset=20 (local.get $f)))
+    (if (i32.and (i32.or (i32.eqz (local.get $state))
+                         (i32.eq (local.get $state) (i32.const 3)))
+                 (i32.ne (i32.load offset=4 (local.get $f)) (i32.const 0)))
+      (then (call $make_hot (local.get $f)))))
+
+  (func $configure (export "configure")
+        (param $threshold i32) (param $window i32) (param $jit_enabled i32)
+    (i32.store (i32.const 0x10C) (local.get $threshold))
+    (i32.store (i32.const 0x110) (local.get $window))
+    (i32.store (i32.const 0x118) (i32.ne (local.get $jit_enabled) (i32.const 0))))
+
+  ;; ===========================================================================
+  ;; 7. The JIT driver
+  ;; ===========================================================================
+  ;;
+  ;; jit_flush compiles a batch -- the front of the queue -- into ONE module:
+  ;;   note JIT_BEGIN; write the module; note JIT_END; host.instantiate;
+  ;;   record the outcome; note JIT_DONE.
+  ;; The batch functions stay in the queue while the module is being written
+  ;; (the section writers read them from QUEUE_BASE), and are removed after.
+
+  (func $jit_flush (export "jit_flush") (result i32)
+    (local $qlen i32) (local $n i32) (local $budget i32) (local $cost i32)
+    (local $f i32) (local $i i32) (local $len i32) (local $status i32)
+    (local.set $qlen (i32.load (i32.const 0x108)))
+    (if (i32.eqz (local.get $qlen)) (then (return (i32.const -1))))
+
+    ;; --- choose the batch: as many queued functions as surely fit --------
+    ;; Cost estimate per function, deliberately generous: the worst op (CALL,
+    ;; 5 bytecode bytes) becomes 25 wasm bytes, so 6 bytes per bytecode byte;
+    ;; plus its name (export) and 256 bytes for its share of the function,
+    ;; export, element sections and of `patch` (about 90 bytes really).
+    ;; The whole heap at that rate still fits, so the first function always
+    ;; fits; the rest wait for the next batch.
+    (local.set $budget (i32.sub (i32.sub (global.get $JIT_BUF_END) (global.get $JIT_BUF))
+                                (i32.const 1024)))     ;; header, types, imports
+    (block $full
+      (loop $more
+        (br_if $full (i32.ge_u (local.get $n) (local.get $qlen)))
+        (local.set $f (call $queued (local.get $n)))
+        (local.set $cost
+          (i32.add (i32.add (i32.mul (i32.load offset=8 (local.get $f)) (i32.const 6))
+                            (i32.load offset=28 (local.get $f)))
+                   (i32.const 256)))
+        (br_if $full (i32.and (i32.ne (local.get $n) (i32.const 0))
+                              (i32.gt_s (local.get $cost) (local.get $budget))))
+        (local.set $budget (i32.sub (local.get $budget) (local.get $cost)))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (br $more)))
+
+    (global.set $batch_n (local.get $n))
+    (call $note (i32.const 1) (local.get $n) (global.get $JIT_BUF))   ;; JIT_BEGIN
+
+    ;; --- write the module, section by section, in the required order -----
+    (global.set $out (global.get $JIT_BUF))
+    (call $write_header)
+    (call $write_type_section)
+    (call $write_import_section)
+    (call $write_function_section (local.get $n))
+    (call $write_export_section (local.get $n))
+    (call $write_element_section (local.get $n))
+    (call $write_code_section (local.get $n))
+    (local.set $len (i32.sub (global.get $out) (global.get $JIT_BUF)))
+    (call $note (i32.const 3) (global.get $JIT_BUF) (local.get $len)) ;; JIT_END
+
+    ;; --- late linking happens here: compile, instantiate, run `patch` ----
+    (local.set $status (call $instantiate (global.get $JIT_BUF) (local.get $len)))
+
+    ;; --- record the outcome ----------------------------------------------
+    (i32.store (i32.const 0x124) (local.get $status))
+    (i32.store (i32.const 0x120) (i32.add (i32.load (i32.const 0x120)) (i32.const 1)))
+    ;; Success: compiled.  Otherwise the functions stay interpreted; their
+    ;; code slots are whatever `patch` managed to write before it failed
+    ;; (nothing, if it never ran).
+    (local.set $i (i32.const 0))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (i32.store offset=20 (call $queued (local.get $i))
+          (select (i32.const 2) (i32.const 3) (i32.eqz (local.get $status))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each)))
+    ;; drop the batch from the front of the queue
+    (memory.copy (global.get $QUEUE_BASE)
+                 (i32.add (global.get $QUEUE_BASE) (i32.shl (local.get $n) (i32.const 2)))
+                 (i32.shl (i32.sub (local.get $qlen) (local.get $n)) (i32.const 2)))
+    (i32.store (i32.const 0x108) (i32.sub (local.get $qlen) (local.get $n)))
+    ;; leftovers get a fresh window of their own
+    (if (i32.gt_u (local.get $qlen) (local.get $n))
+      (then (i32.store (i32.const 0x114) (i32.load (i32.const 0x110)))))
+    (call $note (i32.const 5) (local.get $status) (local.get $n))     ;; JIT_DONE
+    (local.get $status))
+
+  ;; The i-th queued function object (batch member i).
+  (func $queued (param $i i32) (result i32)
+    (i32.load (i32.add (global.get $QUEUE_BASE) (i32.shl (local.get $i) (i32.const 2)))))
+
+  ;; ===========================================================================
+  ;; 8. Byte emitter and LEB128 helpers
+  ;; ===========================================================================
+  ;;
+  ;; The wasm binary format stores integers as LEB128: 7 bits per byte, low
+  ;; bits first, high bit set on every byte but the last.  Counts, indices and
+  ;; i32.const immediates are written minimally.  Section and body SIZES come
+  ;; before their contents, which we do not know yet, so we reserve 5 bytes
+  ;; and back-patch them afterwards with a fixed-width 5-byte LEB128 (padding
+  ;; bytes 0x80, which the format allows for any u32).
+
+  (func $emit (param $byte i32)
+    (i32.store8 (global.get $out) (local.get $byte))
+    (global.set $out (i32.add (global.get $out) (i32.const 1))))
+
+  ;; minimal unsigned LEB128 (counts, indices, sizes of names)
+  (func $emit_u32 (param $v i32)
+    (loop $more
+      (if (i32.ge_u (local.get $v) (i32.const 0x80))
+        (then
+          (call $emit (i32.or (i32.and (local.get $v) (i32.const 0x7F)) (i32.const 0x80)))
+          (local.set $v (i32.shr_u (local.get $v) (i32.const 7)))
+          (br $more))))
+    (call $emit (local.get $v)))
+
+  ;; minimal signed LEB128 (i32.const immediates): stop once the rest of the
+  ;; value is pure sign extension of the bit 6 just written
+  (func $emit_s32 (param $v i32)
+    (local $byte i32)
+    (loop $more
+      (local.set $byte (i32.and (local.get $v) (i32.const 0x7F)))
+      (local.set $v (i32.shr_s (local.get $v) (i32.const 7)))
+      (if (i32.or
+            (i32.and (i32.eqz (local.get $v))
+                     (i32.eqz (i32.and (local.get $byte) (i32.const 0x40))))
+            (i32.and (i32.eq (local.get $v) (i32.const -1))
+                     (i32.ne (i32.and (local.get $byte) (i32.const 0x40)) (i32.const 0))))
+        (then (call $emit (local.get $byte)) (return)))
+      (call $emit (i32.or (local.get $byte) (i32.const 0x80)))
+      (br $more)))
+
+  ;; reserve room for a size we will know later; returns where it goes
+  (func $reserve5 (result i32)
+    (local $at i32)
+    (local.set $at (global.get $out))
+    (global.set $out (i32.add (global.get $out) (i32.const 5)))
+    (local.get $at))
+
+  ;; back-patch: the number of bytes written after the 5 reserved ones
+  (func $patch_size (param $at i32)
+    (local $v i32)
+    (local.set $v (i32.sub (global.get $out) (i32.add (local.get $at) (i32.const 5))))
+    (i32.store8 offset=0 (local.get $at)
+      (i32.or (i32.and (local.get $v) (i32.const 0x7F)) (i32.const 0x80)))
+    (i32.store8 offset=1 (local.get $at)
+      (i32.or (i32.and (i32.shr_u (local.get $v) (i32.const 7)) (i32.const 0x7F)) (i32.const 0x80)))
+    (i32.store8 offset=2 (local.get $at)
+      (i32.or (i32.and (i32.shr_u (local.get $v) (i32.const 14)) (i32.const 0x7F)) (i32.const 0x80)))
+    (i32.store8 offset=3 (local.get $at)
+      (i32.or (i32.and (i32.shr_u (local.get $v) (i32.const 21)) (i32.const 0x7F)) (i32.const 0x80)))
+    (i32.store8 offset=4 (local.get $at)
+      (i32.shr_u (local.get $v) (i32.const 28))))
+
+  ;; a name: its length, then its UTF-8 bytes (copied from anywhere in memory)
+  (func $emit_name (param $ptr i32) (param $len i32)
+    (call $emit_u32 (local.get $len))
+    (memory.copy (global.get $out) (local.get $ptr) (local.get $len))
+    (global.set $out (i32.add (global.get $out) (local.get $len))))
+
+  ;; The fixed strings of every module.  A PASSIVE data segment: it is not
+  ;; placed in memory; memory.init copies from it on demand.
+  ;;   offset 0 "\00asm" + version 1 | 8 host | 12 note | 16 main
+  ;;          20 table | 25 memory | 31 patch
+  (data $strings "\00asm\01\00\00\00" "host" "note" "main" "table" "memory" "patch")
+
+  (func $emit_string (param $offset i32) (param $len i32)
+    (call $emit_u32 (local.get $len))
+    (memory.init $strings (global.get $out) (local.get $offset) (local.get $len))
+    (global.set $out (i32.add (global.get $out) (local.get $len))))
+
+  ;; a few instruction encoders, so the templates below read like wasm
+  (func $op_i32_const (param $v i32)
+    (call $emit (i32.const 0x41)) (call $emit_s32 (local.get $v)))
+  (func $op_local_get (param $i i32)
+    (call $emit (i32.const 0x20)) (call $emit_u32 (local.get $i)))
+  (func $op_call (param $i i32)
+    (call $emit (i32.const 0x10)) (call $emit_u32 (local.get $i)))
+
+  ;; A section is: id byte, size (5 reserved bytes), contents.  After it we
+  ;; tell the host where it ended, so the app can colour the bytes.
+  (func $begin_section (param $id i32) (result i32)
+    (call $emit (local.get $id))
+    (call $reserve5))
+  (func $end_section (param $id i32) (param $at i32)
+    (call $patch_size (local.get $at))
+    (call $note (i32.const 2) (local.get $id) (global.get $out)))       ;; SECTION
+
+  ;; ===========================================================================
+  ;; 9. Section writers
+  ;; ===========================================================================
+  ;;
+  ;; Function index space of a generated module of n functions:
+  ;;   0 = the imported host.note,  1..n = the batch,  n+1 = patch.
+
+  (func $write_header
+    (memory.init $strings (global.get $out) (i32.const 0) (i32.const 8))
+    (global.set $out (i32.add (global.get $out) (i32.const 8)))
+    (call $note (i32.const 6) (global.get $JIT_BUF) (global.get $out)))  ;; HEADER
+
+  ;; func type: 0x60, params, results (all i32 = 0x7F here)
+  (func $emit_sig (param $nparams i32)
+    (call $emit (i32.const 0x60))
+    (call $emit_u32 (local.get $nparams))
+    (block $done
+      (loop $p
+        (br_if $done (i32.eqz (local.get $nparams)))
+        (call $emit (i32.const 0x7F))
+        (local.set $nparams (i32.sub (local.get $nparams) (i32.const 1)))
+        (br $p)))
+    (call $emit (i32.const 1))
+    (call $emit (i32.const 0x7F)))
+
+  ;; types 0..4 = $sig_k (the same as ours), 5 = patch, 6 = note
+  (func $write_type_section
+    (local $at i32)
+    (local.set $at (call $begin_section (i32.const 1)))
+    (call $emit_u32 (select (i32.const 8) (i32.const 7)
+                      (i32.eq (i32.load (i32.const 0x11C)) (i32.const 2))))
+    (call $emit_sig (i32.const 1))        ;; 0: (self) -> i32
+    (call $emit_sig (i32.const 2))        ;; 1: (a0 self) -> i32
+    (call $emit_sig (i32.const 3))        ;; 2
+    (call $emit_sig (i32.const 4))        ;; 3
+    (call $emit_sig (i32.const 5))        ;; 4
+    (call $emit (i32.const 0x60)) (call $emit (i32.const 0)) (call $emit (i32.const 0))
+                                          ;; 5: () -> ()  for patch
+    (call $emit (i32.const 0x60)) (call $emit (i32.const 3))
+    (call $emit (i32.const 0x7F)) (call $emit (i32.const 0x7F)) (call $emit (i32.const 0x7F))
+    (call $emit (i32.const 0))            ;; 6: (i32 i32 i32) -> ()  for note
+    ;; FAULT 2 (bad-signature): type 7 with six parameters
+    (if (i32.eq (i32.load (i32.const 0x11C)) (i32.const 2))
+      (then (call $emit_sig (i32.const 6))))
+    (call $end_section (i32.const 1) (local.get $at)))
+
+  ;; The imports ARE the late link: the new code gets our table and memory.
+  (func $write_import_section
+    (local $at i32)
+    (local.set $at (call $begin_section (i32.const 2)))
+    (call $emit_u32 (i32.const 3))
+    ;; host.note: func of type 6
+    (call $emit_string (i32.const 8) (i32.const 4))
+    (call $emit_string (i32.const 12) (i32.const 4))
+    (call $emit (i32.const 0x00)) (call $emit_u32 (i32.const 6))
+    ;; main.table: table, funcref (0x70), limits "min only" (0x00), min 0
+    (call $emit_string (i32.const 16) (i32.const 4))
+    (call $emit_string (i32.const 20) (i32.const 5))
+    (call $emit (i32.const 0x01)) (call $emit (i32.const 0x70))
+    (call $emit (i32.const 0x00)) (call $emit_u32 (i32.const 0))
+    ;; main.memory: memory, limits "min only", min 1 page
+    (call $emit_string (i32.const 16) (i32.const 4))
+    (call $emit_string (i32.const 25) (i32.const 6))
+    (call $emit (i32.const 0x02)) (call $emit (i32.const 0x00))
+    ;; FAULT 6 (link-mismatch): demand 16384 pages (1 GiB); ours has 8
+    (call $emit_u32 (select (i32.const 16384) (i32.const 1)
+                      (i32.eq (i32.load (i32.const 0x11C)) (i32.const 6))))
+    (call $end_section (i32.const 2) (local.get $at)))
+
+  ;; the type of each function: its arity k (= type index k), then patch
+  (func $write_function_section (param $n i32)
+    (local $at i32) (local $i i32)
+    (local.set $at (call $begin_section (i32.const 3)))
+    (call $emit_u32 (i32.add (local.get $n) (i32.const 1)))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        ;; FAULT 2 (bad-signature): every function claims type 7
+        (call $emit_u32
+          (select (i32.const 7)
+                  (i32.load offset=12 (call $queued (local.get $i)))
+                  (i32.eq (i32.load (i32.const 0x11C)) (i32.const 2))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each)))
+    (call $emit_u32 (i32.const 5))
+    (call $end_section (i32.const 3) (local.get $at)))
+
+  ;; patch, and each function under its source name (so the app can list it)
+  (func $write_export_section (param $n i32)
+    (local $at i32) (local $i i32) (local $f i32)
+    (local.set $at (call $begin_section (i32.const 7)))
+    (call $emit_u32 (i32.add (local.get $n) (i32.const 1)))
+    (call $emit_string (i32.const 31) (i32.const 5))                    ;; "patch"
+    (call $emit (i32.const 0x00))
+    (call $emit_u32 (i32.add (local.get $n) (i32.const 1)))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $f (call $queued (local.get $i)))
+        (call $emit_name (i32.load offset=24 (local.get $f)) (i32.load offset=28 (local.get $f)))
+        (call $emit (i32.const 0x00))
+        (call $emit_u32 (i32.add (local.get $i) (i32.const 1)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each)))
+    (call $end_section (i32.const 7) (local.get $at)))
+
+  ;; `ref.func f` is only valid for functions the module "declares" as
+  ;; referenceable.  A declarative segment does exactly that and nothing
+  ;; else: it never initialises any table.
+  (func $write_element_section (param $n i32)
+    (local $at i32) (local $i i32)
+    (local.set $at (call $begin_section (i32.const 9)))
+    (call $emit_u32 (i32.const 1))      ;; one segment
+    (call $emit_u32 (i32.const 3))      ;; flags 3: declarative, function indices
+    (call $emit (i32.const 0x00))       ;; elemkind: funcref
+    (call $emit_u32 (local.get $n))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (call $emit_u32 (i32.add (local.get $i) (i32.const 1)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each)))
+    (call $end_section (i32.const 9) (local.get $at)))
+
+  (func $write_code_section (param $n i32)
+    (local $at i32) (local $i i32)
+    (local.set $at (call $begin_section (i32.const 10)))
+    (call $emit_u32 (i32.add (local.get $n) (i32.const 1)))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (call $translate (call $queued (local.get $i)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each)))
+    (call $write_patch (local.get $n))
+    (call $end_section (i32.const 10) (local.get $at)))
+
+  ;; Which batch member `g` is, if a direct call may reach it; -1 otherwise.
+  ;; Direct calls are off when switched off, and in fault mode 2, whose
+  ;; functions are deliberately declared with the wrong type.
+  (func $direct_index (param $g i32) (result i32)
+    (local $i i32)
+    (if (i32.or (i32.eqz (i32.load (i32.const 0x128)))
+                (i32.eq (i32.load (i32.const 0x11C)) (i32.const 2)))
+      (then (return (i32.const -1))))
+    (block $absent
+      (loop $scan
+        (br_if $absent (i32.ge_u (local.get $i) (global.get $batch_n)))
+        (if (i32.eq (call $queued (local.get $i)) (local.get $g))
+          (then (return (local.get $i))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $scan)))
+    (i32.const -1))
+
+  (func $set_direct_calls (export "set_direct_calls") (param $on i32)
+    (i32.store (i32.const 0x128) (i32.ne (local.get $on) (i32.const 0))))
+
+  ;; ===========================================================================
+  ;; 10. The op-by-op translator
+  ;; ===========================================================================
+  ;;
+  ;; A template JIT: each bytecode op has a fixed wasm snippet, emitted in
+  ;; order, with no analysis.  It works because the bytecode already has the
+  ;; shape of wasm: a stack machine whose IF/ELSE/END are structured exactly
+  ;; like wasm's `if (result i32) ... else ... end`.  The operand stack
+  ;; disappears into wasm's own stack, which the engine keeps in registers --
+  ;; that, and no dispatch loop, is where the speed-up comes from.
+  ;;
+  ;; Locals of a compiled function of k params: 0..k-1 the arguments, k self,
+  ;; k+1 $t (scratch for the call template).
+
+  (func $translate (param $f i32)
+    (local $size_at i32) (local $pc i32) (local $end i32) (local $t i32)
+    (local $g i32) (local $k i32)
+    (local.set $size_at (call $reserve5))          ;; body size, patched below
+    (call $emit (i32.const 1))                     ;; one group of locals:
+    (call $emit (i32.const 1))                     ;;   1 local
+    (call $emit (i32.const 0x7F))                  ;;   of type i32 ($t)
+    (local.set $t (i32.add (i32.load offset=12 (local.get $f)) (i32.const 1)))
+
+    ;; FAULT 4 (invalid-module): i32.add with nothing on the stack
+    (if (i32.eq (i32.load (i32.const 0x11C)) (i32.const 4))
+      (then (call $emit (i32.const 0x6A))))
+    ;; FAULT 5 (runaway): loop br 0 end -- spins until fuel runs out
+    (if (i32.eq (i32.load (i32.const 0x11C)) (i32.const 5))
+      (then (call $emit (i32.const 0x03)) (call $emit (i32.const 0x40))
+            (call $emit (i32.const 0x0C)) (call $emit (i32.const 0x00))
+            (call $emit (i32.const 0x0B))))
+
+    (local.set $pc (i32.load offset=4 (local.get $f)))
+    (local.set $end (i32.add (local.get $pc) (i32.load offset=8 (local.get $f))))
+    (block $finished
+      (loop $next
+        ;; ran off the end without RET: close the body anyway
+        (if (i32.ge_u (local.get $pc) (local.get $end))
+          (then (call $emit (i32.const 0x0B)) (br $finished)))
+        (block $op1                  ;; one-byte ops finish here: pc += 1
+        (block $bad
+        (block $call (block $endop (block $else (block $if
+        (block $ge (block $le (block $gt (block $lt (block $ne (block $eq
+        (block $rem (block $div (block $mul (block $sub (block $add
+        (block $arg (block $const (block $ret
+          (br_table $ret $const $arg $add $sub $mul $div $rem
+                    $eq $ne $lt $gt $le $ge $if $else $endop $call $bad
+            (i32.load8_u (local.get $pc))))
+        ;; RET -> `end` of the function body: the value on the stack is the
+        ;; result.  RET is always the last op, so the body is complete.
+        (call $emit (i32.const 0x0B))
+        (br $finished))
+        ;; CONST v -> i32.const v
+        (call $op_i32_const (i32.load offset=1 (local.get $pc)))
+        (local.set $pc (i32.add (local.get $pc) (i32.const 5)))
+        (br $next))
+        ;; ARG i -> local.get i
+        (call $op_local_get (i32.load offset=1 (local.get $pc)))
+        (local.set $pc (i32.add (local.get $pc) (i32.const 5)))
+        (br $next))
+        ;; the operators map one-to-one onto wasm instructions
+        (call $emit (i32.const 0x6A)) (br $op1))   ;; ADD -> i32.add
+        (call $emit (i32.const 0x6B)) (br $op1))   ;; SUB -> i32.sub
+        (call $emit (i32.const 0x6C)) (br $op1))   ;; MUL -> i32.mul
+        (call $emit (i32.const 0x6D)) (br $op1))   ;; DIV -> i32.div_s
+        (call $emit (i32.const 0x6F)) (br $op1))   ;; REM -> i32.rem_s
+        (call $emit (i32.const 0x46)) (br $op1))   ;; EQ  -> i32.eq
+        (call $emit (i32.const 0x47)) (br $op1))   ;; NE  -> i32.ne
+        (call $emit (i32.const 0x48)) (br $op1))   ;; LT  -> i32.lt_s
+        (call $emit (i32.const 0x4A)) (br $op1))   ;; GT  -> i32.gt_s
+        (call $emit (i32.const 0x4C)) (br $op1))   ;; LE  -> i32.le_s
+        (call $emit (i32.const 0x4E)) (br $op1))   ;; GE  -> i32.ge_s
+        ;; IF e -> if (result i32); the jump offset is not needed: wasm's
+        ;; structured control flow knows where its else and end are
+        (call $emit (i32.const 0x04)) (call $emit (i32.const 0x7F))
+        (local.set $pc (i32.add (local.get $pc) (i32.const 5)))
+        (br $next))
+        ;; ELSE x -> else
+        (call $emit (i32.const 0x05))
+        (local.set $pc (i32.add (local.get $pc) (i32.const 5)))
+        (br $next))
+        ;; END -> end
+        (call $emit (i32.const 0x0B))
+        (br $op1))
+        ;; CALL g (arity k) -- the late-linked call template:
+        ;;   i32.const g                  ;; self, pushed after the arguments
+        ;;   i32.const g  i32.load        ;; g's code slot (0 = not compiled)
+        ;;   local.tee $t
+        ;;   i32.const ENTRY_SLOT0+k      ;; the interpreter entry for arity k
+        ;;   local.get $t
+        ;;   select                       ;; slot ? slot : entry
+        ;;   call_indirect (type k) (table 0)
+        ;; The slot is read at every call, so a callee compiled by a LATER
+        ;; batch is picked up without touching this code.
+        ;;
+        ;; One exception, when direct calls are on (the default): a callee in
+        ;; THIS batch lives in this very module, so its function index is
+        ;; known and a plain `call` reaches it -- no slot load, no signature
+        ;; check, no crossing between instances.  That is most calls of a
+        ;; recursive function, and it is where most of the speed-up over the
+        ;; interpreter comes from (docs/abi.md measures both).  Calls to
+        ;; anything else, the interpreter entries included, still go through
+        ;; the table.
+        (local.set $g (i32.load offset=1 (local.get $pc)))
+        (local.set $k (i32.load offset=12 (local.get $g)))
+        (if (i32.ge_s (call $direct_index (local.get $g)) (i32.const 0))
+          (then
+            (call $op_i32_const (local.get $g))              ;; self
+            (call $emit (i32.const 0x10))                    ;; call
+            (call $emit_u32 (i32.add (call $direct_index (local.get $g)) (i32.const 1)))
+            (local.set $pc (i32.add (local.get $pc) (i32.const 5)))
+            (br $next)))
+        (call $op_i32_const (local.get $g))
+        (call $op_i32_const (local.get $g))
+        (call $emit (i32.const 0x28)) (call $emit (i32.const 2)) (call $emit (i32.const 0))
+        (call $emit (i32.const 0x22)) (call $emit_u32 (local.get $t))
+        (call $op_i32_const (i32.add (global.get $ENTRY_SLOT0) (local.get $k)))
+        (call $op_local_get (local.get $t))
+        (call $emit (i32.const 0x1B))
+        (call $emit (i32.const 0x11)) (call $emit_u32 (local.get $k)) (call $emit (i32.const 0))
+        (local.set $pc (i32.add (local.get $pc) (i32.const 5)))
+        (br $next))
+        ;; unknown opcode: trap if ever reached (the interpreter would too)
+        (call $emit (i32.const 0x00))
+        (call $emit (i32.const 0x0B))
+        (br $finished))
+        ;; $op1: the one-byte ops (operators, END)
+        (local.set $pc (i32.add (local.get $pc) (i32.const 1)))
+        (br $next)))
+    (call $patch_size (local.get $size_at)))
+
+  ;; ===========================================================================
+  ;; 11. The patch writer
+  ;; ===========================================================================
+  ;;
+  ;; `patch` is the generated module's own linker.  It runs inside the new
+  ;; instance, so it can name the new functions (ref.func) -- something main
+  ;; cannot do -- and it has our table and memory as imports:
+  ;;
+  ;;   (func $patch (local $base i32)
+  ;;     (local.tee $base (table.grow 0 (ref.null func) (i32.const n)))
+  ;;     i32.const -1  i32.eq  if unreachable end     ;; store refused to grow
+  ;;     (call $note (i32.const 16) (local.get $base) (i32.const n))  ;; GROW
+  ;;     ;; for each function i:
+  ;;     (table.set 0 (i32.add (local.get $base) (i32.const i)) (ref.func f_i))
+  ;;     (call $note (i32.const 17) base+i obj_i)                      ;; SET
+  ;;     (i32.store (i32.const obj_i) base+i)    ;; relocate the code slot
+  ;;     (call $note (i32.const 18) obj_i base+i))                     ;; RELOC
+
+  (func $write_patch (param $n i32)
+    (local $size_at i32) (local $i i32) (local $f i32) (local $slot_off i32)
+    (local $fault i32)
+    (local.set $fault (i32.load (i32.const 0x11C)))
+    (local.set $size_at (call $reserve5))
+    (call $emit (i32.const 1)) (call $emit (i32.const 1)) (call $emit (i32.const 0x7F))
+                                                   ;; local 0: $base
+    ;; base = table.grow(ref.null func, n)
+    (call $emit (i32.const 0xD0)) (call $emit (i32.const 0x70))   ;; ref.null func
+    (call $op_i32_const (local.get $n))
+    (call $emit (i32.const 0xFC)) (call $emit_u32 (i32.const 15)) ;; table.grow
+    (call $emit (i32.const 0x00))                                 ;;   table 0
+    (call $emit (i32.const 0x22)) (call $emit (i32.const 0x00))   ;; local.tee 0
+    (call $op_i32_const (i32.const -1))
+    (call $emit (i32.const 0x46))                                 ;; i32.eq
+    (call $emit (i32.const 0x04)) (call $emit (i32.const 0x40))   ;; if
+    (call $emit (i32.const 0x00))                                 ;;   unreachable
+    (call $emit (i32.const 0x0B))                                 ;; end
+    ;; note(GROW, base, n)
+    (call $op_i32_const (i32.const 16))
+    (call $op_local_get (i32.const 0))
+    (call $op_i32_const (local.get $n))
+    (call $op_call (i32.const 0))
+
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $f (call $queued (local.get $i)))
+        ;; FAULT 1 (null-slot): no table.set (and so no SET note): the slot
+        ;; stays null, yet the code slot below still points at it
+        (if (i32.ne (local.get $fault) (i32.const 1))
+          (then
+            ;; table.set 0 (base + i) (ref.func 1+i)
+            (call $op_local_get (i32.const 0))
+            (call $op_i32_const (local.get $i))
+            (call $emit (i32.const 0x6A))
+            (call $emit (i32.const 0xD2)) (call $emit_u32 (i32.add (local.get $i) (i32.const 1)))
+            (call $emit (i32.const 0x26)) (call $emit (i32.const 0x00))
+            ;; note(SET, base + i, obj)
+            (call $op_i32_const (i32.const 17))
+            (call $op_local_get (i32.const 0))
+            (call $op_i32_const (local.get $i))
+            (call $emit (i32.const 0x6A))
+            (call $op_i32_const (local.get $f))
+            (call $op_call (i32.const 0))))
+        ;; FAULT 3 (out-of-bounds): relocate to base + n + i, past the end
+        (local.set $slot_off
+          (select (i32.add (local.get $n) (local.get $i)) (local.get $i)
+                  (i32.eq (local.get $fault) (i32.const 3))))
+        ;; i32.store (obj) (base + i): the relocation of the code slot
+        (call $op_i32_const (local.get $f))
+        (call $op_local_get (i32.const 0))
+        (call $op_i32_const (local.get $slot_off))
+        (call $emit (i32.const 0x6A))
+        (call $emit (i32.const 0x36)) (call $emit (i32.const 2)) (call $emit (i32.const 0))
+        ;; note(RELOC, obj, base + i)
+        (call $op_i32_const (i32.const 18))
+        (call $op_i32_const (local.get $f))
+        (call $op_local_get (i32.const 0))
+        (call $op_i32_const (local.get $slot_off))
+        (call $emit (i32.const 0x6A))
+        (call $op_call (i32.const 0))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each)))
+    (call $emit (i32.const 0x0B))                                 ;; end
+    (call $patch_size (local.get $size_at)))
+
+  ;; ===========================================================================
+  ;; 12. Faults
+  ;; ===========================================================================
+  ;;
+  ;; For the lessons, the template JIT can be made deliberately wrong.  Each
+  ;; fault is one small edit in a writer above (search for "FAULT"), and each
+  ;; one breaks a different link of the chain:
+  ;;   1 null-slot       patch forgets table.set   -> call hits a null slot
+  ;;   2 bad-signature   functions get 6 params    -> signature check fails
+  ;;   3 out-of-bounds   code slot = base + n + i  -> index past the table
+  ;;   4 invalid-module  i32.add on an empty stack -> validation error
+  ;;   5 runaway         each body starts with an endless loop -> out of fuel
+  ;;   6 link-mismatch   imports a 16384-page memory -> link error
+  ;; 0 turns them off.  Only modules generated afterwards are affected.
+
+  (func $set_fault (export "set_fault") (param $mode i32)
+    (i32.store (i32.const 0x11C) (local.get $mode)))
+)
