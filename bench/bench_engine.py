@@ -5,6 +5,9 @@
    instantiating and patching the very same bytes with bare wasmtime, interleaved in this run.
 2. Cost per function as the batch grows (1, 4, 16, 64 functions in one module).
 3. fib(30) run by the main module's interpreter and by its JIT code, inside wasm: the speedup.
+5. The trace's JSON size and the time to write it (Trace.dumps, as `trace --json` does) and to
+   read it back, for 50, 100 and 150 functions made hot together: it must grow linearly
+   (150 vs 50 at most 3.3x; it grew as k² when every step wrote the whole table and edges).
 
 Run: make bench   (or .venv/bin/python bench/bench_engine.py [--quick])
 """
@@ -12,10 +15,12 @@ Run: make bench   (or .venv/bin/python bench/bench_engine.py [--quick])
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import wasmtime
 
@@ -129,6 +134,48 @@ def fib_speedup(n: int, repeats: int) -> dict[str, float]:
     return best
 
 
+def hot_together(k: int) -> str:
+    """A program of ``k`` functions and a ``main`` that calls them all: made hot in one batch
+    (jit_now), the patch sets k slots and relocates k code slots, one step each."""
+    defs = "".join(f"def f{i}(x) = x * {i + 1} + {i}\n" for i in range(k))
+    return defs + "def main(x) = " + " + ".join(f"f{i}(x)" for i in range(k)) + "\n"
+
+
+def _timed(call: Callable[[], object]) -> float:
+    """Seconds ``call`` takes, the second of two runs (the first warms the caches, which a
+    collection, or the other traces, left cold), with no garbage collection inside, as
+    timeit times (a full collection walks every live object, all the traces included)."""
+    gc.collect()
+    gc.disable()
+    try:
+        call()
+        t0 = time.perf_counter()
+        call()
+        return time.perf_counter() - t0
+    finally:
+        gc.enable()
+
+
+def trace_size(ks: tuple[int, ...], repeats: int) -> dict[int, tuple[int, int, float, float]]:
+    """For each k: steps, JSON bytes, and the best seconds of Trace.dumps and Trace.loads
+    over ``repeats`` rounds (the k interleaved in every round)."""
+    from wasmviz.engine import Scenario, Trace  # noqa: PLC0415
+    from wasmviz.engine.scenario import run  # noqa: PLC0415
+
+    traces = {k: run(Scenario(source=hot_together(k), call="main", args=(3,), jit_now=True))
+              for k in ks}
+    texts = {k: traces[k].dumps() for k in ks}
+    dumps: dict[int, list[float]] = {k: [] for k in ks}
+    loads: dict[int, list[float]] = {k: [] for k in ks}
+    for _ in range(repeats):
+        for k in ks:
+            dumps[k].append(_timed(traces[k].dumps))
+        for k in ks:
+            loads[k].append(_timed(lambda: Trace.loads(texts[k])))  # noqa: B023
+    # The fastest run: what the code costs, without what other tenants took from it.
+    return {k: (len(traces[k]), len(texts[k]), min(dumps[k]), min(loads[k])) for k in ks}
+
+
 def runaway_stop() -> tuple[float, str]:
     """Seconds from calling runaway generated code to wasmtime stopping it, and the trap."""
     from wasmviz.engine import Scenario  # noqa: PLC0415
@@ -169,6 +216,15 @@ def main() -> None:
         print(f"   {name:32} {t * 1e3:8.1f} ms  = {base / t:.1f}x the interpreter")
     stop, code = runaway_stop()
     print(f"4. runaway generated code stopped by fuel after {stop * 1e3:.0f} ms ({code})")
+    ks = (50, 100, 150)
+    sizes = trace_size(ks, 5 if args.quick else 15)
+    print("5. trace JSON for k functions made hot together (best dumps/loads):")
+    for k, (steps, size, dumps, loads) in sizes.items():
+        print(f"   k={k:3}: {steps:4} steps {size / 1e6:6.2f} MB  dumps {dumps * 1e3:6.1f} ms"
+              f"  loads {loads * 1e3:6.1f} ms")
+    lo, hi = sizes[ks[0]], sizes[ks[-1]]
+    print(f"   {ks[-1]} vs {ks[0]}: size {hi[1] / lo[1]:.2f}x, dumps {hi[2] / lo[2]:.2f}x, "
+          f"loads {hi[3] / lo[3]:.2f}x (linear: {ks[-1] / ks[0]:.0f}x; bound 3.3x)")
 
 if __name__ == "__main__":
     main()

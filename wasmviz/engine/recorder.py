@@ -9,6 +9,8 @@ detail are written from those same records, so they cannot disagree with what a 
 
 from __future__ import annotations
 
+from itertools import compress, count
+from operator import is_not
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import wasmtime
@@ -20,7 +22,7 @@ from .records import Now, RecordReader
 from .slots import (check_installed, compiled_callers, route, signature_mismatch, slot_label,
                     slot_problem)
 from .snapshot import MemoryWatcher, TableReader, live_memory
-from .trace import Edge, ModuleInfo, Section, Slot, Step, Trace, TrapInfo
+from .trace import Delta, Edge, FunctionRecord, ModuleInfo, Section, Slot, Step, Trace, TrapInfo
 
 if TYPE_CHECKING:
     from .machine import FunctionInfo, Machine
@@ -49,6 +51,12 @@ class Recorder(Listener):
         self.captions = Captions()
         self.steps: list[Step] = []
         self.edges: list[Edge] = []
+        #: The edges so far as one tuple, and the table as the last step holds it, shared by
+        #: the steps that do not change them (identity lets Trace.to_json write only changes).
+        self._edges: tuple[Edge, ...] = ()
+        self._raw_table: tuple[Slot, ...] | None = None
+        self._table: tuple[Slot, ...] = ()
+        self._table_delta: Delta | None = None  # how self._table differs from the one before
         self._module_start = 0
         self._sections: list[Section] = []
         self._batch: list[str] = []
@@ -96,14 +104,50 @@ class Recorder(Listener):
         fuel = m.fuel_used
         if m.op_active:
             fuel += m.fuel_budget - wasmtime.Store.get_fuel(store)  # type: ignore[arg-type]
+        if len(self._edges) != len(self.edges):  # self.edges only grows (on_linked)
+            self._edges = tuple(self.edges)
+        table = self._shared_table(table if table is not None
+                                   else self.tables.snapshot(m.table, store))
         step = Step(index=len(self.steps), phase=phase, kind=kind, caption=caption,
-                    table=table if table is not None else self.tables.snapshot(m.table, store),
-                    memory_pages=now.pages, memory_changes=now.changes,
-                    module=module, edges=tuple(self.edges) + edges, result=result, trap=trap,
+                    table=table, memory_pages=now.pages, memory_changes=now.changes,
+                    module=module, edges=self._edges + edges if edges else self._edges,
+                    result=result, trap=trap,
                     error=error, fuel_used=fuel, detail=dict(detail or {}),
-                    functions=now.functions, vm=now.vm)
+                    functions=now.functions, vm=now.vm,
+                    deltas=self._deltas(table, now.functions))
         self.steps.append(step)
         return step
+
+    def _shared_table(self, table: tuple[Slot, ...]) -> tuple[Slot, ...]:
+        """``table``, reusing the last step's Slot objects where a slot did not change.
+
+        TableReader shares the whole tuple while the table is unchanged, but builds every
+        Slot anew when one slot changes; a patch that sets k slots would then give k steps of
+        k fresh slots each, and Trace.to_json would compare them all field by field.
+        """
+        if table is self._raw_table:
+            return self._table
+        before = self._table
+        shared = tuple(b if b == s else s for s, b in zip(table, before)) + table[len(before):]
+        self._raw_table, self._table = table, shared
+        self._table_delta = Delta(before, shared, _changed_at(before, shared))
+        return shared
+
+    def _deltas(self, table: tuple[Slot, ...],
+                functions: tuple[FunctionRecord, ...]) -> tuple[Delta, ...]:
+        """Where ``table`` and ``functions`` differ from the last step's (Step.deltas): found
+        here, at a cost per step the recorder pays anyway (it reads every slot and record),
+        so writing the trace later costs only what changed."""
+        if not self.steps:
+            return ()
+        prev, out = self.steps[-1], []
+        d = self._table_delta
+        if table is not prev.table and d is not None and d.now is table \
+                and d.before is prev.table:
+            out.append(d)
+        if functions is not prev.functions:
+            out.append(Delta(prev.functions, functions, _changed_at(prev.functions, functions)))
+        return tuple(out)
 
     def trace(self, result: int | None = None, trap: TrapInfo | None = None) -> Trace:
         """Return the steps so far as a Trace, with the memory map main exported."""
@@ -417,6 +461,13 @@ class Recorder(Listener):
                     detail=detail, edges=self._call_edges + (
                         Edge(caller, f"slot {slot}", "callback"),
                         Edge(f"slot {slot}", "main.interpreter", "callback")))
+
+
+def _changed_at(before: tuple[Any, ...], now: tuple[Any, ...]) -> tuple[int, ...]:
+    """The positions of ``now`` not holding ``before``'s very object (identity, tested in C),
+    and every position past ``before``'s end."""
+    moved = compress(count(), map(is_not, now, before))
+    return tuple(moved) + tuple(range(len(before), len(now)))
 
 
 def _validation_message(exc: Exception) -> str:
