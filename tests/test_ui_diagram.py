@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 from functools import lru_cache
 
 import pytest
+from PySide6.QtCore import QVariantAnimation
 from PySide6.QtGui import QColor, QPainter, QPalette
 
 from wasmviz.engine import Scenario, run
@@ -157,7 +158,10 @@ def test_back_with_animations_ends_in_the_same_state(view, qtbot):
         view.player.go(i)
     for _ in range(30):
         view.player.back()
-    qtbot.wait(150)
+    # Wait for the last animation to end (a condition, not a fixed time: the machine may be
+    # loaded).
+    qtbot.waitUntil(lambda: view._anim.state() != QVariantAnimation.State.Running,
+                    timeout=5000)
     stepped = view.state()
     view.player.animation_ms = 0
     view.player.go(0)

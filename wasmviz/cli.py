@@ -8,7 +8,6 @@ asked for (e.g. a division by zero), 2 with a message on stderr for bad usage or
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import textwrap
@@ -20,6 +19,11 @@ from .engine.machine import EngineError
 from .engine.reference import parse_i32
 from .engine.scenario import FAULTS, Scenario, run
 from .engine.trace import Step, Trace
+from .safe_files import MAX_SOURCE_BYTES, read_small_text
+
+#: Options whose value may start with "-" (an expression "-x", an argument "-5"): argparse
+#: would take "-x" for an option, so main() joins them as "--expr=-x" first (review D16).
+_VALUE_OPTIONS = ("--expr", "--arg")
 
 
 def _int(text: str) -> int:
@@ -83,8 +87,9 @@ def scenario_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser
     call, call_args = None, tuple(args.arg)
     if args.source is not None:
         try:
-            source = args.source.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            # A regular file under the cap: /dev/zero or a FIFO was read forever (review D9).
+            source = read_small_text(args.source, MAX_SOURCE_BYTES, "program")
+        except (OSError, ValueError) as exc:
             parser.error(f"cannot read {args.source}: {exc}")
         if not args.call:
             parser.error("--source needs --call NAME [ARGS...]")
@@ -102,14 +107,20 @@ def scenario_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser
         if len(call_args) > 1:
             parser.error("an expression has one argument, x: give --arg once")
         call_args = call_args or (0,)
+    if args.fault is not None and args.no_jit:
+        # Every fault is in the JIT's work: without it the run had no fault and said nothing.
+        parser.error(f"--fault {args.fault} needs the JIT; leave out --no-jit")
     base = Scenario.for_fault(args.fault) if args.fault else Scenario()
     if source is None and not exprs:
         exprs, call_args = base.exprs, base.args
-    return Scenario(exprs=exprs if source is None else (), args=call_args, source=source,
-                    call=call, jit_now=args.jit_now, jit=not args.no_jit, fault=args.fault,
-                    threshold=args.threshold, window=args.window,
-                    fuel=args.fuel if args.fuel is not None else base.fuel, repeat=args.repeat,
-                    direct_calls=not args.no_direct_calls)
+    scenario = Scenario(exprs=exprs if source is None else (), args=call_args, source=source,
+                        call=call, jit_now=args.jit_now, jit=not args.no_jit, fault=args.fault,
+                        threshold=args.threshold, window=args.window,
+                        fuel=args.fuel if args.fuel is not None else base.fuel,
+                        repeat=args.repeat, direct_calls=not args.no_direct_calls)
+    # Bounds (fuel, repeat, ...) are checked by run() before anything runs: cmd_trace prints
+    # the ScenarioError (an EngineError) and exits 2.
+    return scenario
 
 
 def format_step(step: Step, previous: Step | None, width: int) -> str:
@@ -162,8 +173,8 @@ def cmd_trace(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print(f"wasmviz: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        json.dump(trace.to_json(), sys.stdout, sort_keys=True)
-        print()
+        # One dumps and one write: json.dump's chunked writes took most of the time.
+        sys.stdout.write(trace.dumps() + "\n")
     else:
         print_trace(trace)
     if trace.trap is not None and scenario.fault is None:
@@ -171,9 +182,25 @@ def cmd_trace(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
+def join_values(argv: Sequence[str]) -> list[str]:
+    """``--expr -x`` -> ``--expr=-x`` (and --arg), so a value may start with a minus."""
+    out: list[str] = []
+    items = list(argv)
+    i = 0
+    while i < len(items):
+        if items[i] in _VALUE_OPTIONS and i + 1 < len(items) and items[i + 1].startswith("-") \
+                and not items[i + 1].startswith("--"):
+            out.append(f"{items[i]}={items[i + 1]}")
+            i += 2
+        else:
+            out.append(items[i])
+            i += 1
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(join_values(sys.argv[1:] if argv is None else argv))
     if args.command == "trace":
         return cmd_trace(args, parser)
     if args.command == "lessons":

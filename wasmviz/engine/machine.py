@@ -11,6 +11,7 @@ It never writes a generated module's bytes itself. It also owns the language fro
 from __future__ import annotations
 
 import functools
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, ClassVar, Sequence
@@ -23,11 +24,24 @@ from .layout import Layout
 from .reference import wrap_i32
 from .trace import TrapInfo
 
-MAIN_WAT = Path(__file__).resolve().parents[2] / "assets" / "main.wat"
+from ..data import MAIN_WAT  # wasmviz/data/main.wat, found via importlib.resources
 
 #: Fuel for one top-level operation: enough for fib(30) interpreted, small enough that a
 #: runaway loop in generated code stops in under a second (`make bench`, line 4, measures it).
 DEFAULT_FUEL = 1_500_000_000
+
+#: Store limits (docs/abi.md): generous, finite bounds on what any code in the store, above all
+#: a generated module, may grow main's memory and table to. main starts with 8 pages and 6
+#: slots and the JIT adds one slot per compiled function; without a bound one `table.grow` of
+#: 10^9 took the host past 6 GB (review D10). A grow beyond them returns -1, as in a browser.
+MAX_MEMORY_PAGES = 1024          # 64 MiB
+MAX_TABLE_ELEMENTS = 65536
+
+#: Notes a generated module may send while it is patched in: kinds from PATCH_NOTES up (slot
+#: installed, code slot written, ...; docs/abi.md), at most MAX_PATCH_NOTES of them (a patch
+#: sends three per function it installs).
+PATCH_NOTES = 16
+MAX_PATCH_NOTES = 4096
 
 #: The note main's invoke sends once it has read the code slot it calls through (docs/abi.md).
 NOTE_CALL = 8
@@ -109,18 +123,39 @@ class Machine:
                  direct_calls: bool = True, listeners: Sequence[Listener] = ()) -> None:
         self.engine, main_module = _engine_and_main()
         self.store = wasmtime.Store(self.engine)
+        self.store.set_limits(memory_size=MAX_MEMORY_PAGES * 65536,
+                              table_elements=MAX_TABLE_ELEMENTS)
         self.fuel_budget = fuel
         self.fuel_used = 0
         #: True while a top-level operation runs (fuel is then being spent).
         self.op_active = False
         self.store.set_fuel(fuel)
         i32 = wasmtime.ValType.i32()
+        # wasmtime-py keeps every host callback in a process-wide registry until the store is
+        # dropped; a bound method there kept this Machine, its Store and its whole recorded
+        # trace alive for the life of the process (review D5: +0.19 MB per sandbox run). The
+        # callbacks hold the Machine weakly, so it is freed when its run is over.
+        this = weakref.ref(self)
+
+        def on_note(caller: wasmtime.Caller, kind: int, a: int, b: int) -> None:
+            machine = this()
+            if machine is not None:
+                machine._on_note(caller, kind, a, b)
+
+        def on_instantiate(caller: wasmtime.Caller, ptr: int, length: int) -> int:
+            machine = this()
+            return INVALID_MODULE if machine is None else machine._on_instantiate(caller, ptr,
+                                                                                   length)
+
         self._note_func = wasmtime.Func(self.store, wasmtime.FuncType([i32, i32, i32], []),
-                                        self._on_note, access_caller=True)
+                                        on_note, access_caller=True)
         inst = wasmtime.Func(self.store, wasmtime.FuncType([i32, i32], [i32]),
-                             self._on_instantiate, access_caller=True)
+                             on_instantiate, access_caller=True)
         self.functions: dict[str, FunctionInfo] = {}
         self.modules: list[wasmtime.Instance] = []
+        #: >0 while the host instantiates a generated module (its notes are foreign input).
+        self._instantiating = 0
+        self._patch_notes = 0
         #: Who is told of each event; empty on the fast path, which then only tests it.
         self.listeners: list[Listener] = list(listeners)
         self.recorder: Listener | None = None
@@ -194,7 +229,8 @@ class Machine:
     def freeze_table(self) -> None:
         """Cap the store's table elements at the table's current size, so the next
         ``table.grow`` returns -1 (the table-limit fault)."""
-        self.store.set_limits(table_elements=self.table.size(self.store))
+        self.store.set_limits(memory_size=MAX_MEMORY_PAGES * 65536,
+                              table_elements=self.table.size(self.store))
 
     def _alloc(self, size: int) -> int:
         ptr = int(self._fn["alloc"](self.store, size))
@@ -284,11 +320,53 @@ class Machine:
             left = wasmtime.Store.get_fuel(caller)  # type: ignore[arg-type]
             self.fuel_used += self.fuel_budget - left
             wasmtime.Store.set_fuel(caller, self.fuel_budget)  # type: ignore[arg-type]
+        if self._instantiating:
+            # A note from a generated module's start or patch: foreign code may send anything.
+            # A note the host cannot take becomes a trap of that module (status 3 and a
+            # clear step), never a Python exception out of the JIT (review D11). Main's own
+            # kinds (below PATCH_NOTES) are refused, so `note(JIT_BEGIN, 2**31-1)` cannot make
+            # the recorder loop 2**31 times, and each patch may send a bounded number of notes,
+            # so a flood cannot record 100,000 steps (review D10).
+            self._patch_notes += 1
+            if kind < PATCH_NOTES:
+                raise wasmtime.Trap(f"a generated module sent note({kind}, {a}, {b}); kinds "
+                                    f"below {PATCH_NOTES} are the main module's own")
+            if self._patch_notes > MAX_PATCH_NOTES:
+                raise wasmtime.Trap(f"a generated module sent more than {MAX_PATCH_NOTES:,} "
+                                    "notes while it was patched in")
+            try:
+                for listener in self.listeners:
+                    listener.on_note(caller, kind, a, b)
+            except (IndexError, KeyError, ValueError, OverflowError, TypeError) as exc:
+                raise wasmtime.Trap(f"the host refused note({kind}, {a}, {b}): "
+                                    f"{type(exc).__name__}: {exc}") from None
+            return
         for listener in self.listeners:
             listener.on_note(caller, kind, a, b)
 
     def _on_instantiate(self, caller: wasmtime.Caller, ptr: int, length: int) -> int:
-        data = bytes(self.memory.read(caller, ptr, ptr + length))
+        """Compile, link and patch the module main wrote; return its status (docs/abi.md).
+
+        Whatever the bytes do (no `patch`, a `patch` of another kind or type, a trap, a
+        runaway loop, a huge grow) ends in a status and a recorded step, never an exception.
+        """
+        self._instantiating += 1
+        self._patch_notes = 0
+        try:
+            return self._instantiate(caller, ptr, length)
+        finally:
+            self._instantiating -= 1
+
+    def _instantiate(self, caller: wasmtime.Caller, ptr: int, length: int) -> int:
+        if ptr < 0 or length < 0:
+            ptr, length = ptr & 0xFFFFFFFF, length & 0xFFFFFFFF
+        try:
+            data = bytes(self.memory.read(caller, ptr, ptr + length))
+        except (ValueError, IndexError, wasmtime.WasmtimeError) as exc:
+            data = b""
+            for listener in self.listeners:
+                listener.on_invalid(caller, len(self.modules) + 1, ptr, data, exc)
+            return INVALID_MODULE
         number = len(self.modules) + 1
         listeners = self.listeners
         try:
@@ -305,6 +383,7 @@ class Machine:
                      "main.memory": self.memory}
             instance = wasmtime.Instance(caller, module, [given[n] for n in self.PROVIDERS])
         except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
+            self._refuel_after(caller, trap_info(exc))
             for listener in listeners:
                 listener.on_link_error(caller, number, exc, self.PROVIDERS)
             return LINK_ERROR
@@ -312,12 +391,23 @@ class Machine:
         exports = instance.exports(caller)
         for listener in listeners:
             listener.on_linked(caller, number, exports, self.PROVIDERS)
-        patch = exports["patch"]
-        assert isinstance(patch, wasmtime.Func)
+        patch = exports.get("patch") if hasattr(exports, "get") else None
+        if not isinstance(patch, wasmtime.Func) or patch.type(caller).params or \
+                patch.type(caller).results:
+            what = ("exports no `patch`" if patch is None else
+                    "exports a `patch` that is not a function" if not
+                    isinstance(patch, wasmtime.Func) else
+                    f"exports a `patch` of type {_func_type(patch.type(caller))}, not () -> ()")
+            trap = TrapInfo("NO_PATCH", f"module {number} {what}; the host calls patch() "
+                                        "after linking")
+            for listener in listeners:
+                listener.on_patch_trapped(caller, number, trap)
+            return PATCH_TRAPPED
         try:
             patch(caller)
-        except wasmtime.Trap as exc:
+        except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
             trap = trap_info(exc)
+            self._refuel_after(caller, trap)
             for listener in listeners:
                 listener.on_patch_trapped(caller, number, trap)
             return PATCH_TRAPPED
@@ -325,3 +415,34 @@ class Machine:
             listener.on_patched(caller, number)
         return OK
 
+    def instantiate_bytes(self, data: bytes) -> int:
+        """Push ``data`` through the host's instantiate path as if main had written it to its
+        JIT buffer; return the status (docs/abi.md). For fuzzing: whatever the bytes, the
+        answer is a status and recorded steps, never an exception."""
+        start, end = self.layout.jit_buf, self.layout.jit_buf_end
+        data = data[: end - start]
+        self.memory.write(self.store, data, start)
+        status, trap = self._guarded(lambda: self._on_instantiate(self.store, start, len(data)),
+                                     "generate")
+        if trap is not None:
+            raise EngineError(f"the instantiate path trapped: {trap.code}: {trap.message}")
+        return int(status)  # type: ignore[call-overload]
+
+    def _refuel_after(self, caller: wasmtime.Caller, trap: TrapInfo) -> None:
+        """After a generated module ran out of fuel, give main a fresh budget to finish.
+
+        A runaway start function or patch used up the operation's fuel, so main's jit_flush
+        trapped too and the run read "the JIT itself trapped" (review D15). The module's
+        status already says what happened; the fuel it burnt stays in the total.
+        """
+        if trap.code != "OUT_OF_FUEL":
+            return
+        left = wasmtime.Store.get_fuel(caller)  # type: ignore[arg-type]
+        self.fuel_used += self.fuel_budget - left
+        wasmtime.Store.set_fuel(caller, self.fuel_budget)  # type: ignore[arg-type]
+
+
+def _func_type(ty: wasmtime.FuncType) -> str:
+    def names(types: Sequence[wasmtime.ValType]) -> str:
+        return "(" + " ".join(str(t) for t in types) + ")"
+    return f"{names(ty.params)} -> {names(ty.results)}"

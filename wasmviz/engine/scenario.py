@@ -18,6 +18,11 @@ from .trace import ModuleInfo, Step, Trace, TrapInfo
 RUNAWAY_FUEL = 20_000_000
 #: Setting up the main module (instantiating, defining functions) needs some fuel of its own.
 MIN_FUEL = 1_000
+#: Upper bounds (review D7, D8). Fuel: ten times the default, so a runaway loop still stops in
+#: seconds (wasmtime's fuel is a u64: 2**64 wrapped to 0 and 10**30 to 5e18, i.e. no limit).
+#: Repeat: the sandbox's cap; each call records two steps in memory.
+MAX_FUEL = 10 * DEFAULT_FUEL
+MAX_REPEAT = 1000
 
 #: Faults a scenario may ask for: the JIT's own bugs, plus one the host causes.
 FAULTS = tuple(FAULT_MODES) + ("table-limit",)
@@ -83,6 +88,10 @@ class Scenario:
             value = getattr(self, name)
             if value < least:
                 raise ScenarioError(f"{name} must be at least {least}, not {value}", name)
+        for name, most in (("fuel", MAX_FUEL), ("repeat", MAX_REPEAT)):
+            value = getattr(self, name)
+            if value > most:
+                raise ScenarioError(f"{name} must be at most {most:,}, not {value:,}", name)
         # The main module keeps these in 32-bit fields: a larger number would wrap around.
         for name in ("threshold", "window"):
             if getattr(self, name) > 2**31 - 1:

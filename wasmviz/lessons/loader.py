@@ -6,6 +6,7 @@ the real run is checker.py's job. Nothing in a lesson file is ever executed.
 
 from __future__ import annotations
 
+import os
 import re
 import stat
 import tomllib
@@ -17,9 +18,10 @@ from ..engine.scenario import MIN_FUEL, Scenario, ScenarioError
 from ..engine.trace import PHASES
 from .model import KINDS, LEVELS, Lesson, LessonError, LessonStep, Where, type_name
 from .parts import StepParts
+from ..safe_files import MAX_IMAGE_BYTES, UnsafeFile, is_small_regular_file, read_small_text
 
-#: The shipped lessons (a checkout or an editable install: the package sits beside lessons/).
-LESSONS_DIR = Path(__file__).resolve().parents[2] / "lessons"
+#: The shipped lessons: wasmviz/data/lessons, found via importlib.resources (works from a wheel).
+from ..data import LESSONS_DIR
 #: A lesson is prose plus a few tables; anything larger is a mistake (or an attack on the app).
 MAX_BYTES = 256 * 1024
 MAX_STEPS = 200
@@ -32,6 +34,9 @@ SUFFIX = ".toml"
 
 _TOP_KEYS = {"title", "summary", "level", "scenario", "step"}
 _STEP_KEYS = {"at", "nth", "where", "title", "narration", "highlight", "expect", "checkpoint"}
+#: `![alt](target "title")` and `<img src="target">`: the images a narration asks Qt to load.
+_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]*)>?[^)]*\)|<img[^>]*\ssrc\s*=\s*[\"']?([^\"'\s>]*)",
+                    re.IGNORECASE)
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 #: tomllib's wording for the two mistakes authors make most, said in their terms.
 _TOML_HINTS = {
@@ -49,7 +54,7 @@ def shipped() -> list[Path]:
 def find(name_or_path: str, base: Path = LESSONS_DIR) -> Path:
     """Return the lesson file a user named: a path, or a shipped lesson's name or number.
 
-    ``03``, ``03-linking`` and ``linking`` all name ``lessons/03-linking.toml``.
+    ``03``, ``03-linking`` and ``linking`` all name ``wasmviz/data/lessons/03-linking.toml``.
     Raises LessonError when nothing (or more than one lesson) matches.
     """
     path = Path(name_or_path).expanduser()
@@ -123,7 +128,13 @@ def loads(text: str, path: Path) -> Lesson:
     except ValueError as exc:
         # Python refuses to convert integers of more than 4300 digits (tomllib lets it through).
         raise LessonError(Where(str(path)), f"not valid TOML: {exc}") from None
-    return _Reader(text, path).lesson(data)
+    try:
+        return _Reader(text, path).lesson(data)
+    except RecursionError:
+        # A 10,000-level dotted key (`where.a.a.a...`) parses, but nothing can print or walk it:
+        # say so, rather than "the checker itself failed" (review D13).
+        raise LessonError(Where(str(path)), "a value is nested too deeply (a dotted key or "
+                                            "table many levels deep)") from None
 
 
 class _Reader(StepParts):
@@ -212,15 +223,42 @@ class _Reader(StepParts):
             raise self.fail(f"scenario: source_file {name!r} is outside the lesson's folder "
                             f"{folder}; a lesson may only read files beside it", line)
         try:
-            if target.stat().st_size > MAX_BYTES:
+            # A regular file under the cap, checked on the open descriptor: a FIFO here blocked
+            # `lessons check` and the app's event loop for good (review D2).
+            info = os.stat(target)
+            if not stat.S_ISREG(info.st_mode):
+                raise self.fail(f"scenario: source_file {name!r} is not a regular file (a "
+                                "folder, a device or a pipe)", line)
+            if info.st_size > MAX_BYTES:
                 raise self.fail(f"scenario: source_file {name!r} is larger than "
                                 f"{MAX_BYTES:,} bytes", line)
-            return target.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise self.fail(f"scenario: source_file {name!r} is not UTF-8 text", line) from None
+            return read_small_text(target, MAX_BYTES, "source_file")
+        except UnsafeFile as exc:
+            raise self.fail(f"scenario: source_file {name!r}: {exc}", line) from None
         except OSError as exc:
             raise self.fail(f"scenario: cannot read source_file {name!r}: "
                             f"{exc.strerror or exc}", line) from None
+
+    def check_images(self, narration: str, number: int, line: int) -> None:
+        """Narration images must be regular, size-capped files in the lesson's folder.
+
+        The app shows only those (lesson_panel.narration_image_path); saying so here lets
+        `lessons check` refuse `![x](/dev/zero)` instead of passing it (review D1).
+        """
+        folder = self.path.resolve().parent
+        for name in _IMAGE.findall(narration):
+            target = name[0] or name[1]
+            try:
+                path = (folder / target).resolve() if "://" not in target and \
+                    not target.startswith("file:") and "\0" not in target else None
+            except (OSError, RuntimeError, ValueError):
+                path = None
+            if path is None or not path.is_relative_to(folder):
+                raise self.fail(f"narration image {target!r} is not a file in the lesson's "
+                                "folder; a lesson may only show images beside it", line, number)
+            if not is_small_regular_file(path, MAX_IMAGE_BYTES):
+                raise self.fail(f"narration image {target!r} is missing, not a regular file, "
+                                f"or over {MAX_IMAGE_BYTES:,} bytes", line, number)
 
     # ---------------------------------------------------------------- steps
     def step(self, number: int, data: object) -> LessonStep:
@@ -237,6 +275,7 @@ class _Reader(StepParts):
         at_line = self.line_of("at", start, end) or start
         self.check_at(at, number, at_line)
         narration = self.text(data, "narration", required=True, step=number, start=start)
+        self.check_images(narration, number, self.line_of("narration", start, end) or start)
         nth = data.get("nth", 1)
         if not isinstance(nth, int) or isinstance(nth, bool) or nth < 1:
             raise self.fail(f"nth must be a whole number from 1, not {nth!r}",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..engine.machine import MAX_MEMORY_PAGES
 from ..engine.trace import PHASES
 from .model import (ARROW_NAMES, EXPECT_KEYS, EXPECT_TYPES, FUEL_RATIO_FIELDS,
                     HIGHLIGHT_KINDS, REGION_NAMES, REQUIRED, TYPE_NAMES, WORDING_KEYS,
@@ -159,6 +160,13 @@ class StepParts(Positions):
                 raise self.fail(f"bytes (in the expectation on {key!r}) must be hex such "
                                 f"as \"00 61 73 6d\"; found {item['bytes']!r}", line,
                                 number) from None
+            # Bytes beyond any memory the host allows read as zeros in no run: refuse the
+            # address here, as highlights are (review D13: 0x7fffffffffffffff passed).
+            end, size = MAX_MEMORY_PAGES * 65536, len(bytes.fromhex(item["bytes"]))
+            if key == "memory" and not 0 <= item[key] <= end - size:
+                raise self.fail(f"memory address {item[key]:#x} with {size} byte(s) lies "
+                                f"beyond the main module's memory (at most {end:#x} bytes)",
+                                line, number)
         if key == "wat_contains" and not item[key].strip():
             raise self.fail("wat_contains is empty; give the text the module's WAT must "
                             "include, such as \"table.grow\"", line, number)

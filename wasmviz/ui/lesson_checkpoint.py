@@ -6,12 +6,24 @@ learner might click next moves: the box flows top-down inside the lesson's scrol
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QButtonGroup, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QRadioButton, QSizePolicy, QVBoxLayout, QWidget)
 
 from ..lessons import Checkpoint
 from . import colors
+
+
+def no_images(markdown: str) -> str:
+    """Markdown with its images turned into plain link text.
+
+    A QLabel's document loads `![x](/any/path)` and `<img src=...>` from disk synchronously on
+    the GUI thread (`/dev/zero` never ends); a label cannot filter that like the narration
+    browser does, so checkpoint text shows no images at all.
+    """
+    return re.sub(r"<(img)", r"&lt;\1", markdown.replace("![", "["), flags=re.IGNORECASE)
 
 
 def plain(markdown: str) -> str:
@@ -76,7 +88,7 @@ class CheckpointBox(QGroupBox):
         self.feedback.hide()
         if checkpoint is None:
             return
-        self.question.setText(checkpoint.question)
+        self.question.setText(no_images(checkpoint.question))
         self.question.setAccessibleName("Question: " + plain(checkpoint.question))
         for number, text in enumerate(checkpoint.choices, start=1):
             # A radio button cannot wrap or show Markdown (`code`), so the text is a label
@@ -142,7 +154,7 @@ class CheckpointBox(QGroupBox):
         color = {True: colors.CALL.name(), False: colors.TRAP.name()}.get(right)  # type: ignore[arg-type]
         self.feedback.setStyleSheet(f"color: {color}; font-weight: 600;" if color else "")
         mark = {True: "✔ ", False: "✘ "}.get(right, "")  # type: ignore[arg-type]
-        self.feedback.setText(mark + text)
+        self.feedback.setText(mark + no_images(text))
         self.feedback.setAccessibleDescription(mark + plain(text))
         self.feedback.show()
 
@@ -154,7 +166,7 @@ class _ChoiceLabel(QLabel):
         super().__init__()
         self.button = button
         self.setTextFormat(Qt.TextFormat.MarkdownText)
-        self.setText(text)
+        self.setText(no_images(text))
         self.setWordWrap(True)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
 

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QImage, QKeySequence, QShortcut, QTextDocument
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QScrollArea, QSizePolicy, QStackedWidget, QTextBrowser, QVBoxLayout,
                                QWidget)
 
 from ..lessons import LessonError, load, shipped
+from ..safe_files import MAX_IMAGE_BYTES, read_small_bytes
 from .lesson_browser import LessonBrowser
 from .lesson_checkpoint import CheckpointBox
 from .lesson_session import LessonSession, lesson_label, next_lesson, step_title
@@ -57,7 +58,6 @@ class LessonPanel(QWidget):
         self.detached_banner, self.reattach_button = self._make_banner()
 
         self.narration = _FittedBrowser()
-        self.narration.setOpenExternalLinks(True)
         self.narration.setAccessibleName("Lesson narration")
         self.narration.setToolTip("The lesson's narration for this step")
         self.checkpoint = CheckpointBox()
@@ -241,6 +241,7 @@ class LessonPanel(QWidget):
         self.trace_step.setText(f"<small>Shows trace step {self.session.trace_index + 1} of "
                                 f"{len(trace)}</small>")
         self.progress.setValue(position)
+        self.narration.folder = self.session.path.parent if self.session.path else None
         self.narration.setMarkdown(step.narration)
         self.checkpoint.show_checkpoint(step.checkpoint,
                                         self.session.answers.get(step.number, False))
@@ -325,6 +326,13 @@ class _FittedBrowser(QTextBrowser):
 
     def __init__(self) -> None:
         super().__init__()
+        #: The open lesson's folder: the only place narration images may come from.
+        self.folder: Path | None = None
+        # Links are opened here, not by Qt: web links go to the browser; file: and anything
+        # else would show a local file in the pane or hand it to xdg-open, so they do nothing.
+        self.setOpenLinks(False)
+        self.setOpenExternalLinks(False)
+        self.anchorClicked.connect(_open_web_link)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setFrameShape(QFrame.Shape.NoFrame)
@@ -336,3 +344,51 @@ class _FittedBrowser(QTextBrowser):
         height = int(self.document().size().height()) + 2 * self.frameWidth() + 2
         if height != self.height():
             self.setFixedHeight(max(height, 24))
+
+    def loadResource(self, kind: int, url: QUrl):  # noqa: N802 (Qt's name)
+        """Load a narration image, but only a regular, size-capped file in the lesson's folder.
+
+        Qt's own loader reads any path synchronously on the GUI thread: `![x](/dev/zero)` read
+        without end and a FIFO froze the window. Anything else (other kinds of resource, other
+        folders, other schemes) gets an empty 1x1 image. It must not be None: for a null
+        result QTextDocument falls back to reading the path itself with QFile.
+        """
+        if getattr(kind, "value", kind) != QTextDocument.ResourceType.ImageResource.value:
+            return ""
+        path = narration_image_path(self.folder, url)
+        image = QImage()
+        if path is not None:
+            try:
+                image = QImage.fromData(read_small_bytes(path, MAX_IMAGE_BYTES,
+                                                         "narration image"))
+            except (OSError, ValueError):
+                pass
+        return _blank_image() if image.isNull() else image
+
+
+def _blank_image() -> QImage:
+    """A transparent 1x1 image: what a refused narration image shows."""
+    image = QImage(1, 1, QImage.Format.Format_ARGB32)
+    image.fill(Qt.GlobalColor.transparent)
+    return image
+
+
+def narration_image_path(folder: Path | None, url: QUrl) -> Path | None:
+    """The file a narration image ``url`` names, if it is inside ``folder``; else None."""
+    if folder is None or url.scheme() not in ("", "file"):
+        return None
+    name = url.toLocalFile() if url.scheme() == "file" else url.path()
+    if not name:
+        return None
+    try:
+        base = folder.resolve()
+        path = (base / name).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return None
+    return path if path.is_relative_to(base) and path != base else None
+
+
+def _open_web_link(url: QUrl) -> None:
+    """Open http(s) and mailto links outside the app; ignore every other scheme."""
+    if url.scheme() in ("http", "https", "mailto"):
+        QDesktopServices.openUrl(url)

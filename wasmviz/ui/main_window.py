@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QRect, QSettings, Qt
+from PySide6.QtCore import QByteArray, QRect, QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QListWidget, QListWidgetItem,
                                QMainWindow, QTabBar, QWidget)
 
+from ..data import PROGRAMS_DIR
 from ..engine import Scenario, Trace
+from ..safe_files import is_small_regular_file, read_small_text
 from ..lessons import LESSONS_DIR, LessonError
 from ..lessons import find as find_lesson
 from .lesson_panel import LessonPanel
 from .menus import build_menus
 from .lesson_session import LessonSession, lesson_label
 from .player import Player
-from .runner import ScenarioRunner
+from .runner import ScenarioRunner, TraceFileRunner, read_trace_file
 from .sandbox import SandboxPanel
 from .theme import apply_theme
 from .transport import TransportBar
@@ -27,6 +29,8 @@ from .window_layout import (FocusMode, arrange_docks, clamp_geometry, configure_
 DEFAULT_SOURCE = "x * x + 3"
 #: Program files are a few lines; a larger one is a mistake (or /dev/zero).
 MAX_PROGRAM_BYTES = 256 * 1024
+#: A trace file up to this size is read on the GUI thread (tens of ms); a bigger one by a worker.
+SYNC_TRACE_BYTES = 1024 * 1024
 APP_TITLE = "wasmviz"
 
 
@@ -42,6 +46,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings("wasmviz", "wasmviz")
         self.player = Player(self)
         self.runner = ScenarioRunner(self)
+        self._trace_files: TraceFileRunner | None = None  # made when a trace is first opened
         self.scenario: Scenario | None = None
         self._first_layout = False
         self._counted_table: object = None
@@ -248,8 +253,8 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------------- programs
     @staticmethod
     def example_programs() -> list[Path]:
-        """The example programs shipped with wasmviz (assets/programs/*.wv)."""
-        folder = Path(__file__).resolve().parents[2] / "assets" / "programs"
+        """The example programs shipped with wasmviz (wasmviz/data/programs/*.wv)."""
+        folder = PROGRAMS_DIR
         return sorted(folder.glob("*.wv")) if folder.is_dir() else []
 
     def open_program(self, path: str | None) -> bool:
@@ -322,46 +327,98 @@ class MainWindow(QMainWindow):
             path, _ = QFileDialog.getOpenFileName(self, "Open trace", "", "JSON (*.json)")
         if not path:
             return
-        try:
-            trace = Trace.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            self.notify(f"Could not open {path}: not a wasmviz trace ({exc})", error=True)
+        # Read, checked against limits and decoded by a worker (engine.trace_limits): a file
+        # claiming 10^9 pages once took the app past 6 GB, and a bad one raised in views.
+        # A small file (what a sandbox run saves) is read at once; a bigger one in the
+        # background, so the window keeps responding.
+        if is_small_regular_file(Path(path), SYNC_TRACE_BYTES):
+            self._on_trace_file(read_trace_file(str(path)), str(path))
+            return
+        if self._trace_files is None:
+            self._trace_files = TraceFileRunner(self)
+            self._trace_files.loaded.connect(self._on_trace_file)
+        self.statusBar().showMessage(f"Opening {path}…", 5000)
+        self._trace_files.start(str(path))
+
+    def _on_trace_file(self, outcome: object, path: str) -> None:
+        if not isinstance(outcome, Trace):
+            self.notify(f"Could not open {path}: {outcome}", error=True)
             return
         self._shown_what = f"trace {Path(path).name}"
-        self.player.set_trace(trace)
+        self.player.set_trace(outcome)
 
     # ---------------------------------------------------------------- settings
     def _restore(self) -> None:
         s = self.settings
-        geometry = s.value("window/geometry")
+        #: Settings whose saved value was unusable and went back to the default (said once).
+        self._reset_settings: list[str] = []
+        geometry = self._blob("window/geometry")
         if geometry is None or not self.restoreGeometry(geometry):
+            self._note_reset("window/geometry", geometry)
             self.setGeometry(initial_geometry(self._available()))
         else:
             # The screen may be smaller now (another monitor, another scale factor).
             self.setGeometry(clamp_geometry(self.geometry(), self._available()))
-        state = s.value("window/state")
+        state = self._blob("window/state")
         restored = state is not None and self.restoreState(state)
+        if not restored:
+            self._note_reset("window/state", state)
         self.name_dock_tabs()
         if not restored:
             # Tab the docks now, so their stacked minimum heights never enlarge the window;
             # they are sized when first shown.
             arrange_docks(self, self.docks)
             self._first_layout = True
-        self.sandbox.editor.setPlainText(str(s.value("sandbox/source", DEFAULT_SOURCE)))
-        self.sandbox.args_edit.setText(str(s.value("sandbox/args", "7")))
+        self.sandbox.editor.setPlainText(self._text("sandbox/source", DEFAULT_SOURCE,
+                                                    MAX_PROGRAM_BYTES))
+        self.sandbox.args_edit.setText(self._text("sandbox/args", "7", 4096))
         self.transport.set_speed(self._number("player/speed", 2.0))
         self.central.set_zoom(self._number("view/zoom", 1.0))
-        dark = str(s.value("view/dark", "false")).lower() == "true"
-        self.dark_action.setChecked(dark)
-        apply_theme(dark)
+        dark = self._text("view/dark", "false", 16).lower()
+        if dark not in ("true", "false"):
+            self._note_reset("view/dark", dark)
+        self.dark_action.setChecked(dark == "true")
+        apply_theme(dark == "true")
+        if self._reset_settings:
+            # A corrupt settings file once stopped the app on every start (review D3): now each
+            # bad value is replaced by its default, and the learner is told which.
+            self.notify("Some saved settings could not be read and were reset to their "
+                        f"defaults: {', '.join(self._reset_settings)}", error=True,
+                        bring_forward=False)
+
+    def _note_reset(self, key: str, value: object) -> None:
+        if value is not None and key not in self._reset_settings:
+            self._reset_settings.append(key)
+
+    def _blob(self, key: str) -> QByteArray | None:
+        """A remembered window geometry/state blob; None if missing or of the wrong type."""
+        value = self.settings.value(key)
+        if value is None or isinstance(value, QByteArray):
+            return value
+        if isinstance(value, bytes):
+            return QByteArray(value)
+        self._note_reset(key, value)
+        return None
+
+    def _text(self, key: str, default: str, limit: int) -> str:
+        """A remembered text of at most ``limit`` characters; else ``default``."""
+        value = self.settings.value(key, default)
+        if isinstance(value, str) and len(value) <= limit:
+            return value
+        self._note_reset(key, value)
+        return default
 
     def _number(self, key: str, default: float) -> float:
         """A remembered number; a missing or corrupt value gives ``default`` (never a crash)."""
+        raw = self.settings.value(key, default)
         try:
-            value = float(self.settings.value(key, default))
-        except (TypeError, ValueError):
-            return default
-        return value if value == value and abs(value) < 1e6 else default   # not NaN or huge
+            value = float(raw)
+        except (TypeError, ValueError, OverflowError):
+            value = float("nan")
+        if value == value and abs(value) < 1e6:   # not NaN or huge
+            return value
+        self._note_reset(key, raw)
+        return default
 
     def _save_inputs(self) -> None:
         self.settings.setValue("sandbox/source", self.sandbox.editor.toPlainText())
@@ -442,23 +499,3 @@ class MainWindow(QMainWindow):
     def _update_title(self) -> None:
         """The title names what is shown: a sandbox run, a lesson, a fault or a trace file."""
         self.setWindowTitle(f"{self._shown_what} — {APP_TITLE}")
-
-
-def read_small_text(path: Path, limit: int) -> str:
-    """Read a regular text file of at most ``limit`` bytes; raise ValueError for anything else.
-
-    The check comes before the read, so a FIFO or /dev/zero cannot block or exhaust the app.
-    """
-    if not path.is_file():
-        raise ValueError("not a regular file")
-    size = path.stat().st_size
-    if size > limit:
-        raise ValueError(f"{size:,} bytes is more than the {limit:,} a program may have")
-    with path.open("rb") as f:
-        data = f.read(limit + 1)
-    if len(data) > limit:
-        raise ValueError(f"more than the {limit:,} bytes a program may have")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None

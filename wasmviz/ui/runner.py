@@ -85,6 +85,47 @@ class ScenarioRunner(BackgroundRunner):
             self.failed.emit(f"unexpected error: {outcome!r}", None)
 
 
+class ParseRunner(BackgroundRunner):
+    """Parses a long sandbox source off the GUI thread (review D6: a 1 MB source froze the
+    window 16 s, on every start). Reports (program or SourceError, request)."""
+
+    parsed = Signal(object, object)
+
+    def start(self, source: str, request: Any) -> None:
+        from ..engine import compile_program  # noqa: PLC0415 - the engine is imported already
+        self._start(lambda: compile_program(source), request)
+
+    def _deliver(self, outcome: Any, request: Any) -> None:
+        self.parsed.emit(outcome, request)
+
+
+class TraceFileRunner(BackgroundRunner):
+    """Reads, checks and decodes a trace file off the GUI thread (engine.trace_limits).
+
+    Reports (Trace, path) or (message, path)."""
+
+    loaded = Signal(object, object)
+
+    def start(self, path: str) -> None:
+        self._start(lambda: read_trace_file(path), path)
+
+    def _deliver(self, outcome: Any, request: Any) -> None:
+        self.loaded.emit(outcome, request)
+
+
+def read_trace_file(path: str) -> Trace | str:
+    """The checked trace at ``path``, or a message saying why it cannot be shown."""
+    from ..engine.trace_limits import load_trace_file  # noqa: PLC0415 - only when opened
+    try:
+        return load_trace_file(path)
+    except OSError as exc:
+        return f"cannot read it ({exc.strerror or exc})"
+    except ValueError as exc:
+        return f"not a wasmviz trace ({exc})"
+    except Exception as exc:  # noqa: BLE001 - a bad file must never take the app down
+        return f"not a wasmviz trace ({exc!r})"
+
+
 class LessonRunner(BackgroundRunner):
     """Runs and checks lessons with the checker's own code, so the app shows exactly the
     messages `wasmviz lessons check` prints."""
