@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import weakref
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, ClassVar, Sequence
 
 import wasmtime

@@ -349,7 +349,6 @@ class MainWindow(QMainWindow):
 
     # ---------------------------------------------------------------- settings
     def _restore(self) -> None:
-        s = self.settings
         #: Settings whose saved value was unusable and went back to the default (said once).
         self._reset_settings: list[str] = []
         geometry = self._blob("window/geometry")
