@@ -5,7 +5,8 @@ bytes the main module wrote, instantiates them with the main module's table and 
 imports, and runs their `patch`. (In a browser that happens after the JIT's export has
 returned, asynchronously; wasmtime lets this host do it synchronously, inside `instantiate`.)
 It never writes a generated module's bytes itself. It also owns the language front end
-(source -> bytecode in main memory), as an embedder would.
+(source -> bytecode in main memory), as an embedder would. The instantiate path itself
+(compile, link, patch, a status for every failure) is in instantiate.py.
 """
 
 from __future__ import annotations
@@ -19,11 +20,22 @@ import wasmtime
 
 from .events import Listener
 from .frontend import compile_program
+from .instantiate import (INVALID_MODULE, LINK_ERROR, OK, PATCH_TRAPPED, first_line,
+                          instantiate_module, trap_info)
 from .layout import Layout
 from .reference import wrap_i32
 from .trace import TrapInfo
 
 from ..data import MAIN_WAT  # wasmviz/data/main.wat, found via importlib.resources
+
+# The instantiate statuses and trap helpers live in instantiate.py; they stay importable from
+# here, where tests, bench and lessons have always found them.
+__all__ = [
+    "DEFAULT_FUEL", "FAULT_MODES", "INVALID_MODULE", "LINK_ERROR", "MAIN_WAT",
+    "MAX_MEMORY_PAGES", "MAX_PATCH_NOTES", "MAX_TABLE_ELEMENTS", "NOTE_CALL", "OK",
+    "PATCH_NOTES", "PATCH_TRAPPED", "EngineError", "FunctionInfo", "Machine", "first_line",
+    "trap_info",
+]
 
 #: Fuel for one top-level operation: enough for fib(30) interpreted, small enough that a
 #: runaway loop in generated code stops in under a second (`make bench`, line 4, measures it).
@@ -44,9 +56,6 @@ MAX_PATCH_NOTES = 4096
 
 #: The note main's invoke sends once it has read the code slot it calls through (docs/abi.md).
 NOTE_CALL = 8
-
-#: Instantiate statuses returned to the main module (docs/abi.md).
-OK, INVALID_MODULE, LINK_ERROR, PATCH_TRAPPED = 0, 1, 2, 3
 
 #: `set_fault` modes of the template JIT.
 FAULT_MODES = {"null-slot": 1, "bad-signature": 2, "out-of-bounds": 3, "invalid-module": 4,
@@ -77,27 +86,6 @@ def _engine_and_main() -> tuple[wasmtime.Engine, wasmtime.Module]:
     config.consume_fuel = True
     engine = wasmtime.Engine(config)
     return engine, wasmtime.Module(engine, wasmtime.wat2wasm(MAIN_WAT.read_text()))
-
-
-def trap_info(exc: BaseException) -> TrapInfo:
-    """Return the trap code name, wasmtime's reason ("wasm trap: ...") and its backtrace."""
-    code = "UNKNOWN"
-    if isinstance(exc, wasmtime.Trap) and exc.trap_code is not None:
-        code = exc.trap_code.name
-    text = str(exc.message if isinstance(exc, wasmtime.Trap) else exc)
-    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
-    # wasmtime puts a generic line first, then the backtrace, then "Caused by:" and the reason.
-    reason = next((ln for ln in lines if ln.startswith("wasm trap:")), None)
-    if reason is None:
-        after = [ln for ln in lines if not ln[:1].isdigit() and ln != "Caused by:"]
-        reason = after[-1] if after else code
-    frames = tuple(ln for ln in lines if ln[:1].isdigit() and ":" in ln)
-    return TrapInfo(code, reason, frames)
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class Machine:
@@ -346,73 +334,9 @@ class Machine:
     def _on_instantiate(self, caller: wasmtime.Caller, ptr: int, length: int) -> int:
         """Compile, link and patch the module main wrote; return its status (docs/abi.md).
 
-        Whatever the bytes do (no `patch`, a `patch` of another kind or type, a trap, a
-        runaway loop, a huge grow) ends in a status and a recorded step, never an exception.
+        The path itself (and how every failure becomes a status) is instantiate.py's.
         """
-        self._instantiating += 1
-        self._patch_notes = 0
-        try:
-            return self._instantiate(caller, ptr, length)
-        finally:
-            self._instantiating -= 1
-
-    def _instantiate(self, caller: wasmtime.Caller, ptr: int, length: int) -> int:
-        if ptr < 0 or length < 0:
-            ptr, length = ptr & 0xFFFFFFFF, length & 0xFFFFFFFF
-        try:
-            data = bytes(self.memory.read(caller, ptr, ptr + length))
-        except (ValueError, IndexError, wasmtime.WasmtimeError) as exc:
-            data = b""
-            for listener in self.listeners:
-                listener.on_invalid(caller, len(self.modules) + 1, ptr, data, exc)
-            return INVALID_MODULE
-        number = len(self.modules) + 1
-        listeners = self.listeners
-        try:
-            module = wasmtime.Module(self.engine, data)
-        except wasmtime.WasmtimeError as exc:
-            for listener in listeners:
-                listener.on_invalid(caller, number, ptr, data, exc)
-            return INVALID_MODULE
-        for listener in listeners:
-            listener.on_compiled(caller, number, ptr, data, module)
-        try:
-            # Given by name, so the bindings the link step records are the ones passed here.
-            given = {"host.note": self._note_func, "main.table": self.table,
-                     "main.memory": self.memory}
-            instance = wasmtime.Instance(caller, module, [given[n] for n in self.PROVIDERS])
-        except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
-            self._refuel_after(caller, trap_info(exc))
-            for listener in listeners:
-                listener.on_link_error(caller, number, exc, self.PROVIDERS)
-            return LINK_ERROR
-        self.modules.append(instance)
-        exports = instance.exports(caller)
-        for listener in listeners:
-            listener.on_linked(caller, number, exports, self.PROVIDERS)
-        patch = exports.get("patch") if hasattr(exports, "get") else None
-        if not isinstance(patch, wasmtime.Func) or patch.type(caller).params or \
-                patch.type(caller).results:
-            what = ("exports no `patch`" if patch is None else
-                    "exports a `patch` that is not a function" if not
-                    isinstance(patch, wasmtime.Func) else
-                    f"exports a `patch` of type {_func_type(patch.type(caller))}, not () -> ()")
-            trap = TrapInfo("NO_PATCH", f"module {number} {what}; the host calls patch() "
-                                        "after linking")
-            for listener in listeners:
-                listener.on_patch_trapped(caller, number, trap)
-            return PATCH_TRAPPED
-        try:
-            patch(caller)
-        except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
-            trap = trap_info(exc)
-            self._refuel_after(caller, trap)
-            for listener in listeners:
-                listener.on_patch_trapped(caller, number, trap)
-            return PATCH_TRAPPED
-        for listener in listeners:
-            listener.on_patched(caller, number)
-        return OK
+        return instantiate_module(self, caller, ptr, length)
 
     def instantiate_bytes(self, data: bytes) -> int:
         """Push ``data`` through the host's instantiate path as if main had written it to its
@@ -426,22 +350,3 @@ class Machine:
         if trap is not None:
             raise EngineError(f"the instantiate path trapped: {trap.code}: {trap.message}")
         return int(status)  # type: ignore[call-overload]
-
-    def _refuel_after(self, caller: wasmtime.Caller, trap: TrapInfo) -> None:
-        """After a generated module ran out of fuel, give main a fresh budget to finish.
-
-        A runaway start function or patch used up the operation's fuel, so main's jit_flush
-        trapped too and the run read "the JIT itself trapped" (review D15). The module's
-        status already says what happened; the fuel it burnt stays in the total.
-        """
-        if trap.code != "OUT_OF_FUEL":
-            return
-        left = wasmtime.Store.get_fuel(caller)  # type: ignore[arg-type]
-        self.fuel_used += self.fuel_budget - left
-        wasmtime.Store.set_fuel(caller, self.fuel_budget)  # type: ignore[arg-type]
-
-
-def _func_type(ty: wasmtime.FuncType) -> str:
-    def names(types: Sequence[wasmtime.ValType]) -> str:
-        return "(" + " ".join(str(t) for t in types) + ")"
-    return f"{names(ty.params)} -> {names(ty.results)}"

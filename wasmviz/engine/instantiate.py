@@ -1,0 +1,143 @@
+"""The host's instantiate path for generated modules: compile, link, patch, and a status.
+
+When the main module's JIT calls its `instantiate` import, the host (machine.Machine) hands
+the bytes to `instantiate_module` here: it compiles them, links them against the providers
+the host gives every generated module (Machine.PROVIDERS), and calls their `patch`. Whatever
+the bytes do (fail to compile, ask for the wrong imports, export no `patch`, trap, loop until
+the fuel runs out) ends in one of the statuses of docs/abi.md and the listeners hear of it;
+it is never an exception out of the JIT. Also here: how a wasmtime failure becomes a TrapInfo.
+
+Split out of machine.py to keep that file a readable size. Like machine.py, this module
+never imports the recorder or the captions: it only tells the machine's listeners.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+import wasmtime
+
+from .trace import TrapInfo
+
+if TYPE_CHECKING:
+    from .machine import Machine
+
+#: Instantiate statuses returned to the main module (docs/abi.md).
+OK, INVALID_MODULE, LINK_ERROR, PATCH_TRAPPED = 0, 1, 2, 3
+
+
+def trap_info(exc: BaseException) -> TrapInfo:
+    """Return the trap code name, wasmtime's reason ("wasm trap: ...") and its backtrace."""
+    code = "UNKNOWN"
+    if isinstance(exc, wasmtime.Trap) and exc.trap_code is not None:
+        code = exc.trap_code.name
+    text = str(exc.message if isinstance(exc, wasmtime.Trap) else exc)
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    # wasmtime puts a generic line first, then the backtrace, then "Caused by:" and the reason.
+    reason = next((ln for ln in lines if ln.startswith("wasm trap:")), None)
+    if reason is None:
+        after = [ln for ln in lines if not ln[:1].isdigit() and ln != "Caused by:"]
+        reason = after[-1] if after else code
+    frames = tuple(ln for ln in lines if ln[:1].isdigit() and ":" in ln)
+    return TrapInfo(code, reason, frames)
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def instantiate_module(machine: Machine, caller: wasmtime.Caller, ptr: int,
+                       length: int) -> int:
+    """Compile, link and patch the module main wrote; return its status (docs/abi.md).
+
+    Whatever the bytes do (no `patch`, a `patch` of another kind or type, a trap, a
+    runaway loop, a huge grow) ends in a status and a recorded step, never an exception.
+    """
+    # While this runs, the machine treats notes as a generated module's (foreign input).
+    machine._instantiating += 1
+    machine._patch_notes = 0
+    try:
+        return _instantiate(machine, caller, ptr, length)
+    finally:
+        machine._instantiating -= 1
+
+
+def _instantiate(machine: Machine, caller: wasmtime.Caller, ptr: int, length: int) -> int:
+    if ptr < 0 or length < 0:
+        ptr, length = ptr & 0xFFFFFFFF, length & 0xFFFFFFFF
+    try:
+        data = bytes(machine.memory.read(caller, ptr, ptr + length))
+    except (ValueError, IndexError, wasmtime.WasmtimeError) as exc:
+        data = b""
+        for listener in machine.listeners:
+            listener.on_invalid(caller, len(machine.modules) + 1, ptr, data, exc)
+        return INVALID_MODULE
+    number = len(machine.modules) + 1
+    listeners = machine.listeners
+    providers = machine.PROVIDERS
+    try:
+        module = wasmtime.Module(machine.engine, data)
+    except wasmtime.WasmtimeError as exc:
+        for listener in listeners:
+            listener.on_invalid(caller, number, ptr, data, exc)
+        return INVALID_MODULE
+    for listener in listeners:
+        listener.on_compiled(caller, number, ptr, data, module)
+    try:
+        # Given by name, so the bindings the link step records are the ones passed here.
+        given = {"host.note": machine._note_func, "main.table": machine.table,
+                 "main.memory": machine.memory}
+        instance = wasmtime.Instance(caller, module, [given[n] for n in providers])
+    except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
+        refuel_after(machine, caller, trap_info(exc))
+        for listener in listeners:
+            listener.on_link_error(caller, number, exc, providers)
+        return LINK_ERROR
+    machine.modules.append(instance)
+    exports = instance.exports(caller)
+    for listener in listeners:
+        listener.on_linked(caller, number, exports, providers)
+    patch = exports.get("patch") if hasattr(exports, "get") else None
+    if not isinstance(patch, wasmtime.Func) or patch.type(caller).params or \
+            patch.type(caller).results:
+        what = ("exports no `patch`" if patch is None else
+                "exports a `patch` that is not a function" if not
+                isinstance(patch, wasmtime.Func) else
+                f"exports a `patch` of type {_func_type(patch.type(caller))}, not () -> ()")
+        trap = TrapInfo("NO_PATCH", f"module {number} {what}; the host calls patch() "
+                                    "after linking")
+        for listener in listeners:
+            listener.on_patch_trapped(caller, number, trap)
+        return PATCH_TRAPPED
+    try:
+        patch(caller)
+    except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
+        trap = trap_info(exc)
+        refuel_after(machine, caller, trap)
+        for listener in listeners:
+            listener.on_patch_trapped(caller, number, trap)
+        return PATCH_TRAPPED
+    for listener in listeners:
+        listener.on_patched(caller, number)
+    return OK
+
+
+def refuel_after(machine: Machine, caller: wasmtime.Caller, trap: TrapInfo) -> None:
+    """After a generated module ran out of fuel, give main a fresh budget to finish.
+
+    A runaway start function or patch used up the operation's fuel, so main's jit_flush
+    trapped too and the run read "the JIT itself trapped" (review D15). The module's
+    status already says what happened; the fuel it burnt stays in the total.
+    """
+    if trap.code != "OUT_OF_FUEL":
+        return
+    left = wasmtime.Store.get_fuel(caller)  # type: ignore[arg-type]
+    machine.fuel_used += machine.fuel_budget - left
+    wasmtime.Store.set_fuel(caller, machine.fuel_budget)  # type: ignore[arg-type]
+
+
+def _func_type(ty: wasmtime.FuncType) -> str:
+    def names(types: Sequence[wasmtime.ValType]) -> str:
+        return "(" + " ".join(str(t) for t in types) + ")"
+    return f"{names(ty.params)} -> {names(ty.results)}"
