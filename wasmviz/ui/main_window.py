@@ -1,40 +1,36 @@
-"""The main window: diagram in the centre, docked views, sandbox, transport, menus."""
+"""The main window: diagram in the centre, docked views, sandbox, transport, menus.
+
+The File commands are in window_files.py and the remembered settings in window_settings.py;
+MainWindow inherits both, so every command keeps its name on the window.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from PySide6.QtCore import QByteArray, QRect, QSettings, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QShowEvent
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QListWidget, QListWidgetItem,
                                QMainWindow, QTabBar, QWidget)
 
-from ..data import PROGRAMS_DIR
 from ..engine import Scenario, Trace
-from ..safe_files import is_small_regular_file, read_small_text
 from ..lessons import LESSONS_DIR, LessonError
 from ..lessons import find as find_lesson
 from .lesson_panel import LessonPanel
 from .menus import build_menus
 from .lesson_session import LessonSession, lesson_label
 from .player import Player
-from .runner import ScenarioRunner, TraceFileRunner, read_trace_file
+from .runner import ScenarioRunner, TraceFileRunner
 from .sandbox import SandboxPanel
 from .theme import apply_theme
 from .transport import TransportBar
 from .views import make_central, make_docks
-from .window_layout import (FocusMode, arrange_docks, clamp_geometry, configure_tabs,
-                            initial_geometry)
+from .window_files import FileCommands
+from .window_layout import FocusMode, arrange_docks, configure_tabs
+from .window_settings import WindowSettings
 
-DEFAULT_SOURCE = "x * x + 3"
-#: Program files are a few lines; a larger one is a mistake (or /dev/zero).
-MAX_PROGRAM_BYTES = 256 * 1024
-#: A trace file up to this size is read on the GUI thread (tens of ms); a bigger one by a worker.
-SYNC_TRACE_BYTES = 1024 * 1024
 APP_TITLE = "wasmviz"
 
 
-class MainWindow(QMainWindow):
+class MainWindow(FileCommands, WindowSettings, QMainWindow):
     """wasmviz's window. Everything it shows comes from the player's recorded trace."""
 
     def __init__(self, settings: QSettings | None = None, autorun: bool = True,
@@ -250,179 +246,7 @@ class MainWindow(QMainWindow):
         self.status_pages.setText(f" memory: {step.memory_pages} pages ")
         self.status_fuel.setText(f" fuel: {step.fuel_used:,} ")
 
-    # ---------------------------------------------------------------- programs
-    @staticmethod
-    def example_programs() -> list[Path]:
-        """The example programs shipped with wasmviz (wasmviz/data/programs/*.wv)."""
-        folder = PROGRAMS_DIR
-        return sorted(folder.glob("*.wv")) if folder.is_dir() else []
-
-    def open_program(self, path: str | None) -> bool:
-        """Load a program file into the sandbox editor (nothing runs until Run)."""
-        if path is None:
-            folder = self.example_programs()[0].parent if self.example_programs() else Path()
-            path, _ = QFileDialog.getOpenFileName(self, "Open program", str(folder),
-                                                  "Programs (*.wv);;All files (*)")
-            if not path:
-                return False
-        try:
-            text = read_small_text(Path(path), MAX_PROGRAM_BYTES)
-        except (OSError, ValueError) as exc:
-            self.notify(f"Could not open {path}: {exc}", error=True)
-            return False
-        self.sandbox.editor.setPlainText(text)
-        self.sandbox.call_edit.clear()
-        self.docks["Sandbox"].show()
-        self.docks["Sandbox"].raise_()
-        self.statusBar().showMessage(f"Loaded {Path(path).name}: press Run (Ctrl+Enter) or "
-                                     f"JIT now (Ctrl+J)", 8000)
-        return True
-
-    def save_program(self, path: str | None) -> str | None:
-        if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, "Save program", "program.wv",
-                                                  "Programs (*.wv)")
-        if not path:
-            return None
-        try:
-            Path(path).write_text(self.sandbox.editor.toPlainText(), encoding="utf-8")
-        except OSError as exc:
-            self.notify(f"Could not save {path}: {exc}", error=True)
-            return None
-        self.statusBar().showMessage(f"Saved {path}", 5000)
-        return path
-
-    # ---------------------------------------------------------------- files
-    def export_diagram(self, kind: str, path: str | None = None) -> str | None:
-        if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, f"Export diagram as {kind.upper()}",
-                                                  f"wasmviz.{kind}", f"{kind.upper()} (*.{kind})")
-        if not path:
-            return None
-        try:
-            render = getattr(self.central, f"render_{kind}")
-            render(path)
-        except Exception as exc:  # noqa: BLE001 - report, never crash
-            self.notify(f"Could not export {path}: {exc}", error=True)
-            return None
-        self.statusBar().showMessage(f"Saved {path}", 5000)
-        return path
-
-    def export_trace(self, path: str | None = None) -> str | None:
-        if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, "Export trace", "trace.json",
-                                                  "JSON (*.json)")
-        if not path:
-            return None
-        try:
-            Path(path).write_text(self.player.trace.dumps(indent=1), encoding="utf-8")
-        except OSError as exc:
-            self.notify(f"Could not save {path}: {exc}", error=True)
-            return None
-        self.statusBar().showMessage(f"Saved {path}", 5000)
-        return path
-
-    def open_trace(self, path: str | None = None) -> None:
-        if path is None:
-            path, _ = QFileDialog.getOpenFileName(self, "Open trace", "", "JSON (*.json)")
-        if not path:
-            return
-        # Read, checked against limits and decoded by a worker (engine.trace_limits): a file
-        # claiming 10^9 pages once took the app past 6 GB, and a bad one raised in views.
-        # A small file (what a sandbox run saves) is read at once; a bigger one in the
-        # background, so the window keeps responding.
-        if is_small_regular_file(Path(path), SYNC_TRACE_BYTES):
-            self._on_trace_file(read_trace_file(str(path)), str(path))
-            return
-        if self._trace_files is None:
-            self._trace_files = TraceFileRunner(self)
-            self._trace_files.loaded.connect(self._on_trace_file)
-        self.statusBar().showMessage(f"Opening {path}…", 5000)
-        self._trace_files.start(str(path))
-
-    def _on_trace_file(self, outcome: object, path: str) -> None:
-        if not isinstance(outcome, Trace):
-            self.notify(f"Could not open {path}: {outcome}", error=True)
-            return
-        self._shown_what = f"trace {Path(path).name}"
-        self.player.set_trace(outcome)
-
-    # ---------------------------------------------------------------- settings
-    def _restore(self) -> None:
-        #: Settings whose saved value was unusable and went back to the default (said once).
-        self._reset_settings: list[str] = []
-        geometry = self._blob("window/geometry")
-        if geometry is None or not self.restoreGeometry(geometry):
-            self._note_reset("window/geometry", geometry)
-            self.setGeometry(initial_geometry(self._available()))
-        else:
-            # The screen may be smaller now (another monitor, another scale factor).
-            self.setGeometry(clamp_geometry(self.geometry(), self._available()))
-        state = self._blob("window/state")
-        restored = state is not None and self.restoreState(state)
-        if not restored:
-            self._note_reset("window/state", state)
-        self.name_dock_tabs()
-        if not restored:
-            # Tab the docks now, so their stacked minimum heights never enlarge the window;
-            # they are sized when first shown.
-            arrange_docks(self, self.docks)
-            self._first_layout = True
-        self.sandbox.editor.setPlainText(self._text("sandbox/source", DEFAULT_SOURCE,
-                                                    MAX_PROGRAM_BYTES))
-        self.sandbox.args_edit.setText(self._text("sandbox/args", "7", 4096))
-        self.transport.set_speed(self._number("player/speed", 2.0))
-        self.central.set_zoom(self._number("view/zoom", 1.0))
-        dark = self._text("view/dark", "false", 16).lower()
-        if dark not in ("true", "false"):
-            self._note_reset("view/dark", dark)
-        self.dark_action.setChecked(dark == "true")
-        apply_theme(dark == "true")
-        if self._reset_settings:
-            # A corrupt settings file once stopped the app on every start (review D3): now each
-            # bad value is replaced by its default, and the learner is told which.
-            self.notify("Some saved settings could not be read and were reset to their "
-                        f"defaults: {', '.join(self._reset_settings)}", error=True,
-                        bring_forward=False)
-
-    def _note_reset(self, key: str, value: object) -> None:
-        if value is not None and key not in self._reset_settings:
-            self._reset_settings.append(key)
-
-    def _blob(self, key: str) -> QByteArray | None:
-        """A remembered window geometry/state blob; None if missing or of the wrong type."""
-        value = self.settings.value(key)
-        if value is None or isinstance(value, QByteArray):
-            return value
-        if isinstance(value, bytes):
-            return QByteArray(value)
-        self._note_reset(key, value)
-        return None
-
-    def _text(self, key: str, default: str, limit: int) -> str:
-        """A remembered text of at most ``limit`` characters; else ``default``."""
-        value = self.settings.value(key, default)
-        if isinstance(value, str) and len(value) <= limit:
-            return value
-        self._note_reset(key, value)
-        return default
-
-    def _number(self, key: str, default: float) -> float:
-        """A remembered number; a missing or corrupt value gives ``default`` (never a crash)."""
-        raw = self.settings.value(key, default)
-        try:
-            value = float(raw)
-        except (TypeError, ValueError, OverflowError):
-            value = float("nan")
-        if value == value and abs(value) < 1e6:   # not NaN or huge
-            return value
-        self._note_reset(key, raw)
-        return default
-
-    def _save_inputs(self) -> None:
-        self.settings.setValue("sandbox/source", self.sandbox.editor.toPlainText())
-        self.settings.setValue("sandbox/args", self.sandbox.args_edit.text())
-
+    # ---------------------------------------------------------------- window events
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
         if self._first_layout:
@@ -434,24 +258,13 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.player.pause()
         self.runner.wait(5000)
-        s = self.settings
-        s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/state", self.saveState())
-        s.setValue("player/speed", self.player.speed)
-        s.setValue("view/zoom", self.central.zoom)
-        s.setValue("view/dark", self.dark_action.isChecked())
-        self._save_inputs()
-        s.sync()
+        self._save_settings()
         super().closeEvent(event)
 
     def on_dark_toggled(self) -> None:
         apply_theme(self.dark_action.isChecked())
 
     # ---------------------------------------------------------------- layout
-    def _available(self) -> QRect:
-        screen = self.screen() or QGuiApplication.primaryScreen()
-        return screen.availableGeometry()
-
     def reset_layout(self) -> None:
         """Put every dock in its first-start place for this window's width."""
         if self.focus_mode.active:

@@ -1,0 +1,144 @@
+"""The window's File commands: open/save a program, open/export a trace, export the diagram.
+
+They live apart from main_window.py because they are one concern (moving text and traces
+between the app and the disk, with a dialog when no path is given, and every failure reported
+in Messages instead of raised) and the window file was past the size guideline. MainWindow
+inherits FileCommands, so ``window.open_program(...)`` and the rest keep their names.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import QFileDialog
+
+from ..data import PROGRAMS_DIR
+from ..engine import Trace
+from ..safe_files import is_small_regular_file, read_small_text
+from .runner import TraceFileRunner, read_trace_file
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QDockWidget
+
+    from .diagram.view import DiagramView
+    from .player import Player
+    from .sandbox import SandboxPanel
+
+#: Program files are a few lines; a larger one is a mistake (or /dev/zero).
+MAX_PROGRAM_BYTES = 256 * 1024
+#: A trace file up to this size is read on the GUI thread (tens of ms); a bigger one by a worker.
+SYNC_TRACE_BYTES = 1024 * 1024
+
+
+class FileCommands:
+    """File-menu commands mixed into MainWindow.
+
+    The window provides the attributes annotated below, ``notify`` and QMainWindow's own
+    methods; a failure is reported with ``notify``, never raised into Qt.
+    """
+
+    if TYPE_CHECKING:
+        sandbox: SandboxPanel
+        player: Player
+        central: DiagramView
+        docks: dict[str, QDockWidget]
+        _trace_files: TraceFileRunner | None
+        _shown_what: str
+
+    # ---------------------------------------------------------------- programs
+    @staticmethod
+    def example_programs() -> list[Path]:
+        """The example programs shipped with wasmviz (wasmviz/data/programs/*.wv)."""
+        folder = PROGRAMS_DIR
+        return sorted(folder.glob("*.wv")) if folder.is_dir() else []
+
+    def open_program(self, path: str | None) -> bool:
+        """Load a program file into the sandbox editor (nothing runs until Run)."""
+        if path is None:
+            folder = self.example_programs()[0].parent if self.example_programs() else Path()
+            path, _ = QFileDialog.getOpenFileName(self, "Open program", str(folder),
+                                                  "Programs (*.wv);;All files (*)")
+            if not path:
+                return False
+        try:
+            text = read_small_text(Path(path), MAX_PROGRAM_BYTES)
+        except (OSError, ValueError) as exc:
+            self.notify(f"Could not open {path}: {exc}", error=True)
+            return False
+        self.sandbox.editor.setPlainText(text)
+        self.sandbox.call_edit.clear()
+        self.docks["Sandbox"].show()
+        self.docks["Sandbox"].raise_()
+        self.statusBar().showMessage(f"Loaded {Path(path).name}: press Run (Ctrl+Enter) or "
+                                     f"JIT now (Ctrl+J)", 8000)
+        return True
+
+    def save_program(self, path: str | None) -> str | None:
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Save program", "program.wv",
+                                                  "Programs (*.wv)")
+        if not path:
+            return None
+        try:
+            Path(path).write_text(self.sandbox.editor.toPlainText(), encoding="utf-8")
+        except OSError as exc:
+            self.notify(f"Could not save {path}: {exc}", error=True)
+            return None
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+        return path
+
+    # ---------------------------------------------------------------- diagram and traces
+    def export_diagram(self, kind: str, path: str | None = None) -> str | None:
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, f"Export diagram as {kind.upper()}",
+                                                  f"wasmviz.{kind}", f"{kind.upper()} (*.{kind})")
+        if not path:
+            return None
+        try:
+            render = getattr(self.central, f"render_{kind}")
+            render(path)
+        except Exception as exc:  # noqa: BLE001 - report, never crash
+            self.notify(f"Could not export {path}: {exc}", error=True)
+            return None
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+        return path
+
+    def export_trace(self, path: str | None = None) -> str | None:
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Export trace", "trace.json",
+                                                  "JSON (*.json)")
+        if not path:
+            return None
+        try:
+            Path(path).write_text(self.player.trace.dumps(indent=1), encoding="utf-8")
+        except OSError as exc:
+            self.notify(f"Could not save {path}: {exc}", error=True)
+            return None
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+        return path
+
+    def open_trace(self, path: str | None = None) -> None:
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Open trace", "", "JSON (*.json)")
+        if not path:
+            return
+        # Read, checked against limits and decoded by a worker (engine.trace_limits): a file
+        # claiming 10^9 pages once took the app past 6 GB, and a bad one raised in views.
+        # A small file (what a sandbox run saves) is read at once; a bigger one in the
+        # background, so the window keeps responding.
+        if is_small_regular_file(Path(path), SYNC_TRACE_BYTES):
+            self._on_trace_file(read_trace_file(str(path)), str(path))
+            return
+        if self._trace_files is None:
+            self._trace_files = TraceFileRunner(self)
+            self._trace_files.loaded.connect(self._on_trace_file)
+        self.statusBar().showMessage(f"Opening {path}…", 5000)
+        self._trace_files.start(str(path))
+
+    def _on_trace_file(self, outcome: object, path: str) -> None:
+        if not isinstance(outcome, Trace):
+            self.notify(f"Could not open {path}: {outcome}", error=True)
+            return
+        self._shown_what = f"trace {Path(path).name}"
+        self.player.set_trace(outcome)

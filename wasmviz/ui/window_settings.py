@@ -1,0 +1,138 @@
+"""What the window remembers between runs: restoring it at start, saving it on close.
+
+Kept apart from main_window.py because reading settings is its own careful job: any saved
+value may be missing, of the wrong type, huge or corrupt (a corrupt settings file once stopped
+the app on every start, review D3), and each such value must fall back to its default and be
+named to the learner once. MainWindow inherits WindowSettings; it calls ``_restore`` at the end
+of building and ``_save_settings`` from closeEvent.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QByteArray, QRect, QSettings
+from PySide6.QtGui import QGuiApplication
+
+from .theme import apply_theme
+from .window_files import MAX_PROGRAM_BYTES
+from .window_layout import arrange_docks, clamp_geometry, initial_geometry
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QAction
+    from PySide6.QtWidgets import QDockWidget
+
+    from .diagram.view import DiagramView
+    from .player import Player
+    from .sandbox import SandboxPanel
+    from .transport import TransportBar
+
+DEFAULT_SOURCE = "x * x + 3"
+
+
+class WindowSettings:
+    """Settings restore/save mixed into MainWindow.
+
+    The window provides the attributes annotated below, ``notify``, ``name_dock_tabs`` and
+    QMainWindow's own methods.
+    """
+
+    if TYPE_CHECKING:
+        settings: QSettings
+        sandbox: SandboxPanel
+        player: Player
+        central: DiagramView
+        transport: TransportBar
+        docks: dict[str, QDockWidget]
+        dark_action: QAction
+        _first_layout: bool
+
+    def _restore(self) -> None:
+        #: Settings whose saved value was unusable and went back to the default (said once).
+        self._reset_settings: list[str] = []
+        geometry = self._blob("window/geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            self._note_reset("window/geometry", geometry)
+            self.setGeometry(initial_geometry(self._available()))
+        else:
+            # The screen may be smaller now (another monitor, another scale factor).
+            self.setGeometry(clamp_geometry(self.geometry(), self._available()))
+        state = self._blob("window/state")
+        restored = state is not None and self.restoreState(state)
+        if not restored:
+            self._note_reset("window/state", state)
+        self.name_dock_tabs()
+        if not restored:
+            # Tab the docks now, so their stacked minimum heights never enlarge the window;
+            # they are sized when first shown.
+            arrange_docks(self, self.docks)
+            self._first_layout = True
+        self.sandbox.editor.setPlainText(self._text("sandbox/source", DEFAULT_SOURCE,
+                                                    MAX_PROGRAM_BYTES))
+        self.sandbox.args_edit.setText(self._text("sandbox/args", "7", 4096))
+        self.transport.set_speed(self._number("player/speed", 2.0))
+        self.central.set_zoom(self._number("view/zoom", 1.0))
+        dark = self._text("view/dark", "false", 16).lower()
+        if dark not in ("true", "false"):
+            self._note_reset("view/dark", dark)
+        self.dark_action.setChecked(dark == "true")
+        apply_theme(dark == "true")
+        if self._reset_settings:
+            # A corrupt settings file once stopped the app on every start (review D3): now each
+            # bad value is replaced by its default, and the learner is told which.
+            self.notify("Some saved settings could not be read and were reset to their "
+                        f"defaults: {', '.join(self._reset_settings)}", error=True,
+                        bring_forward=False)
+
+    def _available(self) -> QRect:
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        return screen.availableGeometry()
+
+    def _note_reset(self, key: str, value: object) -> None:
+        if value is not None and key not in self._reset_settings:
+            self._reset_settings.append(key)
+
+    def _blob(self, key: str) -> QByteArray | None:
+        """A remembered window geometry/state blob; None if missing or of the wrong type."""
+        value = self.settings.value(key)
+        if value is None or isinstance(value, QByteArray):
+            return value
+        if isinstance(value, bytes):
+            return QByteArray(value)
+        self._note_reset(key, value)
+        return None
+
+    def _text(self, key: str, default: str, limit: int) -> str:
+        """A remembered text of at most ``limit`` characters; else ``default``."""
+        value = self.settings.value(key, default)
+        if isinstance(value, str) and len(value) <= limit:
+            return value
+        self._note_reset(key, value)
+        return default
+
+    def _number(self, key: str, default: float) -> float:
+        """A remembered number; a missing or corrupt value gives ``default`` (never a crash)."""
+        raw = self.settings.value(key, default)
+        try:
+            value = float(raw)
+        except (TypeError, ValueError, OverflowError):
+            value = float("nan")
+        if value == value and abs(value) < 1e6:   # not NaN or huge
+            return value
+        self._note_reset(key, raw)
+        return default
+
+    def _save_inputs(self) -> None:
+        self.settings.setValue("sandbox/source", self.sandbox.editor.toPlainText())
+        self.settings.setValue("sandbox/args", self.sandbox.args_edit.text())
+
+    def _save_settings(self) -> None:
+        """Remember the window, the speed, the zoom, the palette and the sandbox's inputs."""
+        s = self.settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.setValue("player/speed", self.player.speed)
+        s.setValue("view/zoom", self.central.zoom)
+        s.setValue("view/dark", self.dark_action.isChecked())
+        self._save_inputs()
+        s.sync()
