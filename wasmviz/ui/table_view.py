@@ -241,8 +241,14 @@ class TableModel(QAbstractTableModel):
     def _on_step_changed(self, index: int = -1, previous: int = -1) -> None:
         player = self.player
         step = player.current
-        self.beginResetModel()  # a handful of rows: a reset is simplest and cheap
-        self._slots = step.table if step else ()
+        new_slots = step.table if step else ()
+        # Same number of slots: only cell contents change, so say that instead of resetting
+        # (a reset re-measures the columns and relays out every row: with 10,000 slots on
+        # screen, more than a frame).
+        same_shape = len(new_slots) == len(self._slots) and len(new_slots) > 0
+        if not same_shape:
+            self.beginResetModel()
+        self._slots = new_slots
         # "Changed" means changed by this step, as the memory view's highlight does.
         self._before = player.trace[player.index - 1].table if step and player.index > 0 else ()
         self._changed_rows = self._find_changed_rows()
@@ -252,7 +258,11 @@ class TableModel(QAbstractTableModel):
         old_functions = before.functions if before is not None else ()
         self._users = self._users_for(self._slots, functions)
         self._old_users = self._users_for(self._before, old_functions)
-        self.endResetModel()
+        if not same_shape:
+            self.endResetModel()
+        else:
+            self.dataChanged.emit(self.index(0, 0),
+                                  self.index(len(self._slots) - 1, self.columnCount() - 1))
 
 
 class TableView(QWidget):
