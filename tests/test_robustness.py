@@ -281,3 +281,73 @@ def test_the_store_limits_table_and_memory_growth() -> None:
     with pytest.raises(wasmtime.WasmtimeError):
         machine.memory.grow(machine.store, MAX_MEMORY_PAGES)
     machine.memory.grow(machine.store, 8)
+
+
+# ---------------------------------------------------------------- D14: a function named patch
+def test_a_function_named_patch_is_jit_compiled() -> None:
+    trace = run(Scenario(source="def patch(x) = x + 1", call="patch", args=(41,), jit_now=True))
+    compiled = next(s for s in trace if s.kind == "compiled")
+    assert compiled.detail["exports"] == ["patch", "$patch"]   # the link function keeps `patch`
+    done = next(s for s in trace if s.kind == "jit-done")
+    assert done.detail["status"] == 0 and done.detail["installed"] == ["patch"]
+    slot = next(s for s in trace if s.kind == "relocation").detail["value"]
+    assert trace[-1].table[slot].label == "m1.patch"   # the user's name, not `$patch`
+    call = next(s for s in trace if s.phase == "call" and s.kind == "call")
+    assert (call.detail["via"], call.detail["holds"]) == ("jit", "m1.patch")
+    assert trace[-1].kind == "result" and trace[-1].result == 42
+
+
+def test_ordinary_names_keep_their_exports_and_labels() -> None:
+    trace = run(Scenario(source="def patched(x) = x * 2\ndef f(x) = patched(x) + 1", call="f",
+                         args=(5,), jit_now=True))
+    exports = next(s for s in trace if s.kind == "compiled").detail["exports"]
+    assert exports[0] == "patch" and sorted(exports[1:]) == ["f", "patched"]
+    labels = {slot.label for slot in trace[-1].table}
+    assert {"m1.f", "m1.patched"} <= labels and trace[-1].result == 11
+
+
+# ---------------------------------------------------------------- trace step cap
+FIB = Scenario(source="def f(x) = if x < 2 then x else f(x - 1) + f(x - 2)", call="f",
+               args=(10,), repeat=3, threshold=2, window=1)
+
+
+@pytest.fixture(scope="module")
+def capped() -> tuple:
+    """The same run recorded in full and with a cap of 12 steps."""
+    import wasmviz.engine.recorder as recorder
+    full = run(FIB, disassemble=False)
+    mp = pytest.MonkeyPatch()
+    mp.setattr(recorder, "MAX_STEPS", 12)
+    try:
+        return full, run(FIB, disassemble=False)
+    finally:
+        mp.undo()
+
+
+def test_a_trace_stops_at_its_step_cap_with_a_clear_last_step(capped: tuple) -> None:
+    full, trace = capped
+    assert len(full) > 12 and len(trace) == 12
+    assert [(s.phase, s.kind) for s in trace[:11]] == [(s.phase, s.kind) for s in full[:11]]
+    last = trace[-1]
+    assert (last.phase, last.kind) == ("call", "truncated")
+    assert last.detail["not_recorded"] == len(full) - 11 and last.detail["cap"] == 12
+    assert f"the next {len(full) - 11} steps" in last.caption
+    assert trace.result == full.result == 55 and f"returned {full.result}" in last.caption
+    assert last.table == full[11].table   # the state where recording stopped
+
+
+def test_the_cli_and_the_app_show_the_capped_step(capped: tuple, qtbot, window,
+                                                  tmp_path: Path, capsys,
+                                                  monkeypatch) -> None:
+    import wasmviz.engine.recorder as recorder
+    monkeypatch.setattr(recorder, "MAX_STEPS", 12)
+    assert main(["trace", "--expr", "x * x + 3", "--arg", "7", "--no-disasm"]) == 0
+    out = capsys.readouterr().out
+    assert "Recording stopped here" in out and "returned 52" in out
+    path = tmp_path / "capped.json"
+    path.write_text(capped[1].dumps())
+    window.open_trace(str(path))
+    qtbot.waitUntil(lambda: len(window.player.trace) == 12, timeout=10000)
+    window.player.to_end()
+    qtbot.waitUntil(lambda: "Recording stopped here"
+                    in window.centralWidget().accessibleDescription(), timeout=10000)

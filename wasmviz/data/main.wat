@@ -867,7 +867,22 @@
       (loop $each
         (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
         (local.set $f (call $queued (local.get $i)))
-        (call $emit_name (i32.load offset=24 (local.get $f)) (i32.load offset=28 (local.get $f)))
+        ;; A function the user named `patch` would collide with the link
+        ;; function's export: it is exported as `$patch` instead.  `$` is in
+        ;; no source name, so nothing else can clash (docs/abi.md, "Export names").
+        (if (i32.and (i32.eq (i32.load offset=28 (local.get $f)) (i32.const 5))
+                     (i32.and (i32.eq (i32.load (i32.load offset=24 (local.get $f)))
+                                      (i32.const 0x63746170))              ;; "patc"
+                              (i32.eq (i32.load8_u offset=4 (i32.load offset=24 (local.get $f)))
+                                      (i32.const 0x68))))                  ;; "h"
+          (then
+            (call $emit_u32 (i32.const 6))
+            (call $emit (i32.const 0x24))                                  ;; "$"
+            (memory.copy (global.get $out) (i32.load offset=24 (local.get $f)) (i32.const 5))
+            (global.set $out (i32.add (global.get $out) (i32.const 5))))
+          (else
+            (call $emit_name (i32.load offset=24 (local.get $f))
+                             (i32.load offset=28 (local.get $f)))))
         (call $emit (i32.const 0x00))
         (call $emit_u32 (i32.add (local.get $i) (i32.const 1)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))

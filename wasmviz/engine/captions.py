@@ -283,3 +283,15 @@ class Captions:
         text = (f" JIT code called back into the interpreter {total} time"
                 f"{'s' * (total != 1)}")
         return text + (f" ({total - shown} not shown as steps)." if total > shown else ".")
+
+    def truncated(self, cap: int, dropped: int, result: int | None,
+                  trap: str | None) -> str:
+        """The last step of a trace that reached the recorder's step cap."""
+        text = (f"Recording stopped here: the trace reached its cap of {cap:,} steps, so "
+                f"the next {dropped:,} step{'s' * (dropped != 1)} of this run were not "
+                f"recorded (the cap keeps a long run from filling memory and the views). "
+                f"The table and memory shown are as they were at this step. The run "
+                f"itself went on to the end")
+        if trap:
+            return text + f" and trapped with {trap}."
+        return text + (f" and returned {result}." if result is not None else ".")

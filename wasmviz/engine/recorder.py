@@ -10,6 +10,7 @@ The steps of a top-level call, which span several notes, are in call_steps.py.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from itertools import compress, count
 from operator import is_not
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
@@ -36,6 +37,13 @@ GROW, SET, RELOC = 16, 17, 18
 #: recursive or looping caller can call back thousands of times; the rest are only counted
 #: (by main, see $entered) and the call's result step says how many were not shown.
 CALLBACK_STEPS = 5
+
+#: The most steps a trace holds (Recorder.max_steps; a test may lower it on one recorder).
+#: The longest lesson records a few hundred; a loop that tiers up over and over could record
+#: millions, each holding the table and the memory changes. The step that reaches the cap
+#: becomes a "call/truncated" step, the trace's last; the run goes on unrecorded, and
+#: trace() writes into that step how many steps were left out and how the run ended.
+MAX_STEPS = 20_000
 
 PAGE = 65536
 
@@ -81,6 +89,8 @@ class Recorder(CallSteps, Listener):
         self.callback_budget = CALLBACK_STEPS
         self._call_edges: tuple[Edge, ...] = ()  # the current top-level call's path
         self._callbacks = 0                      # CALLBACK notes so far in that call
+        self.max_steps = MAX_STEPS
+        self._dropped = 0  # steps not recorded since the trace reached max_steps
 
     # ------------------------------------------------------------------ core
     def now(self, store: wasmtime.Storelike) -> Now:
@@ -104,6 +114,14 @@ class Recorder(CallSteps, Listener):
         ``table`` and ``now`` are what the caller has just read at this same instant, if any
         (nothing runs in between: the recorder is inside a host call or between wasm calls).
         """
+        cap = max(1, self.max_steps)
+        if len(self.steps) >= cap:  # capped: no state read, no step kept
+            self._dropped += 1
+            return self.steps[-1]
+        if len(self.steps) == cap - 1:  # this step ends the trace
+            self._dropped = 1
+            phase, kind, caption, detail = "call", "truncated", caption, {"cap": cap}
+            module, result, trap, error, edges = None, None, None, None, ()
         m = self.machine
         now = now or self.now(store)
         fuel = m.fuel_used
@@ -155,8 +173,20 @@ class Recorder(CallSteps, Listener):
         return tuple(out)
 
     def trace(self, result: int | None = None, trap: TrapInfo | None = None) -> Trace:
-        """Return the steps so far as a Trace, with the memory map main exported."""
-        return Trace(tuple(self.steps), result, trap, self.machine.layout)
+        """Return the steps so far as a Trace, with the memory map main exported.
+
+        A capped trace's last step is told here how many steps were not recorded and how
+        the run ended: only now are both known."""
+        steps = tuple(self.steps)
+        if self._dropped:
+            last = steps[-1]
+            cap = max(1, self.max_steps)
+            caption = self.captions.truncated(cap, self._dropped, result,
+                                              trap.code if trap else None)
+            detail = {"cap": cap, "not_recorded": self._dropped,
+                      "run_result": result, "run_trap": trap.code if trap else None}
+            steps = steps[:-1] + (replace(last, caption=caption, detail=detail),)
+        return Trace(steps, result, trap, self.machine.layout)
 
     # ------------------------------------------------------------------ notes
     def on_note(self, store: wasmtime.Caller, kind: int, a: int, b: int) -> None:
@@ -299,7 +329,9 @@ class Recorder(CallSteps, Listener):
                   exports: wasmtime.InstanceExports, providers: tuple[str, ...] = ()) -> None:
         for name, item in exports.items():
             if isinstance(item, wasmtime.Func) and name != "patch":
-                self.tables.register(item, "generated", name, number)
+                # A user function named `patch` is exported as `$patch` (docs/abi.md,
+                # "Export names"): its slot label shows the name the user wrote.
+                self.tables.register(item, "generated", name.removeprefix("$"), number)
         src = f"m{number}"
         # What wasmtime says the module imports, as it linked them (host.note, main.table,
         # main.memory for every module the JIT writes today).
