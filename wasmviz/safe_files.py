@@ -15,13 +15,24 @@ from pathlib import Path
 
 #: Caps by kind of file: generous for what the app writes, small against what it cannot use.
 MAX_SOURCE_BYTES = 256 * 1024          # a sandbox or CLI program (the parser is the limit)
-MAX_LESSON_BYTES = 512 * 1024          # a lesson TOML
 MAX_IMAGE_BYTES = 4 * 1024 * 1024      # an image shown in a lesson's narration
 MAX_TRACE_BYTES = 64 * 1024 * 1024     # a saved trace JSON
 
 
 class UnsafeFile(ValueError):
     """The file is not a regular file, is too big, or is not the text it should be."""
+
+
+class NotRegularFile(UnsafeFile):
+    """A folder, a device (/dev/zero) or a pipe: refused before anything is read."""
+
+
+class FileTooLarge(UnsafeFile):
+    """Over the cap: ``size`` is the size fstat gave, or None if the file grew while read."""
+
+    def __init__(self, message: str, size: int | None) -> None:
+        super().__init__(message)
+        self.size = size
 
 
 def read_small_bytes(path: Path | str, limit: int, what: str = "file") -> bytes:
@@ -34,10 +45,10 @@ def read_small_bytes(path: Path | str, limit: int, what: str = "file") -> bytes:
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise UnsafeFile(f"{path}: not a regular file")
+            raise NotRegularFile(f"{path}: not a regular file")
         if info.st_size > limit:
-            raise UnsafeFile(f"{path}: {info.st_size:,} bytes is more than the {limit:,} "
-                             f"a {what} may have")
+            raise FileTooLarge(f"{path}: {info.st_size:,} bytes is more than the {limit:,} "
+                               f"a {what} may have", info.st_size)
         chunks, total = [], 0
         while total <= limit:
             chunk = os.read(fd, min(1 << 20, limit + 1 - total))
@@ -48,7 +59,7 @@ def read_small_bytes(path: Path | str, limit: int, what: str = "file") -> bytes:
     finally:
         os.close(fd)
     if total > limit:
-        raise UnsafeFile(f"{path}: more than the {limit:,} bytes a {what} may have")
+        raise FileTooLarge(f"{path}: more than the {limit:,} bytes a {what} may have", None)
     return b"".join(chunks)
 
 

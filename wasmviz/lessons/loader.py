@@ -6,9 +6,7 @@ the real run is checker.py's job. Nothing in a lesson file is ever executed.
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 import tomllib
 from pathlib import Path
 from typing import Any, Mapping
@@ -18,7 +16,8 @@ from ..engine.scenario import MIN_FUEL, Scenario, ScenarioError
 from ..engine.trace import PHASES
 from .model import KINDS, LEVELS, Lesson, LessonError, LessonStep, Where, type_name
 from .parts import StepParts
-from ..safe_files import MAX_IMAGE_BYTES, UnsafeFile, is_small_regular_file, read_small_text
+from ..safe_files import (MAX_IMAGE_BYTES, FileTooLarge, NotRegularFile, UnsafeFile,
+                          is_small_regular_file, read_small_bytes, read_small_text)
 
 #: The shipped lessons: wasmviz/data/lessons, found via importlib.resources (works from a wheel).
 from ..data import LESSONS_DIR
@@ -80,20 +79,17 @@ def load(path: Path) -> Lesson:
     """Read and validate the lesson file at ``path``; raise LessonError if it is malformed."""
     where = Where(str(path))
     try:
-        info = path.stat()
-        # A device or a pipe reports no size and may never end (/dev/zero): refuse it unread.
-        if not stat.S_ISREG(info.st_mode):
-            raise LessonError(where, "not a lesson file (a folder, a device or a pipe)")
-        if info.st_size > MAX_BYTES:
-            raise LessonError(where, f"the file is {info.st_size:,} bytes; a lesson may be at "
-                                     f"most {MAX_BYTES:,} bytes")
-        with path.open("rb") as f:
-            raw = f.read(MAX_BYTES + 1)  # bounded: the file may grow while it is read
+        # A device or a pipe reports no size and may never end (/dev/zero): refused unread.
+        raw = read_small_bytes(path, MAX_BYTES, "lesson")
+    except NotRegularFile:
+        raise LessonError(where, "not a lesson file (a folder, a device or a pipe)") from None
+    except FileTooLarge as exc:
+        raise LessonError(where, f"the file is {exc.size:,} bytes; a lesson may be at most "
+                                 f"{MAX_BYTES:,} bytes" if exc.size is not None else
+                          f"the file is over {MAX_BYTES:,} bytes; a lesson may be at most "
+                          "that") from None
     except OSError as exc:
         raise LessonError(where, f"cannot read the file: {exc.strerror or exc}") from None
-    if len(raw) > MAX_BYTES:
-        raise LessonError(where, f"the file is over {MAX_BYTES:,} bytes; a lesson may be at "
-                                 "most that")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -225,14 +221,13 @@ class _Reader(StepParts):
         try:
             # A regular file under the cap, checked on the open descriptor: a FIFO here blocked
             # `lessons check` and the app's event loop for good (review D2).
-            info = os.stat(target)
-            if not stat.S_ISREG(info.st_mode):
-                raise self.fail(f"scenario: source_file {name!r} is not a regular file (a "
-                                "folder, a device or a pipe)", line)
-            if info.st_size > MAX_BYTES:
-                raise self.fail(f"scenario: source_file {name!r} is larger than "
-                                f"{MAX_BYTES:,} bytes", line)
             return read_small_text(target, MAX_BYTES, "source_file")
+        except NotRegularFile:
+            raise self.fail(f"scenario: source_file {name!r} is not a regular file (a "
+                            "folder, a device or a pipe)", line) from None
+        except FileTooLarge:
+            raise self.fail(f"scenario: source_file {name!r} is larger than "
+                            f"{MAX_BYTES:,} bytes", line) from None
         except UnsafeFile as exc:
             raise self.fail(f"scenario: source_file {name!r}: {exc}", line) from None
         except OSError as exc:
