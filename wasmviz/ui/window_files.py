@@ -9,7 +9,7 @@ inherits FileCommands, so ``window.open_program(...)`` and the rest keep their n
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtWidgets import QFileDialog
 
@@ -75,13 +75,18 @@ class FileCommands:
         return True
 
     def save_program(self, path: str | None) -> str | None:
+        return self._save_text(path, ("Save program", "program.wv", "Programs (*.wv)"),
+                               self.sandbox.editor.toPlainText)
+
+    def _save_text(self, path: str | None, dialog: tuple[str, str, str],
+                   text: Callable[[], str]) -> str | None:
+        """Write ``text()`` to ``path`` (asked with ``dialog``: title, name, filter if None)."""
         if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, "Save program", "program.wv",
-                                                  "Programs (*.wv)")
+            path, _ = QFileDialog.getSaveFileName(self, *dialog)
         if not path:
             return None
         try:
-            Path(path).write_text(self.sandbox.editor.toPlainText(), encoding="utf-8")
+            Path(path).write_text(text(), encoding="utf-8")
         except OSError as exc:
             self.notify(f"Could not save {path}: {exc}", error=True)
             return None
@@ -105,18 +110,8 @@ class FileCommands:
         return path
 
     def export_trace(self, path: str | None = None) -> str | None:
-        if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, "Export trace", "trace.json",
-                                                  "JSON (*.json)")
-        if not path:
-            return None
-        try:
-            Path(path).write_text(self.player.trace.dumps(indent=1), encoding="utf-8")
-        except OSError as exc:
-            self.notify(f"Could not save {path}: {exc}", error=True)
-            return None
-        self.statusBar().showMessage(f"Saved {path}", 5000)
-        return path
+        return self._save_text(path, ("Export trace", "trace.json", "JSON (*.json)"),
+                               lambda: self.player.trace.dumps(indent=1))
 
     def open_trace(self, path: str | None = None) -> None:
         if path is None:
