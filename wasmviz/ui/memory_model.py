@@ -56,16 +56,14 @@ class _Span(NamedTuple):
     color: QColor
 
 
-_SERVED_ROLES = frozenset({Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.TextAlignmentRole,
-                           CHANGED_ROLE, Qt.ItemDataRole.BackgroundRole,
-                           Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.ToolTipRole})
-
-
 # Plain ints: QModelRoleData.role() is an int, and comparing ints is what a cell can afford.
 _DISPLAY, _ALIGN = Qt.ItemDataRole.DisplayRole.value, Qt.ItemDataRole.TextAlignmentRole.value
 _FOREGROUND = Qt.ItemDataRole.ForegroundRole.value
 _BACKGROUND = Qt.ItemDataRole.BackgroundRole.value
-_SERVED = frozenset(int(r) for r in _SERVED_ROLES)
+#: The roles this model answers; every other role is None at once.
+_SERVED_ROLES = frozenset(int(r) for r in (
+    Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.TextAlignmentRole, CHANGED_ROLE,
+    Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.ToolTipRole))
 _HEX = tuple(f"{v:02X}" for v in range(256))
 
 
@@ -235,7 +233,7 @@ class MemoryModel(QAbstractTableModel):
                 slot.setData(Qt.AlignmentFlag.AlignCenter)
             elif role == _FOREGROUND and span is None:
                 slot.setData(self._dim) if value == 0 else slot.clearData()
-            elif role == _BACKGROUND and span is None or role not in _SERVED:
+            elif role == _BACKGROUND and span is None or role not in _SERVED_ROLES:
                 slot.clearData()
             else:   # a changed byte's colours, its tooltip: rare, the general path
                 answer = self.data(index, role)
