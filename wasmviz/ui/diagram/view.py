@@ -67,13 +67,12 @@ class DiagramView(QGraphicsView):
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
-        self.setFrameShape(QFrame.Shape.StyledPanel)
+        # The focus frame is painted by drawForeground: a style sheet would make the whole
+        # window repaint behind the view on every step.
+        self.setFrameShape(QFrame.Shape.NoFrame)
         # Every item sets the pen, brush and font it paints with: saving and restoring the
         # painter around each of them only costs time in a frame.
         self.setOptimizationFlags(QGraphicsView.OptimizationFlag.DontSavePainterState)
-        # A visible focus frame: the keyboard user must see that the diagram has focus.
-        self.setStyleSheet("DiagramView { border: 2px solid transparent; }"
-                           "DiagramView:focus { border: 2px solid palette(highlight); }")
         self.setMinimumSize(320, 240)
         self._anim = QVariantAnimation(self)
         self._anim.setStartValue(0.0)
