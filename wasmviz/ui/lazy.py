@@ -9,6 +9,7 @@ window at all (a test's widget, say) updates at once, as before.
 
 from __future__ import annotations
 
+import weakref
 from typing import Callable
 
 from PySide6.QtCore import QEvent, QObject, QTimer
@@ -24,14 +25,24 @@ class WhenShown(QObject):
 
     def __init__(self, widget: QWidget, player: Player, *handlers: StepHandler) -> None:
         super().__init__(widget)
-        self.widget, self.player, self.handlers = widget, player, handlers
+        # The widget weakly: it owns this object (its Qt child), and usually the handlers are
+        # its own methods; a strong reference would make a cycle that only the garbage
+        # collector frees, at any moment (a paint included), which PySide does not survive.
+        self._widget = weakref.ref(widget)
+        self.player, self.handlers = player, tuple(_weak(h) for h in handlers)
         self.behind = False
         self._dock: QDockWidget | None = None
         widget.installEventFilter(self)
         player.step_changed.connect(self._on_step_changed)
 
+    @property
+    def widget(self) -> QWidget | None:
+        return self._widget()
+
     def _on_step_changed(self, index: int, previous: int) -> None:
         widget = self.widget
+        if widget is None:
+            return
         # A dock behind another tab stays "visible" to Qt; what tells is that none of it
         # can be seen.
         if widget.window().isVisible() and (not widget.isVisible()
@@ -45,7 +56,8 @@ class WhenShown(QObject):
         """Catch up when the dock holding the widget comes to the front of its tabs."""
         if self._dock is not None:
             return
-        parent = self.widget.parentWidget()
+        widget = self.widget
+        parent = widget.parentWidget() if widget is not None else None
         while parent is not None and not isinstance(parent, QDockWidget):
             parent = parent.parentWidget()
         if parent is not None:
@@ -75,3 +87,16 @@ class WhenShown(QObject):
         if watched is self.widget and event.type() == QEvent.Type.Show and self.behind:
             QTimer.singleShot(0, self._catch_up)
         return False
+
+
+def _weak(handler: StepHandler) -> StepHandler:
+    """A bound method held weakly (other callables as they are): see WhenShown.__init__."""
+    if not hasattr(handler, "__self__"):
+        return handler
+    ref = weakref.WeakMethod(handler)  # type: ignore[arg-type]
+
+    def call(index: int, previous: int) -> None:
+        method = ref()
+        if method is not None:
+            method(index, previous)
+    return call

@@ -65,6 +65,7 @@ _SERVED_ROLES = frozenset(int(r) for r in (
     Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.TextAlignmentRole, CHANGED_ROLE,
     Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.ToolTipRole))
 _HEX = tuple(f"{v:02X}" for v in range(256))
+_ASCII = tuple(chr(v) if 0x20 <= v < 0x7F else "·" for v in range(256))
 
 
 class MemoryModel(QAbstractTableModel):
@@ -95,6 +96,16 @@ class MemoryModel(QAbstractTableModel):
     @property
     def bytes_per_row(self) -> int:
         return self._per_row
+
+    @property
+    def dim_color(self) -> QColor:
+        """The colour of a zero byte no change touched (it recedes, at AA contrast)."""
+        return self._dim
+
+    def ascii_text(self, row: int) -> str:
+        """Row ``row``'s bytes as text, a middle dot for each byte that is not printable."""
+        lo = row * self._per_row
+        return "".join(_ASCII[b] for b in self._memory[lo:lo + self._per_row])
 
     @property
     def ascii_column(self) -> int:
@@ -292,7 +303,7 @@ class MemoryModel(QAbstractTableModel):
         lo = row * n
         chunk = self._memory[lo:lo + n]
         if role == Qt.ItemDataRole.DisplayRole:
-            return "".join(chr(b) if 0x20 <= b < 0x7F else "·" for b in chunk)
+            return self.ascii_text(row)
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"0x{lo:05X}..0x{lo + n - 1:05X} as text (· = not a printable character)"
         if role not in (Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole):

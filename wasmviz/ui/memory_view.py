@@ -9,14 +9,15 @@ the ASCII text stay on screen.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, QSize, Qt
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QRect, QSize, Qt
 from PySide6.QtGui import QFont, QFontDatabase, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView,
-                               QLabel, QLineEdit, QPlainTextEdit, QTableView, QVBoxLayout,
+                               QLabel, QLineEdit, QPlainTextEdit, QVBoxLayout,
                                QWidget)
 
 from . import colors
 from .colors import legible
+from .hex_table import HexTable
 from .lazy import WhenShown
 from .memory_model import BYTES_PER_ROW, CHANGED_ROLE, ROW_CHOICES, MemoryModel, parse_address
 from .player import Player
@@ -92,9 +93,11 @@ class MemoryView(QWidget):
         self.summary.setToolTip("The memory changes of the current step; each coloured byte's "
                                 "tooltip says what it is and its old and new value")
         self.summary.setAccessibleName("Memory changes in this step")
+        # Two lines, always: see _set_summary.
+        self.summary.setFixedHeight(2 * self.summary.fontMetrics().lineSpacing() + 2)
+        self.summary.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
 
-        self.table = QTableView()
-        self.table.setModel(self.model)
+        self.table = HexTable(self.model)
         self.table.setFont(mono_font())
         self.table.setShowGrid(False)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -151,7 +154,7 @@ class MemoryView(QWidget):
         # The model follows steps through this view: nothing to do while the dock is hidden.
         player.step_changed.disconnect(self.model._on_step_changed)
         self._when_shown = WhenShown(self, player, self.model._on_step_changed,
-                                     self._on_step_changed)
+                                     self._on_step_changed)  # held weakly: see WhenShown
         player.trace_changed.connect(self._on_trace_changed)
         self._on_step_changed(player.index, -1)
 
@@ -243,6 +246,8 @@ class MemoryView(QWidget):
         if watched is self.table:
             if event.type() in (QEvent.Type.Resize, QEvent.Type.Show):
                 self._fit_row()
+                step = self.player.current
+                self._set_summary(step.memory_changes if step else ())  # re-fit its two lines
             elif event.type() in (QEvent.Type.PaletteChange,
                                   QEvent.Type.ApplicationPaletteChange):
                 # The theme switched: recompute the cached text colours now, not at the next
@@ -294,14 +299,7 @@ class MemoryView(QWidget):
     def _on_step_changed(self, index: int, previous: int) -> None:
         step = self.player.current
         changes = step.memory_changes if step else ()
-        if not changes:
-            self.summary.setText("No memory changes in this step.")
-        else:
-            labels = [c.label or f"0x{c.address:05X}" for c in changes]
-            more = f" and {len(labels) - 4} more" if len(labels) > 4 else ""
-            total = sum(len(c.new) for c in changes)
-            self.summary.setText(f"{len(changes)} change(s), {total} B: "
-                                 + ", ".join(labels[:4]) + more)
+        self._set_summary(changes)
         wide = len(self.model.memory) > 0x100000
         if wide != self._wide_addresses:
             # The address column widens when memory grows past 1 MiB: re-fit the row then
@@ -315,6 +313,32 @@ class MemoryView(QWidget):
             self.go_to(changed[0] if changed else changes[0].address, select=False)
         elif self._selected is not None and self._selected < len(self.model.memory):
             self.table.setCurrentIndex(self.model.index_of(self._selected))  # lost in the reset
+
+    def _set_summary(self, changes: tuple) -> None:  # type: ignore[type-arg]
+        """Say what the step changed in at most two lines, the whole list in the tooltip.
+
+        The label's height is fixed: a summary that wrapped onto one line more would resize
+        the table under it, and a resized table repaints every cell and measures its headers,
+        a good part of a frame, on a step that should repaint only the changed rows.
+        """
+        if not changes:
+            self.summary.setText("No memory changes in this step.")
+            self.summary.setToolTip("The current step wrote no byte of main memory")
+            return
+        labels = [c.label or f"0x{c.address:05X}" for c in changes]
+        total = sum(len(c.new) for c in changes)
+        head = f"{len(changes)} change(s), {total} B"
+        self.summary.setToolTip(head + ":\n" + "\n".join(labels))
+        metrics, width = self.summary.fontMetrics(), max(self.summary.width(), 1)
+        room = QRect(0, 0, width, self.summary.maximumHeight())
+        for shown in range(min(len(labels), 4), -1, -1):
+            more = len(labels) - shown
+            text = head + (": " + ", ".join(labels[:shown]) if shown else "") + (
+                f" and {more} more" if more and shown else " (see the tooltip)" if more else "")
+            fits = metrics.boundingRect(room, Qt.TextFlag.TextWordWrap, text).height()
+            if fits <= room.height():
+                break
+        self.summary.setText(text)
 
     def _on_trace_changed(self) -> None:
         self._selected = None
