@@ -17,7 +17,7 @@ from typing import Sequence, TextIO
 from .engine.frontend import SourceError
 from .engine.machine import EngineError
 from .engine.reference import parse_i32
-from .engine.scenario import FAULTS, Scenario, run
+from .engine.scenario import FAULTS, LINKS, Scenario, run
 from .engine.trace import Step, Trace
 from .safe_files import MAX_SOURCE_BYTES, read_small_text
 
@@ -69,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="generated code makes every call through the callee's code slot, "
                         "even to a function of the same batch")
     t.add_argument("--fault", choices=FAULTS, help="run a scenario that ends in this fault")
+    t.add_argument("--link", choices=LINKS, default="patch",
+                   help="how each generated module is linked in: patch (an exported patch "
+                        "the host calls; the default), start (the module's start function, "
+                        "during instantiation) or pic (position-independent: main reserves "
+                        "the room, the host passes __table_base/__memory_base, then calls "
+                        "__wasm_apply_data_relocs)")
     t.add_argument("--threshold", type=int, default=100,
                    help="interpreted calls before a function is hot (default 100)")
     t.add_argument("--window", type=int, default=100,
@@ -110,14 +116,15 @@ def scenario_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser
     if args.fault is not None and args.no_jit:
         # Every fault is in the JIT's work: without it the run had no fault and said nothing.
         parser.error(f"--fault {args.fault} needs the JIT; leave out --no-jit")
-    base = Scenario.for_fault(args.fault) if args.fault else Scenario()
+    base = Scenario.for_fault(args.fault, link=args.link) if args.fault else Scenario()
     if source is None and not exprs:
         exprs, call_args = base.exprs, base.args
     scenario = Scenario(exprs=exprs if source is None else (), args=call_args, source=source,
                         call=call, jit_now=args.jit_now, jit=not args.no_jit, fault=args.fault,
                         threshold=args.threshold, window=args.window,
                         fuel=args.fuel if args.fuel is not None else base.fuel,
-                        repeat=args.repeat, direct_calls=not args.no_direct_calls)
+                        repeat=args.repeat, direct_calls=not args.no_direct_calls,
+                        link=args.link)
     # Bounds (fuel, repeat, ...) are checked by run() before anything runs: cmd_trace prints
     # the ScenarioError (an EngineError) and exits 2.
     return scenario

@@ -26,6 +26,17 @@
 ;;      module was re-linked: the indirection through table + code slot is the
 ;;      "late" link.
 ;;
+;; Step 3 is the "patch" link style.  The JIT can write two others instead
+;; (set_link; section 11 shows all three side by side):
+;;   start  the module's START FUNCTION does patch's work while the host is
+;;          still instantiating it (table.grow, one table.init from a passive
+;;          element segment, the relocations) -- wingo's wasm-jit links so;
+;;   pic    position-independent, the way dynamic loaders link side modules:
+;;          WE reserve the slots first ($load_pic), the host passes their base
+;;          in as an imported global, an active element segment places the
+;;          functions at instantiation, and the host then runs the module's
+;;          __wasm_apply_data_relocs.  A dylink.0 section says how much room.
+;;
 ;; Every function object therefore has two personalities: while its code slot
 ;; is 0 it runs in the interpreter below; once `patch` has written a slot it
 ;; runs as real wasm compiled by the engine.  Both obey one calling convention
@@ -44,7 +55,7 @@
 ;;   8. Byte emitter and LEB128 helpers
 ;;   9. Section writers (header, type, import, function, export, element, code)
 ;;  10. The op-by-op translator
-;;  11. The patch writer
+;;  11. The link writers (patch, start function, __wasm_apply_data_relocs)
 ;;  12. Faults (deliberate JIT bugs for the lessons)
 ;; =============================================================================
 
@@ -73,11 +84,21 @@
 
   ;; note(kind, a, b): "look now" -- the host records real memory/table state.
   ;; Kinds (docs/abi.md): 1 JIT_BEGIN 2 SECTION 3 JIT_END 4 HOT 5 JIT_DONE
-  ;; 6 HEADER 7 CALLBACK 8 CALL 9 FLUSH; a generated patch sends 16 GROW
-  ;; 17 SET 18 RELOC.
+  ;; 6 HEADER 7 CALLBACK 8 CALL 9 FLUSH 10 RESERVE; a generated module's
+  ;; link code (patch, start function, __wasm_apply_data_relocs) sends
+  ;; 16 GROW 17 SET 18 RELOC 19 INIT.
   (import "host" "note" (func $note (param i32 i32 i32)))
-  ;; instantiate(ptr, len) -> status: compile + link + run `patch`.
+  ;; instantiate(ptr, len) -> status: compile + link, then (link style
+  ;; `patch`) run the module's `patch`; in style `start` the module's own
+  ;; start function does that work while it is being instantiated.
   (import "host" "instantiate" (func $instantiate (param i32 i32) (result i32)))
+  ;; instantiate_pic(ptr, len, table_base, memory_base) -> status: link style
+  ;; `pic`, a dynamic loader's dlopen.  Main has already reserved the room;
+  ;; the host passes the two bases in as the module's imported globals
+  ;; env.__table_base and env.__memory_base, then runs its exported
+  ;; __wasm_apply_data_relocs.
+  (import "host" "instantiate_pic"
+    (func $instantiate_pic (param i32 i32 i32 i32) (result i32)))
 
   ;; ===========================================================================
   ;; 2. Memory map, table and globals
@@ -144,6 +165,19 @@
 
   ;; How many queued functions the batch being written holds (QUEUE_BASE[0..n)).
   (global $batch_n (mut i32) (i32.const 0))
+
+  ;; The link style: how each generated module gets its code into our table
+  ;; (section 11).  0 patch: an exported `patch` the host calls after
+  ;; instantiation; 1 start: the module's start function, during
+  ;; instantiation; 2 pic: position-independent, as a dynamic loader does it.
+  ;; Set by the host before any JIT run (set_link) and exported so that the
+  ;; host reads the style main really used.
+  (global $link (export "link") (mut i32) (i32.const 0))
+
+  ;; Bytes of memory a pic module asks for (dylink.0's memorysize): it has no
+  ;; data segment, so none.  Written into dylink.0 and reserved by $load_pic
+  ;; from this one constant, so the two cannot disagree.
+  (global $PIC_DATA_SIZE i32 (i32.const 0))
 
   ;; Start function: the initial VM state.  These defaults make tier-up work
   ;; out of the box; the host normally calls `configure` anyway.
@@ -630,24 +664,35 @@
     ;; --- write the module, section by section, in the required order -----
     (global.set $out (global.get $JIT_BUF))
     (call $write_header)
+    (if (i32.eq (global.get $link) (i32.const 2))              ;; pic
+      (then (call $write_dylink_section (local.get $n))))        ;; first
     (call $write_type_section)
     (call $write_import_section)
     (call $write_function_section (local.get $n))
     (call $write_export_section (local.get $n))
+    (if (i32.eq (global.get $link) (i32.const 1))              ;; start
+      (then (call $write_start_section (local.get $n))))
     (call $write_element_section (local.get $n))
     (call $write_code_section (local.get $n))
     (local.set $len (i32.sub (global.get $out) (global.get $JIT_BUF)))
     (call $note (i32.const 3) (global.get $JIT_BUF) (local.get $len)) ;; JIT_END
 
-    ;; --- late linking happens here: compile, instantiate, run `patch` ----
-    (local.set $status (call $instantiate (global.get $JIT_BUF) (local.get $len)))
+    ;; --- late linking happens here: compile, instantiate, link -----------
+    ;; patch and start: the host instantiates, and the module links itself
+    ;; (its `patch` afterwards, or its start function during instantiation).
+    ;; pic: main first reserves the room the module asks for ($load_pic).
+    (local.set $status
+      (if (result i32) (i32.eq (global.get $link) (i32.const 2))
+        (then (call $load_pic (local.get $n) (local.get $len)))
+        (else (call $instantiate (global.get $JIT_BUF) (local.get $len)))))
 
     ;; --- record the outcome ----------------------------------------------
     (i32.store (i32.const 0x124) (local.get $status))
     (i32.store (i32.const 0x120) (i32.add (i32.load (i32.const 0x120)) (i32.const 1)))
     ;; Success: compiled.  Otherwise the functions stay interpreted; their
-    ;; code slots are whatever `patch` managed to write before it failed
-    ;; (nothing, if it never ran).
+    ;; code slots are whatever the link code (patch, start function or
+    ;; __wasm_apply_data_relocs) managed to write before it failed (nothing,
+    ;; if it never ran).
     (local.set $i (i32.const 0))
     (block $done
       (loop $each
@@ -666,6 +711,28 @@
       (then (i32.store (i32.const 0x114) (i32.load (i32.const 0x110)))))
     (call $note (i32.const 5) (local.get $status) (local.get $n))     ;; JIT_DONE
     (local.get $status))
+
+  ;; Link style pic: what a dynamic loader does BEFORE it instantiates a
+  ;; side module.  The module's dylink.0 section (section 9) says how much
+  ;; room it needs: n table slots, and $PIC_DATA_SIZE bytes of memory.  Main
+  ;; reserves both, then asks the host to instantiate the module AT those
+  ;; bases; the module's active element segment, placed at __table_base,
+  ;; fills the reserved slots as part of instantiation.  The module was
+  ;; written without knowing the bases: that is what position-independent
+  ;; means.  Status 4: no room, so the module was never instantiated.
+  (func $load_pic (param $n i32) (param $len i32) (result i32)
+    (local $table_base i32) (local $memory_base i32)
+    ;; the slots: table.grow returns the first new index, -1 if the store
+    ;; refuses to grow the table
+    (local.set $table_base (table.grow $table (ref.null func) (local.get $n)))
+    ;; the memory: the module has no data, so this reserves 0 bytes and the
+    ;; base is simply where the heap's next allocation starts
+    (local.set $memory_base (call $alloc (global.get $PIC_DATA_SIZE)))
+    (call $note (i32.const 10) (local.get $table_base) (local.get $n))   ;; RESERVE
+    (if (i32.eq (local.get $table_base) (i32.const -1))
+      (then (return (i32.const 4))))
+    (call $instantiate_pic (global.get $JIT_BUF) (local.get $len)
+                           (local.get $table_base) (local.get $memory_base)))
 
   ;; The i-th queued function object (batch member i).
   (func $queued (param $i i32) (result i32)
@@ -743,8 +810,10 @@
   ;; The fixed strings of every module.  A PASSIVE data segment: it is not
   ;; placed in memory; memory.init copies from it on demand.
   ;;   offset 0 "\00asm" + version 1 | 8 host | 12 note | 16 main
-  ;;          20 table | 25 memory | 31 patch
-  (data $strings "\00asm\01\00\00\00" "host" "note" "main" "table" "memory" "patch")
+  ;;          20 table | 25 memory | 31 patch | 36 dylink.0 | 44 env
+  ;;          47 __table_base | 59 __memory_base | 72 __wasm_apply_data_relocs
+  (data $strings "\00asm\01\00\00\00" "host" "note" "main" "table" "memory" "patch"
+                 "dylink.0" "env" "__table_base" "__memory_base" "__wasm_apply_data_relocs")
 
   (func $emit_string (param $offset i32) (param $len i32)
     (call $emit_u32 (local.get $len))
@@ -773,7 +842,34 @@
   ;; ===========================================================================
   ;;
   ;; Function index space of a generated module of n functions:
-  ;;   0 = the imported host.note,  1..n = the batch,  n+1 = patch.
+  ;;   0 = the imported host.note,  1..n = the batch,  n+1 = the link function
+  ;;   (`patch`, the start function or __wasm_apply_data_relocs, section 11).
+  ;; Global index space (pic only): 0 = __table_base, 1 = __memory_base.
+  ;;
+  ;; Which sections each link style writes (docs/abi.md):
+  ;;   patch  type import function export          element(declarative) code
+  ;;   start  type import function export start    element(passive)     code
+  ;;   pic    dylink.0 type import(+2 globals) function export
+  ;;                                               element(active)      code
+
+  ;; pic only, and the module's FIRST section, as the tool conventions
+  ;; (DynamicLinking.md) require: a custom section "dylink.0" holding one
+  ;; subsection, WASM_DYLINK_MEM_INFO (id 1), which tells a loader how much
+  ;; room to reserve before instantiating: memorysize, memoryalignment (log2),
+  ;; tablesize, tablealignment (log2), each a varuint32.  Main is that loader
+  ;; ($load_pic) and reserves exactly this.
+  (func $write_dylink_section (param $n i32)
+    (local $at i32) (local $sub i32)
+    (local.set $at (call $begin_section (i32.const 0)))
+    (call $emit_string (i32.const 36) (i32.const 8))   ;; name "dylink.0"
+    (call $emit (i32.const 1))                         ;; WASM_DYLINK_MEM_INFO
+    (local.set $sub (call $reserve5))                  ;; subsection size
+    (call $emit_u32 (global.get $PIC_DATA_SIZE))       ;; memorysize
+    (call $emit_u32 (i32.const 0))                     ;; memoryalignment 2^0
+    (call $emit_u32 (local.get $n))                    ;; tablesize: n slots
+    (call $emit_u32 (i32.const 0))                     ;; tablealignment 2^0
+    (call $patch_size (local.get $sub))
+    (call $end_section (i32.const 0) (local.get $at)))
 
   (func $write_header
     (memory.init $strings (global.get $out) (i32.const 0) (i32.const 8))
@@ -818,7 +914,9 @@
   (func $write_import_section
     (local $at i32)
     (local.set $at (call $begin_section (i32.const 2)))
-    (call $emit_u32 (i32.const 3))
+    ;; pic adds two immutable i32 globals: the bases main reserved
+    (call $emit_u32 (select (i32.const 5) (i32.const 3)
+                      (i32.eq (global.get $link) (i32.const 2))))
     ;; host.note: func of type 6
     (call $emit_string (i32.const 8) (i32.const 4))
     (call $emit_string (i32.const 12) (i32.const 4))
@@ -835,9 +933,19 @@
     ;; FAULT 6 (link-mismatch): demand 16384 pages (1 GiB); ours has 8
     (call $emit_u32 (select (i32.const 16384) (i32.const 1)
                       (i32.eq (i32.load (i32.const 0x11C)) (i32.const 6))))
+    ;; pic: env.__table_base and env.__memory_base, global (0x03) i32 const
+    (if (i32.eq (global.get $link) (i32.const 2))
+      (then
+        (call $emit_string (i32.const 44) (i32.const 3))
+        (call $emit_string (i32.const 47) (i32.const 12))
+        (call $emit (i32.const 0x03)) (call $emit (i32.const 0x7F)) (call $emit (i32.const 0x00))
+        (call $emit_string (i32.const 44) (i32.const 3))
+        (call $emit_string (i32.const 59) (i32.const 13))
+        (call $emit (i32.const 0x03)) (call $emit (i32.const 0x7F)) (call $emit (i32.const 0x00))))
     (call $end_section (i32.const 2) (local.get $at)))
 
-  ;; the type of each function: its arity k (= type index k), then patch
+  ;; the type of each function: its arity k (= type index k), then the link
+  ;; function's, () -> ()
   (func $write_function_section (param $n i32)
     (local $at i32) (local $i i32)
     (local.set $at (call $begin_section (i32.const 3)))
@@ -855,31 +963,64 @@
     (call $emit_u32 (i32.const 5))
     (call $end_section (i32.const 3) (local.get $at)))
 
-  ;; patch, and each function under its source name (so the app can list it)
+  ;; The export the host calls after instantiation, as a string of $strings:
+  ;; patch -> "patch", pic -> "__wasm_apply_data_relocs", start -> none
+  ;; (length 0: the start function runs by itself and needs no export).
+  (func $link_name_offset (result i32)
+    (select (i32.const 72) (i32.const 31) (i32.eq (global.get $link) (i32.const 2))))
+  (func $link_name_len (result i32)
+    (if (result i32) (i32.eq (global.get $link) (i32.const 1))
+      (then (i32.const 0))
+      (else (select (i32.const 24) (i32.const 5)
+                    (i32.eq (global.get $link) (i32.const 2))))))
+
+  ;; Is function object $f's name the link export's name?  The name is copied
+  ;; out of $strings to the write cursor (scratch: what the export section
+  ;; writes next overwrites it) and compared byte by byte.
+  (func $is_link_name (param $f i32) (result i32)
+    (local $len i32) (local $name i32) (local $i i32)
+    (local.set $len (call $link_name_len))
+    (if (i32.or (i32.eqz (local.get $len))
+                (i32.ne (i32.load offset=28 (local.get $f)) (local.get $len)))
+      (then (return (i32.const 0))))
+    (memory.init $strings (global.get $out) (call $link_name_offset) (local.get $len))
+    (local.set $name (i32.load offset=24 (local.get $f)))
+    (block $differ
+      (loop $each
+        (if (i32.ge_u (local.get $i) (local.get $len)) (then (return (i32.const 1))))
+        (br_if $differ (i32.ne (i32.load8_u (i32.add (local.get $name) (local.get $i)))
+                               (i32.load8_u (i32.add (global.get $out) (local.get $i)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each)))
+    (i32.const 0))
+
+  ;; the link export (patch, __wasm_apply_data_relocs; none for start), and
+  ;; each function under its source name (so the app can list it)
   (func $write_export_section (param $n i32)
-    (local $at i32) (local $i i32) (local $f i32)
+    (local $at i32) (local $i i32) (local $f i32) (local $link_len i32)
     (local.set $at (call $begin_section (i32.const 7)))
-    (call $emit_u32 (i32.add (local.get $n) (i32.const 1)))
-    (call $emit_string (i32.const 31) (i32.const 5))                    ;; "patch"
-    (call $emit (i32.const 0x00))
-    (call $emit_u32 (i32.add (local.get $n) (i32.const 1)))
+    (local.set $link_len (call $link_name_len))
+    (call $emit_u32 (i32.add (local.get $n) (i32.ne (local.get $link_len) (i32.const 0))))
+    (if (local.get $link_len)
+      (then
+        (call $emit_string (call $link_name_offset) (local.get $link_len))
+        (call $emit (i32.const 0x00))
+        (call $emit_u32 (i32.add (local.get $n) (i32.const 1)))))
     (block $done
       (loop $each
         (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
         (local.set $f (call $queued (local.get $i)))
-        ;; A function the user named `patch` would collide with the link
-        ;; function's export: it is exported as `$patch` instead.  `$` is in
-        ;; no source name, so nothing else can clash (docs/abi.md, "Export names").
-        (if (i32.and (i32.eq (i32.load offset=28 (local.get $f)) (i32.const 5))
-                     (i32.and (i32.eq (i32.load (i32.load offset=24 (local.get $f)))
-                                      (i32.const 0x63746170))              ;; "patc"
-                              (i32.eq (i32.load8_u offset=4 (i32.load offset=24 (local.get $f)))
-                                      (i32.const 0x68))))                  ;; "h"
+        ;; A function the user named like the link export (`patch`, or
+        ;; `__wasm_apply_data_relocs` in pic) would collide with it: it is
+        ;; exported as `$patch` instead.  `$` is in no source name, so nothing
+        ;; else can clash (docs/abi.md, "Export names").
+        (if (call $is_link_name (local.get $f))
           (then
-            (call $emit_u32 (i32.const 6))
+            (call $emit_u32 (i32.add (local.get $link_len) (i32.const 1)))
             (call $emit (i32.const 0x24))                                  ;; "$"
-            (memory.copy (global.get $out) (i32.load offset=24 (local.get $f)) (i32.const 5))
-            (global.set $out (i32.add (global.get $out) (i32.const 5))))
+            (memory.copy (global.get $out) (i32.load offset=24 (local.get $f))
+                         (local.get $link_len))
+            (global.set $out (i32.add (global.get $out) (local.get $link_len))))
           (else
             (call $emit_name (i32.load offset=24 (local.get $f))
                              (i32.load offset=28 (local.get $f)))))
@@ -889,15 +1030,43 @@
         (br $each)))
     (call $end_section (i32.const 7) (local.get $at)))
 
-  ;; `ref.func f` is only valid for functions the module "declares" as
-  ;; referenceable.  A declarative segment does exactly that and nothing
-  ;; else: it never initialises any table.
+  ;; start only: the start section names the function that runs at the end
+  ;; of instantiation -- the link function n+1.
+  (func $write_start_section (param $n i32)
+    (local $at i32)
+    (local.set $at (call $begin_section (i32.const 8)))
+    (call $emit_u32 (i32.add (local.get $n) (i32.const 1)))
+    (call $end_section (i32.const 8) (local.get $at)))
+
+  ;; One segment listing the batch's functions 1..n; its MODE is the link:
+  ;;  patch: declarative (flags 3).  `ref.func f` is only valid for functions
+  ;;         the module declares as referenceable; this segment does exactly
+  ;;         that and nothing else: it never initialises any table.  patch's
+  ;;         table.set puts each ref.func in place.
+  ;;  start: passive (flags 1).  Not placed anywhere at instantiation; the
+  ;;         start function copies it into the slots it grew with ONE
+  ;;         table.init (segment 0).
+  ;;  pic:   active (flags 0), table 0 at offset (global.get $__table_base):
+  ;;         instantiation itself places the functions in the slots main
+  ;;         reserved.  FAULT 1 (null-slot) makes it declarative instead:
+  ;;         the functions are placed nowhere, like a patch without table.set.
   (func $write_element_section (param $n i32)
-    (local $at i32) (local $i i32)
+    (local $at i32) (local $i i32) (local $flags i32)
+    (local.set $flags
+      (if (result i32) (i32.eq (global.get $link) (i32.const 1))
+        (then (i32.const 1))
+        (else (if (result i32) (i32.and (i32.eq (global.get $link) (i32.const 2))
+                                        (i32.ne (i32.load (i32.const 0x11C)) (i32.const 1)))
+                (then (i32.const 0))
+                (else (i32.const 3))))))
     (local.set $at (call $begin_section (i32.const 9)))
     (call $emit_u32 (i32.const 1))      ;; one segment
-    (call $emit_u32 (i32.const 3))      ;; flags 3: declarative, function indices
-    (call $emit (i32.const 0x00))       ;; elemkind: funcref
+    (call $emit_u32 (local.get $flags))
+    (if (i32.eqz (local.get $flags))
+      (then                             ;; offset expression: global.get 0; end
+        (call $emit (i32.const 0x23)) (call $emit (i32.const 0x00))
+        (call $emit (i32.const 0x0B)))
+      (else (call $emit (i32.const 0x00))))   ;; elemkind: funcref
     (call $emit_u32 (local.get $n))
     (block $done
       (loop $each
@@ -917,7 +1086,11 @@
         (call $translate (call $queued (local.get $i)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $each)))
-    (call $write_patch (local.get $n))
+    (if (i32.eq (global.get $link) (i32.const 1))
+      (then (call $write_start_function (local.get $n)))
+      (else (if (i32.eq (global.get $link) (i32.const 2))
+              (then (call $write_apply_relocs (local.get $n)))
+              (else (call $write_patch (local.get $n))))))
     (call $end_section (i32.const 10) (local.get $at)))
 
   ;; Which batch member `g` is, if a direct call may reach it; -1 otherwise.
@@ -936,6 +1109,12 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $scan)))
     (i32.const -1))
+
+  ;; 0 patch, 1 start, 2 pic; anything else counts as patch.
+  (func $set_link (export "set_link") (param $style i32)
+    (global.set $link
+      (select (local.get $style) (i32.const 0)
+              (i32.le_u (local.get $style) (i32.const 2)))))
 
   (func $set_direct_calls (export "set_direct_calls") (param $on i32)
     (i32.store (i32.const 0x128) (i32.ne (local.get $on) (i32.const 0))))
@@ -1072,13 +1251,16 @@
     (call $patch_size (local.get $size_at)))
 
   ;; ===========================================================================
-  ;; 11. The patch writer
+  ;; 11. The link writers: patch, start function, __wasm_apply_data_relocs
   ;; ===========================================================================
   ;;
-  ;; `patch` is the generated module's own linker.  It runs inside the new
-  ;; instance, so it can name the new functions (ref.func) -- something main
-  ;; cannot do -- and it has our table and memory as imports:
+  ;; The last function of every generated module is its own linker.  It runs
+  ;; inside the new instance, so it can name the new functions -- something
+  ;; main cannot do -- and it has our table and memory as imports.  Three
+  ;; styles (set_link), one job: get each function into a table slot, and
+  ;; write that slot into the function object's code slot (the relocation).
   ;;
+  ;; patch (an exported `patch`, called by the host after instantiation):
   ;;   (func $patch (local $base i32)
   ;;     (local.tee $base (table.grow 0 (ref.null func) (i32.const n)))
   ;;     i32.const -1  i32.eq  if unreachable end     ;; store refused to grow
@@ -1088,15 +1270,53 @@
   ;;     (call $note (i32.const 17) base+i obj_i)                      ;; SET
   ;;     (i32.store (i32.const obj_i) base+i)    ;; relocate the code slot
   ;;     (call $note (i32.const 18) obj_i base+i))                     ;; RELOC
+  ;;
+  ;; start (the module's start function, run BY instantiation; wingo's
+  ;; wasm-jit links this way): the same grow, then ONE table.init copies the
+  ;; whole passive element segment into the new slots, then the relocations:
+  ;;   (func $start (local $base i32)
+  ;;     (local.tee $base (table.grow ...)) ... GROW note          ;; as above
+  ;;     (table.init 0 0 (local.get $base) (i32.const 0) (i32.const n))
+  ;;     (call $note (i32.const 19) (local.get $base) (i32.const n))  ;; INIT
+  ;;     ;; for each function i: the i32.store relocation and RELOC note
+  ;;   No export is needed and the host cannot forget to link; but a trap
+  ;;   here fails the instantiation, after table.grow has already grown OUR
+  ;;   table: the slots stay.
+  ;;
+  ;; pic (position-independent): main reserved the slots before asking for
+  ;; the instantiation ($load_pic), and instantiation placed the functions
+  ;; there (the active segment at __table_base).  What is left are the
+  ;; relocations, which need __table_base, known only at load time:
+  ;;   (func $__wasm_apply_data_relocs
+  ;;     ;; for each function i:
+  ;;     (i32.store (i32.const obj_i) (i32.add (global.get $__table_base) i))
+  ;;     (call $note (i32.const 18) obj_i __table_base+i))               ;; RELOC
 
-  (func $write_patch (param $n i32)
-    (local $size_at i32) (local $i i32) (local $f i32) (local $slot_off i32)
-    (local $fault i32)
-    (local.set $fault (i32.load (i32.const 0x11C)))
+  ;; the table index function i gets: the base (patch and start: local 0,
+  ;; the value table.grow returned; pic: global 0, __table_base) ...
+  (func $emit_base
+    (if (i32.eq (global.get $link) (i32.const 2))
+      (then (call $emit (i32.const 0x23)) (call $emit (i32.const 0x00)))   ;; global.get 0
+      (else (call $op_local_get (i32.const 0)))))                           ;; local.get 0
+  ;; ... plus i
+  (func $emit_slot (param $i i32)
+    (call $emit_base)
+    (call $op_i32_const (local.get $i))
+    (call $emit (i32.const 0x6A)))                                          ;; i32.add
+
+  ;; A body's start: its size (back-patched by the caller) and its locals:
+  ;; one i32 ($base) for patch and start, none for pic.  Returns where the
+  ;; size goes.
+  (func $begin_link_body (param $locals i32) (result i32)
+    (local $size_at i32)
     (local.set $size_at (call $reserve5))
-    (call $emit (i32.const 1)) (call $emit (i32.const 1)) (call $emit (i32.const 0x7F))
-                                                   ;; local 0: $base
-    ;; base = table.grow(ref.null func, n)
+    (if (local.get $locals)
+      (then (call $emit (i32.const 1)) (call $emit (i32.const 1)) (call $emit (i32.const 0x7F)))
+      (else (call $emit (i32.const 0))))
+    (local.get $size_at))
+
+  ;; base = table.grow(ref.null func, n); trap if the store refused; note GROW
+  (func $emit_grow (param $n i32)
     (call $emit (i32.const 0xD0)) (call $emit (i32.const 0x70))   ;; ref.null func
     (call $op_i32_const (local.get $n))
     (call $emit (i32.const 0xFC)) (call $emit_u32 (i32.const 15)) ;; table.grow
@@ -1111,46 +1331,86 @@
     (call $op_i32_const (i32.const 16))
     (call $op_local_get (i32.const 0))
     (call $op_i32_const (local.get $n))
-    (call $op_call (i32.const 0))
+    (call $op_call (i32.const 0)))
 
+  ;; The relocation of batch member i (function object $f):
+  ;;   i32.store (obj) (base + i)   then   note(RELOC, obj, base + i)
+  ;; FAULT 3 (out-of-bounds): relocate to base + n + i, past the end.
+  (func $emit_reloc (param $f i32) (param $i i32) (param $n i32)
+    (local $slot_off i32)
+    (local.set $slot_off
+      (select (i32.add (local.get $n) (local.get $i)) (local.get $i)
+              (i32.eq (i32.load (i32.const 0x11C)) (i32.const 3))))
+    (call $op_i32_const (local.get $f))
+    (call $emit_slot (local.get $slot_off))
+    (call $emit (i32.const 0x36)) (call $emit (i32.const 2)) (call $emit (i32.const 0))
+    (call $op_i32_const (i32.const 18))
+    (call $op_i32_const (local.get $f))
+    (call $emit_slot (local.get $slot_off))
+    (call $op_call (i32.const 0)))
+
+  (func $write_patch (param $n i32)
+    (local $size_at i32) (local $i i32) (local $f i32)
+    (local.set $size_at (call $begin_link_body (i32.const 1)))    ;; local 0: $base
+    (call $emit_grow (local.get $n))
     (block $done
       (loop $each
         (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
         (local.set $f (call $queued (local.get $i)))
         ;; FAULT 1 (null-slot): no table.set (and so no SET note): the slot
         ;; stays null, yet the code slot below still points at it
-        (if (i32.ne (local.get $fault) (i32.const 1))
+        (if (i32.ne (i32.load (i32.const 0x11C)) (i32.const 1))
           (then
             ;; table.set 0 (base + i) (ref.func 1+i)
-            (call $op_local_get (i32.const 0))
-            (call $op_i32_const (local.get $i))
-            (call $emit (i32.const 0x6A))
+            (call $emit_slot (local.get $i))
             (call $emit (i32.const 0xD2)) (call $emit_u32 (i32.add (local.get $i) (i32.const 1)))
             (call $emit (i32.const 0x26)) (call $emit (i32.const 0x00))
             ;; note(SET, base + i, obj)
             (call $op_i32_const (i32.const 17))
-            (call $op_local_get (i32.const 0))
-            (call $op_i32_const (local.get $i))
-            (call $emit (i32.const 0x6A))
+            (call $emit_slot (local.get $i))
             (call $op_i32_const (local.get $f))
             (call $op_call (i32.const 0))))
-        ;; FAULT 3 (out-of-bounds): relocate to base + n + i, past the end
-        (local.set $slot_off
-          (select (i32.add (local.get $n) (local.get $i)) (local.get $i)
-                  (i32.eq (local.get $fault) (i32.const 3))))
-        ;; i32.store (obj) (base + i): the relocation of the code slot
-        (call $op_i32_const (local.get $f))
+        (call $emit_reloc (local.get $f) (local.get $i) (local.get $n))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each)))
+    (call $emit (i32.const 0x0B))                                 ;; end
+    (call $patch_size (local.get $size_at)))
+
+  (func $write_start_function (param $n i32)
+    (local $size_at i32) (local $i i32)
+    (local.set $size_at (call $begin_link_body (i32.const 1)))    ;; local 0: $base
+    (call $emit_grow (local.get $n))
+    ;; FAULT 1 (null-slot): no table.init (and no INIT note): the new slots
+    ;; stay null, yet the code slots below still point at them
+    (if (i32.ne (i32.load (i32.const 0x11C)) (i32.const 1))
+      (then
+        ;; table.init elem 0 -> table 0: dest base, src 0, count n
         (call $op_local_get (i32.const 0))
-        (call $op_i32_const (local.get $slot_off))
-        (call $emit (i32.const 0x6A))
-        (call $emit (i32.const 0x36)) (call $emit (i32.const 2)) (call $emit (i32.const 0))
-        ;; note(RELOC, obj, base + i)
-        (call $op_i32_const (i32.const 18))
-        (call $op_i32_const (local.get $f))
+        (call $op_i32_const (i32.const 0))
+        (call $op_i32_const (local.get $n))
+        (call $emit (i32.const 0xFC)) (call $emit_u32 (i32.const 12))
+        (call $emit (i32.const 0x00)) (call $emit (i32.const 0x00))
+        ;; note(INIT, base, n)
+        (call $op_i32_const (i32.const 19))
         (call $op_local_get (i32.const 0))
-        (call $op_i32_const (local.get $slot_off))
-        (call $emit (i32.const 0x6A))
-        (call $op_call (i32.const 0))
+        (call $op_i32_const (local.get $n))
+        (call $op_call (i32.const 0))))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (call $emit_reloc (call $queued (local.get $i)) (local.get $i) (local.get $n))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each)))
+    (call $emit (i32.const 0x0B))                                 ;; end
+    (call $patch_size (local.get $size_at)))
+
+  (func $write_apply_relocs (param $n i32)
+    (local $size_at i32) (local $i i32)
+    (local.set $size_at (call $begin_link_body (i32.const 0)))    ;; no locals
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (call $emit_reloc (call $queued (local.get $i)) (local.get $i) (local.get $n))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $each)))
     (call $emit (i32.const 0x0B))                                 ;; end

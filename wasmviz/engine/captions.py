@@ -32,6 +32,42 @@ SECTION_WHY = {
     10: "each function's body, translated op by op from its bytecode, then patch's body",
 }
 
+#: What a section is for in link styles start and pic, where it differs from patch's.
+LINK_SECTION_WHY: dict[str, dict[int, str]] = {
+    "start": {
+        1: "one function type per arity (every function takes its own object address last), "
+           "plus the types of the start function and of the host's note",
+        3: "which type each new function has; the start function comes last",
+        7: "each new function under its source name. There is no patch to export: the start "
+           "function runs by itself",
+        8: "it names the start function, which wasm runs at the end of instantiation: the "
+           "module links itself in while the host is still instantiating it",
+        10: "each function's body, translated op by op from its bytecode, then the start "
+            "function's body (table.grow, table.init, the relocations)",
+    },
+    "pic": {
+        1: "one function type per arity (every function takes its own object address last), "
+           "plus the types of __wasm_apply_data_relocs and of the host's note",
+        2: "the host's note function, the main module's own table and memory, and two "
+           "immutable i32 globals, env.__table_base and env.__memory_base: where main will "
+           "have reserved the module's room. The module is written without knowing them",
+        3: "which type each new function has; __wasm_apply_data_relocs comes last",
+        7: "__wasm_apply_data_relocs, which the host calls after instantiating (as a dynamic "
+           "loader does), and each new function under its source name",
+        10: "each function's body, translated op by op from its bytecode, then "
+            "__wasm_apply_data_relocs (the relocations, relative to __table_base)",
+    },
+}
+
+#: What an element segment does, by its mode (flags) as the bytes say.
+SEGMENT_WHY = {
+    3: SECTION_WHY[9],
+    1: "a passive segment listing the new functions. Instantiation places it nowhere; the "
+       "start function copies it into the table with one table.init",
+    0: "an active segment listing the new functions, at offset (global.get __table_base): "
+       "instantiation itself places them in the slots main reserved",
+}
+
 TRAP_WHY = {
     "INDIRECT_CALL_TO_NULL": "call_indirect found the slot empty (null): nothing was ever "
                              "installed there",
@@ -66,12 +102,29 @@ def type_text(t: wasmtime.FuncType) -> str:
 
 #: What the host hands a generated module for each import, in words (Machine.PROVIDERS).
 _PROVIDED = {"host.note": "the host's note function", "main.table": "the main module's table",
-             "main.memory": "the main module's memory"}
+             "main.memory": "the main module's memory",
+             "env.__table_base": "an immutable i32 global holding the table base main reserved",
+             "env.__memory_base": "an immutable i32 global holding the memory base main "
+                                  "reserved"}
 
 #: What a function object's state says about why it was not compiled (layout.FUNC_STATES).
 _NOT_COMPILED = {"cold": "not compiled",
                  "hot": "hot and queued for the JIT, but not compiled yet",
                  "failed": "not compiled: its batch failed, so it stays interpreted"}
+
+
+#: The link function a module of each link style carries, in words.
+_LINK_FUNCTION = {"patch": "patch", "start": "its start function",
+                  "pic": "__wasm_apply_data_relocs"}
+
+
+def _cap(text: str) -> str:
+    """``text`` with its first letter capitalised (a caption may start with a name)."""
+    return text[:1].upper() + text[1:]
+
+
+#: The providers that are link style pic's base globals.
+_BASES = ("env.__table_base", "env.__memory_base")
 
 
 class Captions:
@@ -110,70 +163,156 @@ class Captions:
         return (f"The JIT wrote the 8-byte header at {hexaddr(start)}: the magic bytes \\0asm "
                 f"and version 1.")
 
-    def section(self, section_id: int, size: int) -> str:
+    def section(self, section_id: int, size: int, style: str = "patch",
+                segment_mode: int | None = None,
+                dylink: Mapping[str, int] | None = None) -> str:
+        """``segment_mode``: the element segment's flags as written; ``dylink``: the
+        dylink.0 memory info as written (both read from the bytes by the caller)."""
         name = SECTION_NAMES.get(section_id, f"#{section_id}")
-        why = SECTION_WHY.get(section_id, "")
+        why = LINK_SECTION_WHY.get(style, {}).get(section_id, SECTION_WHY.get(section_id, ""))
+        if section_id == 9 and segment_mode is not None:
+            why = SEGMENT_WHY.get(segment_mode, why)
+        if section_id == 0 and dylink is not None:
+            name = "custom section dylink.0, the first"
+            why = (f"the dynamic-linking metadata a loader reads before instantiating. Its "
+                   f"WASM_DYLINK_MEM_INFO asks for {dylink['memorysize']} bytes of memory "
+                   f"and {dylink['tablesize']} table slot{'s' * (dylink['tablesize'] != 1)}")
+            return f"The JIT wrote the {name} ({size} bytes): {why}."
         return f"The JIT wrote the {name} section ({size} bytes): {why}.".replace(" ().", ".")
 
-    def jit_end(self, length: int, address: int) -> str:
+    def jit_end(self, length: int, address: int, style: str = "patch") -> str:
         # Not "as JavaScript would": a browser's WebAssembly.instantiate returns a Promise,
         # which a wasm caller cannot wait on (lessons review M5).
+        if style == "pic":
+            return (f"The module is complete: {length} bytes at {hexaddr(address)}. Like a "
+                    f"dynamic loader, main now reserves the room it asks for, then calls the "
+                    f"host's instantiate_pic(ptr, len, table_base, memory_base) and stays "
+                    f"inside that call until the host returns a status.")
         return (f"The module is complete: {length} bytes at {hexaddr(address)}. The main module "
                 f"calls the host's instantiate(ptr, len) and stays inside that call until the "
                 f"host returns a status. wasmtime lets a host function compile and instantiate "
                 f"synchronously; in a browser, WebAssembly.instantiate returns a Promise that "
                 f"wasm cannot wait on.")
 
-    def compiled(self, number: int, length: int, functions: Sequence[str]) -> str:
+    def compiled(self, number: int, length: int, functions: Sequence[str],
+                 style: str = "patch") -> str:
+        link = _LINK_FUNCTION.get(style, "patch")
         return (f"The host read the {length} bytes out of main memory; wasmtime validated and "
                 f"compiled them as module {number} ({', '.join(functions) or 'no functions'} "
-                f"and patch).")
+                f"and {link}).")
 
     def invalid(self, number: int, message: str) -> str:
         return (f"wasmtime rejected module {number}: {message}. No module exists, so nothing "
                 f"of it can be installed; the host returns status 1 (invalid module) to the "
                 f"main module.")
 
-    def linked(self, number: int, bindings: Sequence[Mapping[str, str]]) -> str:
+    def linked(self, number: int, bindings: Sequence[Mapping[str, str]],
+               bases: tuple[int, int] | None = None) -> str:
+        """``bases``: the (table, memory) bases the host passed as env globals (pic)."""
+        shown = [b for b in bindings if not (bases and b["provider"] in _BASES)]
         given = "; ".join(f"{b['import']} got {_PROVIDED.get(b['provider'], b['provider'])}"
-                          for b in bindings) or "it has no imports"
+                          for b in shown) or "it has no imports"
+        if bases and len(shown) < len(bindings):
+            given += (f"; env.__table_base = {bases[0]} and env.__memory_base = "
+                      f"{hexaddr(bases[1])}, the bases main reserved, as immutable i32 globals")
         text = f"The host instantiated module {number}, linking each import: {given}."
         providers = {b["provider"] for b in bindings}
-        if {"main.table", "main.memory"} <= providers:
+        if {"main.table", "main.memory"} <= providers and not bases:
             text += " The new code can now reach the main module's table and memory."
         return text
 
-    def link_error(self, number: int, message: str) -> str:
+    def link_error(self, number: int, message: str, start_trap: bool = False) -> str:
+        """``start_trap``: the module's start function trapped (wasmtime ran it as part of
+        the instantiation)."""
+        if start_trap:
+            return (f"Module {number}'s start function trapped during instantiation: "
+                    f"{message}. So instantiation failed: no instance, nothing of the module "
+                    f"is reachable by name, and the host returns status 2 (link error) to "
+                    f"the main module.")
         return (f"Linking module {number} failed: {message}. It was not instantiated, so "
                 f"nothing of it can be installed; the host returns status 2 (link error) to "
                 f"the main module.")
 
-    def grow(self, base: int, delta: int) -> str:
+    def kept_slots(self, before: int, after: int, kept: Sequence[str]) -> str:
+        """What a failed instantiation left in main's table (read from it)."""
+        held = f" (now holding {', '.join(kept)})" if kept else ""
+        return (f" But main's table kept what the start function did before the trap: it has "
+                f"{after} slots, {before} before{held}. A failed instantiation undoes nothing "
+                f"in an imported table.")
+
+    def link_done(self, style: str, placed: Sequence[Mapping[str, Any]],
+                  installed: Sequence[tuple[str, int]], problems: Sequence[str]) -> str:
+        """After instantiating a start or pic module: what the table and code slots hold now
+        (``placed``: {slot, label} of each slot instantiation changed)."""
+        where = ", ".join(f"slot {p['slot']} now holds {p['label']}" for p in placed) \
+            or "no slot changed"
+        if style == "start":
+            text = (f" Its start function ran as part of that instantiation (the link steps "
+                    f"above), so its changes to the table are already in: {where}.")
+        else:
+            text = (f" Instantiation placed the active element segment at __table_base: "
+                    f"{where}." if placed else
+                    " Instantiation placed nothing in the reserved slots: the module has no "
+                    "active element segment to put its functions there.")
+        if installed:
+            text += " Relocated: " + ", ".join(f"{n} in slot {s}" for n, s in installed) + "."
+        if problems and style == "pic" and not installed:
+            text += (" No code slot points there yet: the host calls __wasm_apply_data_relocs "
+                     "next.")
+        elif problems:
+            text += " Not installed: " + "; ".join(problems) + "."
+        return text
+
+    def reserve(self, base: int, delta: int, dylink: Mapping[str, int] | None) -> str:
         last = base + delta - 1
         slots = f"slot {base}" if delta == 1 else f"slots {base}-{last}"
-        return (f"patch ran table.grow: the table gained {delta} slot(s), {slots}, null for "
-                f"now. table.grow returned the first new index, {base}.")
+        asked = (f"The module's dylink.0 asks for {dylink['tablesize']} table slot(s) and "
+                 f"{dylink['memorysize']} bytes of memory. " if dylink else "")
+        memory = ("It has no data, so main reserves no memory; __memory_base will be the "
+                  "heap's next free byte." if dylink and dylink["memorysize"] == 0 else "")
+        return (f"{asked}Before asking the host to instantiate it, main reserved the room "
+                f"itself: its own table.grow returned {base}, so {slots} (null for now) "
+                f"{'is' if delta == 1 else 'are'} the module's. {memory}").rstrip()
 
-    def table_set(self, slot: int, label: str) -> str:
-        return f"patch ran table.set: slot {slot} now holds {label}."
+    def no_room(self, delta: int, dylink: Mapping[str, int] | None) -> str:
+        return (f"Main tried to reserve {delta} table slot(s) for the module, but its "
+                f"table.grow returned -1: the store's table limit is reached. A loader with no "
+                f"room does not instantiate: no module is compiled, and jit_flush records "
+                f"status 4 (no room).")
 
-    def relocation(self, address: int, value: int, name: str, problem: str | None) -> str:
+    def grow(self, base: int, delta: int, who: str = "patch") -> str:
+        last = base + delta - 1
+        slots = f"slot {base}" if delta == 1 else f"slots {base}-{last}"
+        return (f"{_cap(who)} ran table.grow: the table gained {delta} slot(s), {slots}, null "
+                f"for now. table.grow returned the first new index, {base}.")
+
+    def table_set(self, slot: int, label: str, who: str = "patch") -> str:
+        return f"{_cap(who)} ran table.set: slot {slot} now holds {label}."
+
+    def table_init(self, base: int, count: int, labels: Sequence[str], who: str) -> str:
+        last = base + count - 1
+        slots = f"slot {base}" if count == 1 else f"slots {base}-{last}"
+        return (f"{_cap(who)} ran one table.init: it copied the passive element segment's "
+                f"{count} function(s) into {slots}, which now hold {', '.join(labels)}.")
+
+    def relocation(self, address: int, value: int, name: str, problem: str | None,
+                   who: str = "patch") -> str:
         """``problem``: what is wrong with table slot ``value`` now (None: it holds ``name``)."""
-        text = (f"Relocation: patch stored {value} into {name}'s code slot at "
+        text = (f"Relocation: {who} stored {value} into {name}'s code slot at "
                 f"{hexaddr(address)} in main memory, so calls to {name} now go through table "
                 f"slot {value}")
         if problem is None:
             return text + "."
         return f"{text}. But {problem}, so such a call traps."
 
-    def patch_trap(self, number: int, why: str) -> str:
-        return (f"Module {number}'s patch trapped: {why}. The host returns status 3 (patch "
+    def patch_trap(self, number: int, why: str, who: str = "patch") -> str:
+        return (f"Module {number}'s {who} trapped: {why}. The host returns status 3 (patch "
                 f"trapped) to the main module.")
 
     def patched(self, number: int, installed: Sequence[tuple[str, int]],
-                problems: Sequence[str]) -> str:
+                problems: Sequence[str], who: str = "patch") -> str:
         """``installed``: (function, slot) whose code slot holds it; ``problems``: the others."""
-        text = f"Module {number}'s patch returned."
+        text = f"Module {number}'s {who} returned."
         if installed:
             text += " Installed: " + ", ".join(f"{n} in slot {s}" for n, s in installed) + "."
         if problems:
@@ -181,7 +320,9 @@ class Captions:
         return text
 
     def jit_done(self, status: int, count: int, installed: Sequence[tuple[str, int]] = (),
-                 problems: Sequence[str] = (), failed_count: int = 0) -> str:
+                 problems: Sequence[str] = (), failed_count: int = 0,
+                 written: Sequence[tuple[str, int]] = ()) -> str:
+        """``written``: the batch's functions whose code slot is not 0 (from the records)."""
         if status == 0 and not problems:
             names = ", ".join(f"{n} (slot {s})" for n, s in installed)
             return (f"instantiate returned 0 (success): {len(installed)} function(s) now run as "
@@ -192,9 +333,21 @@ class Captions:
             return (f"instantiate returned 0 (success), but the table says otherwise: "
                     f"{'; '.join(problems)}.{ok}")
         failed = f"{failed_count} of {count}" if failed_count != count else f"all {count}"
-        return (f"instantiate returned {status} (failure): {failed} function(s) of the batch "
-                f"are marked failed (state 3), so their code slots stay 0 and they stay "
-                f"interpreted.")
+        head = ("Main could not reserve room, so it never asked the host to instantiate "
+                "(status 4, no room)" if status == 4 else
+                f"instantiate returned {status} (failure)")
+        text = f"{head}: {failed} function(s) of the batch are marked failed (state 3)"
+        if not written:
+            return text + ", so their code slots stay 0 and they stay interpreted."
+        # The link code wrote code slots before it failed (a start function that trapped
+        # after its relocations): main marks the batch failed, but the slots say otherwise.
+        text += (". But the link code had written code slots before it failed: "
+                 + ", ".join(f"{n} -> slot {s}" for n, s in written) + ".")
+        if installed:
+            text += (" Calls to " + ", ".join(n for n, _ in installed) + " go through the "
+                     "table to JIT code of a module that has no instance: the table keeps it "
+                     "alive and callable.")
+        return text
 
     def flush(self, name: str, args: Sequence[int], queued: Sequence[str]) -> str:
         return (f"The host called main's invoke for {call_text(name, args)}. The JIT queue "

@@ -37,7 +37,10 @@ class Listener:
         """``jit_flush`` itself trapped."""
 
     def on_note(self, caller: wasmtime.Caller, kind: int, a: int, b: int) -> None:
-        """The main module or a generated patch called ``host.note(kind, a, b)``."""
+        """The main module or a generated module's link code (patch, start function,
+        __wasm_apply_data_relocs) called ``host.note(kind, a, b)``. While a module is being
+        instantiated, ``machine.link_stage`` is ``"start"``; while the host runs its link
+        export, ``"export"``."""
 
     def on_call_begin(self, store: wasmtime.Store, info: FunctionInfo,
                       args: list[int]) -> None:
@@ -57,14 +60,16 @@ class Listener:
 
     def on_link_error(self, caller: wasmtime.Caller, number: int, exc: Exception,
                       providers: tuple[str, ...]) -> None:
-        """Instantiating module ``number`` failed."""
+        """Instantiating module ``number`` failed (a link error, or a trap in its start
+        function: then ``exc`` is a wasmtime.Trap)."""
 
     def on_linked(self, caller: wasmtime.Caller, number: int,
                   exports: wasmtime.InstanceExports, providers: tuple[str, ...]) -> None:
-        """Module ``number`` is instantiated; its patch is about to run."""
+        """Module ``number`` is instantiated (its start function, if any, has run); its link
+        export (patch, __wasm_apply_data_relocs) is about to run, if its link style has one."""
 
     def on_patch_trapped(self, caller: wasmtime.Caller, number: int, trap: TrapInfo) -> None:
-        """Module ``number``'s patch trapped."""
+        """Module ``number``'s link export trapped (or is missing)."""
 
     def on_patched(self, caller: wasmtime.Caller, number: int) -> None:
-        """Module ``number``'s patch returned."""
+        """Module ``number``'s link export returned."""

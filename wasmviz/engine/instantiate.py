@@ -1,11 +1,14 @@
 """The host's instantiate path for generated modules: compile, link, patch, and a status.
 
-When the main module's JIT calls its `instantiate` import, the host (machine.Machine) hands
-the bytes to `instantiate_module` here: it compiles them, links them against the providers
-the host gives every generated module (Machine.PROVIDERS), and calls their `patch`. Whatever
-the bytes do (fail to compile, ask for the wrong imports, export no `patch`, trap, loop until
-the fuel runs out) ends in one of the statuses of docs/abi.md and the listeners hear of it;
-it is never an exception out of the JIT. Also here: how a wasmtime failure becomes a TrapInfo.
+When the main module's JIT calls its `instantiate` import (or `instantiate_pic`, link style
+pic), the host (machine.Machine) hands the bytes to `instantiate_module` here: it compiles
+them, links them against the providers the host gives every generated module
+(Machine.PROVIDERS; in pic also the two bases main reserved, as globals), and calls the link
+export of the machine's link style: `patch`, nothing for `start` (the module's start function
+ran during instantiation), `__wasm_apply_data_relocs` for pic. Whatever the bytes do (fail to
+compile, ask for the wrong imports, export no link function, trap, loop until the fuel runs
+out) ends in one of the statuses of docs/abi.md and the listeners hear of it; it is never an
+exception out of the JIT. Also here: how a wasmtime failure becomes a TrapInfo.
 
 Split out of machine.py to keep that file a readable size. Like machine.py, this module
 never imports the recorder or the captions: it only tells the machine's listeners.
@@ -22,8 +25,9 @@ from .trace import TrapInfo
 if TYPE_CHECKING:
     from .machine import Machine
 
-#: Instantiate statuses returned to the main module (docs/abi.md).
-OK, INVALID_MODULE, LINK_ERROR, PATCH_TRAPPED = 0, 1, 2, 3
+#: Instantiate statuses returned to the main module (docs/abi.md). NO_ROOM is main's own, in
+#: link style pic: its table.grow failed, so it never asked the host to instantiate.
+OK, INVALID_MODULE, LINK_ERROR, PATCH_TRAPPED, NO_ROOM = 0, 1, 2, 3, 4
 
 
 def trap_info(exc: BaseException) -> TrapInfo:
@@ -48,19 +52,23 @@ def first_line(exc: BaseException) -> str:
 
 
 def instantiate_module(machine: Machine, caller: wasmtime.Caller, ptr: int,
-                       length: int) -> int:
+                       length: int, bases: tuple[int, int] | None = None) -> int:
     """Compile, link and patch the module main wrote; return its status (docs/abi.md).
 
-    Whatever the bytes do (no `patch`, a `patch` of another kind or type, a trap, a
+    ``bases``: (table base, memory base) main reserved, for a pic module (link style pic).
+    Whatever the bytes do (no link export, one of another kind or type, a trap, a
     runaway loop, a huge grow) ends in a status and a recorded step, never an exception.
     """
     # While this runs, the machine treats notes as a generated module's (foreign input).
     machine._instantiating += 1
     machine._patch_notes = 0
+    machine.link_bases = None if bases is None else (bases[0] & 0xFFFFFFFF,
+                                                     bases[1] & 0xFFFFFFFF)
     try:
         return _instantiate(machine, caller, ptr, length)
     finally:
         machine._instantiating -= 1
+        machine.link_stage = None
 
 
 def _instantiate(machine: Machine, caller: wasmtime.Caller, ptr: int, length: int) -> int:
@@ -75,7 +83,8 @@ def _instantiate(machine: Machine, caller: wasmtime.Caller, ptr: int, length: in
         return INVALID_MODULE
     number = len(machine.modules) + 1
     listeners = machine.listeners
-    providers = machine.PROVIDERS
+    pic = machine.link_bases is not None
+    providers = machine.PIC_PROVIDERS if pic else machine.PROVIDERS
     try:
         module = wasmtime.Module(machine.engine, data)
     except wasmtime.WasmtimeError as exc:
@@ -88,29 +97,41 @@ def _instantiate(machine: Machine, caller: wasmtime.Caller, ptr: int, length: in
         # Given by name, so the bindings the link step records are the ones passed here.
         given = {"host.note": machine._note_func, "main.table": machine.table,
                  "main.memory": machine.memory}
+        if machine.link_bases is not None:
+            given.update(zip(("env.__table_base", "env.__memory_base"),
+                             (_base_global(caller, b) for b in machine.link_bases)))
+        # A start function runs inside this call: its notes are steps of the link.
+        machine.link_stage = "start"
         instance = wasmtime.Instance(caller, module, [given[n] for n in providers])
     except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
         refuel_after(machine, caller, trap_info(exc))
         for listener in listeners:
             listener.on_link_error(caller, number, exc, providers)
         return LINK_ERROR
+    finally:
+        machine.link_stage = None
     machine.modules.append(instance)
     exports = instance.exports(caller)
     for listener in listeners:
         listener.on_linked(caller, number, exports, providers)
-    patch = exports.get("patch") if hasattr(exports, "get") else None
+    name = machine.LINK_EXPORTS[machine.link]
+    if name is None:   # link style start: the start function has linked, nothing to call
+        return OK
+    patch = exports.get(name) if hasattr(exports, "get") else None
     if not isinstance(patch, wasmtime.Func) or patch.type(caller).params or \
             patch.type(caller).results:
-        what = ("exports no `patch`" if patch is None else
-                "exports a `patch` that is not a function" if not
+        what = (f"exports no `{name}`" if patch is None else
+                f"exports a `{name}` that is not a function" if not
                 isinstance(patch, wasmtime.Func) else
-                f"exports a `patch` of type {_func_type(patch.type(caller))}, not () -> ()")
-        trap = TrapInfo("NO_PATCH", f"module {number} {what}; the host calls patch() "
-                                    "after linking")
+                f"exports a `{name}` of type {_func_type(patch.type(caller))}, not () -> ()")
+        code = "NO_PATCH" if name == "patch" else "NO_RELOCS"
+        trap = TrapInfo(code, f"module {number} {what}; the host calls {name}() "
+                              "after linking")
         for listener in listeners:
             listener.on_patch_trapped(caller, number, trap)
         return PATCH_TRAPPED
     try:
+        machine.link_stage = "export"
         patch(caller)
     except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
         trap = trap_info(exc)
@@ -123,6 +144,47 @@ def _instantiate(machine: Machine, caller: wasmtime.Caller, ptr: int, length: in
     return OK
 
 
+def read_dylink(data: bytes) -> dict[str, int] | None:
+    """The WASM_DYLINK_MEM_INFO of a module's dylink.0 section, as a loader reads it first:
+    ``memorysize``, ``memoryalignment``, ``tablesize``, ``tablealignment`` (None: the module,
+    or the part of it written so far, does not start with a complete dylink.0)."""
+    def u32(at: int) -> tuple[int, int]:
+        value = shift = 0
+        for i in range(5):
+            if at + i >= len(data):
+                raise IndexError(at + i)
+            byte = data[at + i]
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                return value, at + i + 1
+        raise ValueError("LEB128 too long")
+    try:
+        if data[8:9] != b"\x00":                  # the first section must be custom
+            return None
+        _, at = u32(9)                            # section size
+        name_len, at = u32(at)
+        if data[at:at + name_len] != b"dylink.0":
+            return None
+        at += name_len
+        if data[at] != 1:                         # WASM_DYLINK_MEM_INFO
+            return None
+        _, at = u32(at + 1)                       # subsection size
+        values = {}
+        for key in ("memorysize", "memoryalignment", "tablesize", "tablealignment"):
+            values[key], at = u32(at)
+        return values
+    except (IndexError, ValueError):
+        return None
+
+
+def _base_global(store: wasmtime.Caller, value: int) -> wasmtime.Global:
+    """An immutable i32 global holding ``value``: how a loader passes a base (pic)."""
+    ty = wasmtime.GlobalType(wasmtime.ValType.i32(), False)
+    signed = value - (1 << 32) if value >= 1 << 31 else value
+    return wasmtime.Global(store, ty, wasmtime.Val.i32(signed))
+
+
 def refuel_after(machine: Machine, caller: wasmtime.Caller, trap: TrapInfo) -> None:
     """After a generated module ran out of fuel, give main a fresh budget to finish.
 
@@ -133,8 +195,8 @@ def refuel_after(machine: Machine, caller: wasmtime.Caller, trap: TrapInfo) -> N
     if trap.code != "OUT_OF_FUEL":
         return
     left = wasmtime.Store.get_fuel(caller)  # type: ignore[arg-type]
-    machine.fuel_used += machine.fuel_budget - left
-    wasmtime.Store.set_fuel(caller, machine.fuel_budget)  # type: ignore[arg-type]
+    machine.fuel_used += machine.op_budget - left
+    wasmtime.Store.set_fuel(caller, machine.op_budget)  # type: ignore[arg-type]
 
 
 def _func_type(ty: wasmtime.FuncType) -> str:

@@ -2,7 +2,8 @@
 
 The host does what a browser's JavaScript does for a JIT inside WebAssembly: it compiles the
 bytes the main module wrote, instantiates them with the main module's table and memory as
-imports, and runs their `patch`. (In a browser that happens after the JIT's export has
+imports, and runs their `patch` (or, in the other link styles, lets their start function link
+during instantiation, or passes the bases main reserved and runs `__wasm_apply_data_relocs`). (In a browser that happens after the JIT's export has
 returned, asynchronously; wasmtime lets this host do it synchronously, inside `instantiate`.)
 It never writes a generated module's bytes itself. It also owns the language front end
 (source -> bytecode in main memory), as an embedder would. The instantiate path itself
@@ -20,7 +21,7 @@ import wasmtime
 
 from .events import Listener
 from .frontend import compile_program
-from .instantiate import (INVALID_MODULE, LINK_ERROR, OK, PATCH_TRAPPED, first_line,
+from .instantiate import (INVALID_MODULE, LINK_ERROR, NO_ROOM, OK, PATCH_TRAPPED, first_line,
                           instantiate_module, trap_info)
 from .layout import Layout
 from .reference import wrap_i32
@@ -31,15 +32,22 @@ from ..data import MAIN_WAT  # wasmviz/data/main.wat, found via importlib.resour
 # The instantiate statuses and trap helpers live in instantiate.py; they stay importable from
 # here, where tests, bench and lessons have always found them.
 __all__ = [
-    "DEFAULT_FUEL", "FAULT_MODES", "INVALID_MODULE", "LINK_ERROR", "MAIN_WAT",
-    "MAX_MEMORY_PAGES", "MAX_PATCH_NOTES", "MAX_TABLE_ELEMENTS", "NOTE_CALL", "OK",
-    "PATCH_NOTES", "PATCH_TRAPPED", "EngineError", "FunctionInfo", "Machine", "first_line",
-    "trap_info",
+    "DEFAULT_FUEL", "FAULT_MODES", "INVALID_MODULE", "LINK_ERROR", "LINK_STYLES", "MAIN_WAT",
+    "MAX_MEMORY_PAGES", "MAX_PATCH_NOTES", "MAX_TABLE_ELEMENTS", "NOTE_CALL", "NO_ROOM", "OK",
+    "PATCH_NOTES", "PATCH_TRAPPED", "SETUP_FUEL", "EngineError", "FunctionInfo", "Machine",
+    "first_line", "trap_info",
 ]
 
 #: Fuel for one top-level operation: enough for fib(30) interpreted, small enough that a
 #: runaway loop in generated code stops in under a second (`make bench`, line 4, measures it).
 DEFAULT_FUEL = 1_500_000_000
+
+#: Fuel for the host's own set-up operations, whatever a run's ``fuel`` says: instantiating
+#: main, loading a program and a JIT run the host asks for (``jit_now``). A run's ``fuel`` meters
+#: its calls (review D15: with ``--fuel 1000`` main could not even write its first module,
+#: which takes about 10,000 units for one expression; docs/abi.md, "Fuel", has the figures).
+#: Still finite, so a generated module's start function or patch that never returns stops.
+SETUP_FUEL = DEFAULT_FUEL
 
 #: Store limits (docs/abi.md): generous, finite bounds on what any code in the store, above all
 #: a generated module, may grow main's memory and table to. main starts with 8 pages and 6
@@ -56,6 +64,10 @@ MAX_PATCH_NOTES = 4096
 
 #: The note main's invoke sends once it has read the code slot it calls through (docs/abi.md).
 NOTE_CALL = 8
+
+#: `set_link` styles: how a generated module gets its functions into main's table
+#: (docs/abi.md, "Link styles"). ``patch`` is the default and the oldest.
+LINK_STYLES = {"patch": 0, "start": 1, "pic": 2}
 
 #: `set_fault` modes of the template JIT.
 FAULT_MODES = {"null-slot": 1, "bad-signature": 2, "out-of-bounds": 3, "invalid-module": 4,
@@ -103,20 +115,29 @@ class Machine:
     #: What the host passes to a generated module's instantiation, in order, by the name a
     #: learner knows it under (the link step records which import each one is bound to).
     PROVIDERS = ("host.note", "main.table", "main.memory")
+    #: Link style pic adds the two bases main reserved, as immutable i32 globals.
+    PIC_PROVIDERS = PROVIDERS + ("env.__table_base", "env.__memory_base")
+    #: The export the host calls after instantiating, per link style (start: none, the
+    #: module's start function has done the work during instantiation).
+    LINK_EXPORTS = {"patch": "patch", "start": None, "pic": "__wasm_apply_data_relocs"}
 
     def __init__(self, *, record: bool = True, fuel: int = DEFAULT_FUEL,
                  threshold: int = 100, window: int = 100, jit: bool = True,
-                 fault: str | None = None,
-                 direct_calls: bool = True, listeners: Sequence[Listener] = ()) -> None:
+                 fault: str | None = None, direct_calls: bool = True,
+                 link: str = "patch", listeners: Sequence[Listener] = ()) -> None:
+        if link not in LINK_STYLES:
+            raise EngineError(f"unknown link style {link!r}; one of {', '.join(LINK_STYLES)}")
         self.engine, main_module = _engine_and_main()
         self.store = wasmtime.Store(self.engine)
         self.store.set_limits(memory_size=MAX_MEMORY_PAGES * 65536,
                               table_elements=MAX_TABLE_ELEMENTS)
         self.fuel_budget = fuel
+        #: The budget of the top-level operation running now (fuel_budget, or SETUP_FUEL).
+        self.op_budget = fuel
         self.fuel_used = 0
         #: True while a top-level operation runs (fuel is then being spent).
         self.op_active = False
-        self.store.set_fuel(fuel)
+        self.store.set_fuel(SETUP_FUEL)
         i32 = wasmtime.ValType.i32()
         # wasmtime-py keeps every host callback in a process-wide registry until the store is
         # dropped; a bound method there kept this Machine, its Store and its whole recorded
@@ -134,15 +155,32 @@ class Machine:
             return INVALID_MODULE if machine is None else machine._on_instantiate(caller, ptr,
                                                                                    length)
 
+        def on_instantiate_pic(caller: wasmtime.Caller, ptr: int, length: int,
+                               table_base: int, memory_base: int) -> int:
+            machine = this()
+            return INVALID_MODULE if machine is None else instantiate_module(
+                machine, caller, ptr, length, (table_base, memory_base))
+
         self._note_func = wasmtime.Func(self.store, wasmtime.FuncType([i32, i32, i32], []),
                                         on_note, access_caller=True)
         inst = wasmtime.Func(self.store, wasmtime.FuncType([i32, i32], [i32]),
                              on_instantiate, access_caller=True)
+        inst_pic = wasmtime.Func(self.store, wasmtime.FuncType([i32] * 4, [i32]),
+                                 on_instantiate_pic, access_caller=True)
         self.functions: dict[str, FunctionInfo] = {}
         self.modules: list[wasmtime.Instance] = []
         #: >0 while the host instantiates a generated module (its notes are foreign input).
         self._instantiating = 0
         self._patch_notes = 0
+        #: The link style main was told to use (LINK_STYLES); the recorder reads main's own
+        #: exported `link` global to say what it really did.
+        self.link = link
+        #: What generated code is running now, for the recorder's steps: "start" while
+        #: wasmtime instantiates a module (its start function, if any, runs then), "export"
+        #: while the host runs its link export (patch, __wasm_apply_data_relocs), else None.
+        self.link_stage: str | None = None
+        #: The bases main passed for the pic module being instantiated (table, memory).
+        self.link_bases: tuple[int, int] | None = None
         #: Who is told of each event; empty on the fast path, which then only tests it.
         self.listeners: list[Listener] = list(listeners)
         self.recorder: Listener | None = None
@@ -151,7 +189,8 @@ class Machine:
                 raise EngineError("no recorder is wired in (import wasmviz.engine)")
             self.recorder = Machine.recorder_factory(self)
             self.listeners.insert(0, self.recorder)
-        self.instance = wasmtime.Instance(self.store, main_module, [self._note_func, inst])
+        self.instance = wasmtime.Instance(self.store, main_module,
+                                          [self._note_func, inst, inst_pic])
         ex = self.instance.exports(self.store)
         self.memory: wasmtime.Memory = ex["memory"]  # type: ignore[assignment]
         self.table: wasmtime.Table = ex["table"]  # type: ignore[assignment]
@@ -165,8 +204,9 @@ class Machine:
             ex[f"enter{k}"] for k in range(self.layout.max_params + 1))  # type: ignore[misc]
         self._fn = {name: ex[name] for name in ("alloc", "define", "set_code", "invoke",
                                                  "enqueue", "jit_flush", "configure", "set_fault",
-                                                 "set_direct_calls")}
+                                                 "set_direct_calls", "set_link")}
         self._fn["configure"](self.store, threshold, window, 1 if jit else 0)
+        self._fn["set_link"](self.store, LINK_STYLES[link])
         self._fn["set_direct_calls"](self.store, 1 if direct_calls else 0)
         if fault is not None:
             if fault not in FAULT_MODES:
@@ -182,8 +222,8 @@ class Machine:
         Raises ``frontend.SourceError`` for bad source and EngineError for a name clash.
         """
         program = compile_program(source, expr_name=expr_name)
-        # Loading runs main's own allocator: give it fuel even if the last call spent it all.
-        self.store.set_fuel(self.fuel_budget)
+        # Loading runs main's own allocator: set-up fuel, even if the last call spent it all.
+        self.store.set_fuel(SETUP_FUEL)
         clash = [f.name for f in program.functions if f.name in self.functions]
         if clash:
             raise EngineError(f"function {clash[0]!r} is already defined")
@@ -233,7 +273,9 @@ class Machine:
         """
         for name in names if names is not None else list(self.functions):
             self._fn["enqueue"](self.store, self.info(name).obj)
-        status, trap = self._guarded(lambda: self._fn["jit_flush"](self.store), "generate")
+        # A JIT run the host asks for is set-up: SETUP_FUEL, not the run's (per-call) fuel.
+        status, trap = self._guarded(lambda: self._fn["jit_flush"](self.store), "generate",
+                                     SETUP_FUEL)
         if trap is not None:
             for listener in self.listeners:
                 listener.on_jit_trapped(self.store, trap)
@@ -263,11 +305,13 @@ class Machine:
             listener.on_call_end(self.store, info, list(args), value, trap)
         return value, trap
 
-    def _guarded(self, thunk: object, phase: str) -> tuple[object, TrapInfo | None]:
+    def _guarded(self, thunk: object, phase: str,
+                 budget: int | None = None) -> tuple[object, TrapInfo | None]:
         """Run ``thunk`` as one top-level operation; return (value, None) or (None, trap)."""
         # Each top-level operation gets a fresh fuel budget, so a runaway one stops in time
         # and the next one still runs.
-        self.store.set_fuel(self.fuel_budget)
+        self.op_budget = self.fuel_budget if budget is None else budget
+        self.store.set_fuel(self.op_budget)
         self.op_active = True
         try:
             return thunk(), None  # type: ignore[operator]
@@ -277,7 +321,7 @@ class Machine:
             return None, TrapInfo("ERROR", first_line(exc))
         finally:
             self.op_active = False
-            self.fuel_used += self.fuel_budget - self.store.get_fuel()
+            self.fuel_used += self.op_budget - self.store.get_fuel()
 
     def info(self, name: str) -> FunctionInfo:
         """Return the function called ``name`` (EngineError if undefined)."""
@@ -345,8 +389,14 @@ class Machine:
         start, end = self.layout.jit_buf, self.layout.jit_buf_end
         data = data[: end - start]
         self.memory.write(self.store, data, start)
-        status, trap = self._guarded(lambda: self._on_instantiate(self.store, start, len(data)),
-                                     "generate")
+        # In link style pic the bases are what main would pass without reserving anything:
+        # the table's end and the heap pointer.
+        bases = ((self.table.size(self.store),
+                  self.read_i32(self.layout.state_field("heap_ptr")))
+                 if self.link == "pic" else None)
+        store: wasmtime.Caller = self.store  # type: ignore[assignment]  # a Store serves too
+        status, trap = self._guarded(
+            lambda: instantiate_module(self, store, start, len(data), bases), "generate")
         if trap is not None:
             raise EngineError(f"the instantiate path trapped: {trap.code}: {trap.message}")
         return int(status)  # type: ignore[call-overload]

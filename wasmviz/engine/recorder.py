@@ -1,7 +1,8 @@
 """The recorder: turns host-visible events into trace steps holding the real state.
 
 It listens to a Machine (events.Listener). Each event (a note from the main module or from a
-generated `patch`, or a host action such as compiling) becomes a step with the whole table as
+generated module's link code -- its `patch`, start function or `__wasm_apply_data_relocs`, in
+the link style main used -- or a host action such as compiling) becomes a step with the whole table as
 wasmtime holds it, the memory changes since the previous step, and the function objects and VM
 state block decoded from the live memory at that instant (records.py). The step's caption and
 detail are written from those same records, so they cannot disagree with what a view shows.
@@ -20,6 +21,7 @@ import wasmtime
 from .call_steps import CallSteps
 from .captions import SECTION_NAMES, Captions
 from .events import Listener
+from .instantiate import read_dylink, trap_info
 from .labels import MemoryLabels
 from .records import Now, RecordReader
 from .slots import check_installed, slot_label, slot_problem
@@ -30,8 +32,11 @@ if TYPE_CHECKING:
     from .machine import FunctionInfo, Machine
 
 # Note kinds (docs/abi.md).
-JIT_BEGIN, SECTION, JIT_END, HOT, JIT_DONE, HEADER, CALLBACK, CALL, FLUSH = range(1, 10)
-GROW, SET, RELOC = 16, 17, 18
+JIT_BEGIN, SECTION, JIT_END, HOT, JIT_DONE, HEADER, CALLBACK, CALL, FLUSH, RESERVE = range(1, 11)
+GROW, SET, RELOC, INIT = 16, 17, 18, 19
+
+#: main's `link` global -> link style name (machine.LINK_STYLES).
+_STYLE_NAMES = ("patch", "start", "pic")
 
 #: Callbacks from JIT code into the interpreter recorded as steps per top-level call. A
 #: recursive or looping caller can call back thousands of times; the rest are only counted
@@ -76,6 +81,13 @@ class Recorder(CallSteps, Listener):
         self._modules: dict[int, ModuleInfo] = {}
         self._imports: dict[int, list[str]] = {}  # each compiled module's real imports
         self._import_kinds: dict[int, list[str]] = {}  # and what kind each import is
+        self._exports: dict[int, list[str]] = {}  # and its export names
+        #: Each compiled module's table as the compile step held it: what its link changed.
+        self._table_at_compile: dict[int, tuple[Slot, ...]] = {}
+        self._named: set[int] = set()  # modules whose functions the table reader can name
+        #: The link style main used for the batch being written (its `link` global).
+        self._style = "patch"
+        self._written = b""  # the bytes of the module main wrote last (JIT_END)
         #: The current top-level call, from begin_call: (function, args), its call count
         #: before it ran, the code slot invoke used (None until main's CALL note), and
         #: whether invoke flushed a batch first.
@@ -126,7 +138,7 @@ class Recorder(CallSteps, Listener):
         now = now or self.now(store)
         fuel = m.fuel_used
         if m.op_active:
-            fuel += m.fuel_budget - wasmtime.Store.get_fuel(store)  # type: ignore[arg-type]
+            fuel += m.op_budget - wasmtime.Store.get_fuel(store)  # type: ignore[arg-type]
         if len(self._edges) != len(self.edges):  # self.edges only grows (on_linked)
             self._edges = tuple(self.edges)
         table = self._shared_table(table if table is not None
@@ -195,6 +207,7 @@ class Recorder(CallSteps, Listener):
         if kind == JIT_BEGIN:
             now = self.now(store)
             self._batch = self._queued_names(store, a, now)
+            self._style = self._link_style(store)
             self._sections = []
             self.record(store, "generate", "begin", c.jit_begin(self._batch, b), now=now,
                         detail={"functions": list(self._batch), "address": b})
@@ -208,14 +221,21 @@ class Recorder(CallSteps, Listener):
             end = b - self._module_start
             name = SECTION_NAMES.get(a, f"#{a}")
             self._sections.append(Section(a, name, start, end))
-            self.record(store, "generate", "section", c.section(a, end - start),
+            # What the section is for depends on the link style, and for the element
+            # section on the mode main really wrote: read from the bytes, not assumed.
+            written = bytes(m.memory.read(store, self._module_start, b))
+            self.record(store, "generate", "section",
+                        c.section(a, end - start, self._style,
+                                  _segment_mode(written[start:]) if a == 9 else None,
+                                  read_dylink(written) if a == 0 else None),
                         detail={"section": name, "id": a, "start": start + self._module_start,
                                 "end": b})
         elif kind == JIT_END:
             data = bytes(m.memory.read(store, a, a + b))
+            self._written = data
             info = ModuleInfo(len(m.modules) + 1, a, data, tuple(self._sections),
                               tuple(self._batch))
-            self.record(store, "generate", "complete", c.jit_end(b, a), module=info,
+            self.record(store, "generate", "complete", c.jit_end(b, a, self._style), module=info,
                         detail={"address": a, "length": b})
         elif kind == HOT:
             now = self.now(store)
@@ -234,36 +254,102 @@ class Recorder(CallSteps, Listener):
             installed, problems = check_installed(m, store, self._batch, table, now.functions)
             failed = [f.name for f in now.functions
                       if f.name in self._batch and f.state_name == "failed"]
+            written = [(f.name, f.code_slot) for f in now.functions
+                       if f.name in self._batch and f.code_slot != 0]
             self.record(store, "patch", "jit-done",
-                        c.jit_done(a, b, installed, [p for _, p in problems], len(failed)),
+                        c.jit_done(a, b, installed, [p for _, p in problems], len(failed),
+                                   written),
                         table=table, now=now,
                         detail={"status": a, "functions": b,
                                 "installed": [n for n, _ in installed],
                                 "not_installed": [n for n, _ in problems],
                                 "failed": failed})
-        elif kind == GROW:
-            self.record(store, "patch", "table.grow", c.grow(a, b),
+        elif kind == RESERVE:
+            self._record_reserve(store, a, b)
+        elif kind in (GROW, SET, RELOC, INIT):
+            self._record_link_note(store, kind, a, b)
+        else:
+            self.record(store, "call", "note", f"The main module sent note {kind}({a}, {b}).",
+                        detail={"kind": kind, "a": a, "b": b})
+
+    def _link_style(self, store: wasmtime.Storelike) -> str:
+        """The link style main uses now, read from its exported `link` global."""
+        g = self.machine.instance.exports(store).get("link")
+        if not isinstance(g, wasmtime.Global):
+            return "patch"
+        value = int(g.value(store))  # type: ignore[arg-type]
+        return _STYLE_NAMES[value] if 0 <= value < len(_STYLE_NAMES) else "patch"
+
+    def _link_who(self) -> tuple[str, str]:
+        """(phase, who) for a note from a generated module's link code: a start function runs
+        inside the instantiation (phase link); the link export the host calls afterwards
+        (patch, __wasm_apply_data_relocs) in phase patch."""
+        m = self.machine
+        if m.link_stage == "start":
+            return "link", f"module {len(m.modules) + 1}'s start function"
+        return "patch", m.LINK_EXPORTS.get(m.link) or "patch"
+
+    def _name_functions(self, caller: wasmtime.Caller, number: int) -> None:
+        """Teach the table reader module ``number``'s functions, from its live exports.
+
+        A start function fills the table before wasmtime returns the instance; the caller
+        it calls the host from is that instance, so its exports can be named already."""
+        if number in self._named:
+            return
+        self._named.add(number)
+        skip = self.machine.LINK_EXPORTS.get(self.machine.link)
+        for name in self._exports.get(number, ()):
+            try:
+                item = caller.get(name)
+            except (AttributeError, wasmtime.WasmtimeError):
+                return  # not a caller (a test's own store): on_linked names them
+            if isinstance(item, wasmtime.Func) and name != skip:
+                # A user function named like the link export is exported with a `$`
+                # (docs/abi.md, "Export names"): its slot shows the name the user wrote.
+                self.tables.register(item, "generated", name.removeprefix("$"), number)
+
+    def _record_reserve(self, store: wasmtime.Caller, base: int, n: int) -> None:
+        """Link style pic: main reserved ``n`` slots from ``base`` (-1: no room) before it
+        asks the host to instantiate; what the module asked for is in its dylink.0."""
+        c, info = self.captions, read_dylink(self._written)
+        if base == -1:
+            self.record(store, "link", "no-room", c.no_room(n, info),
+                        detail={"delta": n, "result": -1, "dylink": info})
+            return
+        self.record(store, "link", "table.grow", c.reserve(base, n, info),
+                    detail={"base": base, "delta": n, "by": "main", "dylink": info})
+
+    def _record_link_note(self, store: wasmtime.Caller, kind: int, a: int, b: int) -> None:
+        """A note from a generated module's link code: GROW, SET, INIT or RELOC."""
+        m, c = self.machine, self.captions
+        phase, who = self._link_who()
+        if m.link_stage == "start":
+            self._name_functions(store, len(m.modules) + 1)
+        if kind == GROW:
+            self.record(store, phase, "table.grow", c.grow(a, b, who),
                         detail={"base": a, "delta": b})
         elif kind == SET:
             table = self.tables.snapshot(m.table, store)
             label = table[a].label if a < len(table) else "?"
-            self.record(store, "patch", "table.set", c.table_set(a, label), table=table,
+            self.record(store, phase, "table.set", c.table_set(a, label, who), table=table,
                         detail={"slot": a, "label": label, "object": b})
-        elif kind == RELOC:
+        elif kind == INIT:
+            table = self.tables.snapshot(m.table, store)
+            labels = [slot_label(table, i) for i in range(a, a + b)]
+            self.record(store, phase, "table.init", c.table_init(a, b, labels, who),
+                        table=table, detail={"base": a, "count": b, "labels": labels})
+        else:
             now = self.now(store)
             f = now.function(a)
             name = now.name(a)
             table = self.tables.snapshot(m.table, store)
             problem = slot_problem(m, store, f, b, table) if f else None
-            self.record(store, "patch", "relocation", c.relocation(a, b, name, problem),
+            self.record(store, phase, "relocation", c.relocation(a, b, name, problem, who),
                         table=table, now=now,
                         detail={"address": a, "value": b, "function": name,
                                 "field": f"{name}.code_slot", "table_size": len(table),
                                 "in_bounds": 0 <= b < len(table),
                                 "holds": slot_label(table, b), "problem": problem})
-        else:
-            self.record(store, "call", "note", f"The main module sent note {kind}({a}, {b}).",
-                        detail={"kind": kind, "a": a, "b": b})
 
     def _queued_names(self, store: wasmtime.Storelike, count: int, now: Now) -> list[str]:
         """The names of the first ``count`` functions on main's hot queue."""
@@ -305,9 +391,13 @@ class Recorder(CallSteps, Listener):
         self._imports[number] = imports
         self._import_kinds[number] = [_extern_kind(i.type) for i in module.imports]
         exports = [e.name for e in module.exports]
-        self.record(store, "compile", "compiled",
-                    self.captions.compiled(number, len(data), self._batch), module=info,
-                    detail={"module": number, "imports": imports, "exports": exports})
+        self._exports[number] = exports
+        step = self.record(store, "compile", "compiled",
+                           self.captions.compiled(number, len(data), self._batch,
+                                                  self._style),
+                           module=info,
+                           detail={"module": number, "imports": imports, "exports": exports})
+        self._table_at_compile[number] = step.table
 
     def bindings(self, number: int, providers: tuple[str, ...]) -> list[dict[str, str]]:
         """Each import of module ``number`` in import order, with what the host gave it:
@@ -318,35 +408,83 @@ class Recorder(CallSteps, Listener):
                  "provider": providers[i] if i < len(providers) else "nothing"}
                 for i, (name, kind) in enumerate(zip(names, kinds))]
 
+    def _table_change(self, number: int, store: wasmtime.Storelike
+                      ) -> tuple[tuple[Slot, ...], tuple[Slot, ...], list[int]]:
+        """(table at module ``number``'s compile step, table now, the slots that differ):
+        what instantiating it did to main's table, as both snapshots show it."""
+        now = self.tables.snapshot(self.machine.table, store)
+        before = self._table_at_compile.get(number, now)
+        changed = [i for i, slot in enumerate(now)
+                   if i >= len(before) or slot.label != before[i].label]
+        return before, now, changed
+
     def on_link_error(self, store: wasmtime.Caller, number: int, exc: Exception,
                       providers: tuple[str, ...] = ()) -> None:
         message = _validation_message(exc)
-        self.record(store, "link", "link-error", self.captions.link_error(number, message),
-                    module=self._modules.get(number), error=message,
-                    detail={"module": number, "bindings": self.bindings(number, providers)})
+        before, table, changed = self._table_change(number, store)
+        detail: dict[str, Any] = {"module": number,
+                                  "bindings": self.bindings(number, providers)}
+        kept = ""
+        if len(table) != len(before) or changed:
+            # A start function trapped after it had grown (or filled) main's table: a failed
+            # instantiation undoes nothing in an imported table. Said only when it happened.
+            detail.update(table_before=len(before), table_after=len(table),
+                          kept=[slot_label(table, i) for i in changed])
+            kept = self.captions.kept_slots(len(before), len(table), detail["kept"])
+        start_trap = isinstance(exc, wasmtime.Trap) and self.machine.link_stage == "start"
+        if start_trap:  # wasmtime's reason, not its backtrace
+            trap = trap_info(exc)
+            message = ("table.grow returned -1 because the store's table limit is reached"
+                       if trap.code == "UNREACHABLE" else trap.message)
+            detail["trap"] = trap.code
+        self.record(store, "link", "link-error",
+                    self.captions.link_error(number, message, start_trap) + kept, table=table,
+                    module=self._modules.get(number), error=message, detail=detail)
 
     def on_linked(self, store: wasmtime.Caller, number: int,
                   exports: wasmtime.InstanceExports, providers: tuple[str, ...] = ()) -> None:
+        m = self.machine
+        skip = m.LINK_EXPORTS.get(m.link)
         for name, item in exports.items():
-            if isinstance(item, wasmtime.Func) and name != "patch":
-                # A user function named `patch` is exported as `$patch` (docs/abi.md,
-                # "Export names"): its slot label shows the name the user wrote.
+            if isinstance(item, wasmtime.Func) and name != skip:
+                # A user function named like the link export is exported as `$patch` (or
+                # `$__wasm_apply_data_relocs`; docs/abi.md, "Export names"): its slot label
+                # shows the name the user wrote.
                 self.tables.register(item, "generated", name.removeprefix("$"), number)
+        self._named.add(number)
         src = f"m{number}"
         # What wasmtime says the module imports, as it linked them (host.note, main.table,
-        # main.memory for every module the JIT writes today).
+        # main.memory; in link style pic also env.__table_base and env.__memory_base).
         self.edges += [Edge(src, name, "import") for name in self._imports.get(number, ())]
         self.edges += [Edge(src, f"{src}.{name}", "export") for name in exports]
         bindings = self.bindings(number, providers)
-        self.record(store, "link", "linked", self.captions.linked(number, bindings),
-                    module=self._modules.get(number),
-                    detail={"module": number, "bindings": bindings},
-                    edges=(Edge("host", f"{src}.patch", "call"),))
+        detail: dict[str, Any] = {"module": number, "bindings": bindings}
+        caption = self.captions.linked(number, bindings, m.link_bases)
+        now = self.now(store)
+        _, table, changed = self._table_change(number, store)
+        if m.link == "patch":  # the host calls patch next: the patched step says the rest
+            self.record(store, "link", "linked", caption, module=self._modules.get(number),
+                        detail=detail, edges=(Edge("host", f"{src}.{skip}", "call"),),
+                        table=table, now=now)
+            return
+        installed, problems = check_installed(m, store, self._batch, table, now.functions)
+        # A list of {slot, label}: JSON would turn int keys of a dict into text.
+        detail.update(placed=[{"slot": i, "label": slot_label(table, i)} for i in changed],
+                      installed=[n for n, _ in installed],
+                      not_installed=[n for n, _ in problems])
+        if m.link_bases is not None:
+            detail.update(table_base=m.link_bases[0], memory_base=m.link_bases[1])
+        caption += self.captions.link_done(m.link, detail["placed"], installed,
+                                           [p for _, p in problems])
+        edges = (Edge("host", f"{src}.{skip}", "call"),) if skip else ()
+        self.record(store, "link", "linked", caption, module=self._modules.get(number),
+                    detail=detail, edges=edges, table=table, now=now)
 
     def on_patch_trapped(self, store: wasmtime.Caller, number: int, trap: TrapInfo) -> None:
         why = ("table.grow returned -1 because the store's table limit is reached"
                if trap.code == "UNREACHABLE" else trap.message)
-        self.record(store, "patch", "trap", self.captions.patch_trap(number, why), trap=trap,
+        self.record(store, "patch", "trap",
+                    self.captions.patch_trap(number, why, self._link_who()[1]), trap=trap,
                     module=self._modules.get(number), detail={"module": number})
 
     def on_patched(self, store: wasmtime.Caller, number: int) -> None:
@@ -355,10 +493,17 @@ class Recorder(CallSteps, Listener):
         installed, problems = check_installed(self.machine, store, self._batch, table,
                                               now.functions)
         self.record(store, "patch", "patched",
-                    self.captions.patched(number, installed, [p for _, p in problems]),
+                    self.captions.patched(number, installed, [p for _, p in problems],
+                                          self._link_who()[1]),
                     table=table, module=self._modules.get(number), now=now,
                     detail={"module": number, "installed": [n for n, _ in installed],
                             "not_installed": [n for n, _ in problems]})
+
+
+def _segment_mode(section: bytes) -> int | None:
+    """The flags of the first segment of an element section (its bytes from the section id
+    on: id, 5-byte size, count, flags), i.e. its mode: 0 active, 1 passive, 3 declarative."""
+    return section[7] if len(section) > 7 and section[6] >= 1 else None
 
 
 def _changed_at(before: tuple[Any, ...], now: tuple[Any, ...]) -> tuple[int, ...]:

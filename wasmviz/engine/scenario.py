@@ -11,12 +11,15 @@ from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 from . import disasm
-from .machine import DEFAULT_FUEL, FAULT_MODES, EngineError, Machine
+from .machine import DEFAULT_FUEL, FAULT_MODES, LINK_STYLES, EngineError, Machine
 from .trace import ModuleInfo, Step, Trace, TrapInfo
 
 #: A runaway loop gets a small budget by default, so it stops well within a second.
 RUNAWAY_FUEL = 20_000_000
-#: Setting up the main module (instantiating, defining functions) needs some fuel of its own.
+#: The least fuel a run may give each call. Set-up (instantiating main, defining functions,
+#: a JIT run the host asks for) has its own budget (machine.SETUP_FUEL), so this only has to
+#: cover a call: an expression such as x * x + 3 costs well under 1,000 units, JIT-compiled or
+#: interpreted (tests/test_link_styles.py runs it at exactly this fuel in every link style).
 MIN_FUEL = 1_000
 #: Upper bounds (review D7, D8). Fuel: ten times the default, so a runaway loop still stops in
 #: seconds (wasmtime's fuel is a u64: 2**64 wrapped to 0 and 10**30 to 5e18, i.e. no limit).
@@ -46,6 +49,21 @@ FAULT_DESCRIPTIONS: dict[str, str] = {
 }
 
 
+#: The link styles a scenario may ask for (docs/abi.md, "Link styles"), in menu order.
+LINKS = tuple(LINK_STYLES)
+
+#: One line per link style for menus and lists: who puts the code in the table, and when.
+LINK_DESCRIPTIONS: dict[str, str] = {
+    "patch": "the host instantiates the module, then calls its exported patch, which grows "
+             "the table, table.sets each function and relocates the code slots",
+    "start": "the module's start function does the linking during instantiation: "
+             "table.grow, one table.init from a passive element segment, the relocations",
+    "pic": "position-independent, like a dynamic loader: main reserves the slots first, an "
+           "active element segment at __table_base places the functions at instantiation, "
+           "__wasm_apply_data_relocs relocates; a dylink.0 section says how much room",
+}
+
+
 @dataclass(frozen=True)
 class Scenario:
     """What to run.
@@ -54,6 +72,8 @@ class Scenario:
     its own module (so several fill several slots) and is called with ``args``.
     ``source`` with ``call``: a program, and the function and arguments to call; it tiers up
     by call counts unless ``jit_now``. ``repeat`` calls it that many times.
+    ``link``: how each generated module is linked in (LINKS); every fault applies to every
+    style (docs/abi.md says what each fault does in each).
     """
 
     exprs: tuple[str, ...] = ()
@@ -68,6 +88,7 @@ class Scenario:
     fuel: int = DEFAULT_FUEL
     repeat: int = 1
     direct_calls: bool = True
+    link: str = "patch"
 
     def validate(self) -> None:
         """Raise ScenarioError if the scenario is not runnable as described."""
@@ -75,6 +96,9 @@ class Scenario:
             raise ScenarioError("nothing to run: give an expression or a program", "exprs")
         if self.source is not None and self.call is None:
             raise ScenarioError("a program needs a function to call", "call")
+        if self.link not in LINKS:
+            raise ScenarioError(f"unknown link style {self.link!r}; one of: {', '.join(LINKS)}",
+                                "link")
         if self.fault is not None and self.fault not in FAULTS:
             raise ScenarioError(f"unknown fault {self.fault!r}; one of: {', '.join(FAULTS)}",
                                 "fault")
@@ -99,10 +123,12 @@ class Scenario:
                                     f"{getattr(self, name):,}", name)
 
     @staticmethod
-    def for_fault(fault: str, expr: str = "x * x + 3", arg: int = 7) -> Scenario:
-        """Return the standard scenario that ends in ``fault``."""
+    def for_fault(fault: str, expr: str = "x * x + 3", arg: int = 7,
+                  link: str = "patch") -> Scenario:
+        """Return the standard scenario that ends in ``fault`` (in link style ``link``)."""
         fuel = RUNAWAY_FUEL if fault == "runaway" else DEFAULT_FUEL
-        return Scenario(exprs=(expr,), args=(arg,), jit_now=True, fault=fault, fuel=fuel)
+        return Scenario(exprs=(expr,), args=(arg,), jit_now=True, fault=fault, fuel=fuel,
+                        link=link)
 
     @staticmethod
     def from_mapping(data: Mapping[str, Any]) -> Scenario:
@@ -131,7 +157,8 @@ class Scenario:
 # letting a string of expressions become a tuple of characters.
 _FIELD_TYPES = {"exprs": "texts", "args": "ints", "source": "text", "call": "text",
                 "jit_now": "bool", "jit": "bool", "fault": "text", "threshold": "int",
-                "window": "int", "fuel": "int", "repeat": "int", "direct_calls": "bool"}
+                "window": "int", "fuel": "int", "repeat": "int", "direct_calls": "bool",
+                "link": "text"}
 _TYPE_NAMES = {"texts": "a list of texts", "ints": "a list of whole numbers", "text": "text",
                "bool": "true or false", "int": "a whole number"}
 
@@ -164,7 +191,7 @@ def run(scenario: Scenario, *, record: bool = True, disassemble: bool = True) ->
     machine = Machine(record=record, fuel=scenario.fuel, threshold=scenario.threshold,
                       window=scenario.window, jit=scenario.jit,
                       fault=scenario.fault if scenario.fault in FAULT_MODES else None,
-                      direct_calls=scenario.direct_calls)
+                      direct_calls=scenario.direct_calls, link=scenario.link)
     result, trap = None, None
     if scenario.source is not None:
         machine.load(scenario.source)
