@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--window", type=int, default=100,
                    help="interpreted calls a batch waits for more hot functions (default 100)")
     t.add_argument("--fuel", type=int, default=None, help="fuel per top-level operation")
+    t.add_argument("--host", choices=("wasmtime", "node"), default="wasmtime",
+                   help="the engine that runs the main module: wasmtime (default) or node "
+                        "(Node's V8; no fuel; docs/engines.md)")
     t.add_argument("--repeat", type=int, default=1, help="call the function this many times")
     t.add_argument("--json", action="store_true", help="print the trace as JSON")
     t.add_argument("--no-disasm", action="store_true",
@@ -113,6 +116,8 @@ def scenario_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser
         if len(call_args) > 1:
             parser.error("an expression has one argument, x: give --arg once")
         call_args = call_args or (0,)
+    if args.host == "node" and args.fuel is not None:
+        parser.error("--fuel needs --host wasmtime: V8 has no fuel (docs/engines.md)")
     if args.fault is not None and args.no_jit:
         # Every fault is in the JIT's work: without it the run had no fault and said nothing.
         parser.error(f"--fault {args.fault} needs the JIT; leave out --no-jit")
@@ -172,7 +177,11 @@ def print_trace(trace: Trace, out: TextIO | None = None) -> None:
 def cmd_trace(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     scenario = scenario_from_args(args, parser)
     try:
-        trace = run(scenario, disassemble=not args.no_disasm)
+        if args.host == "node":
+            from .engine import node_engine  # noqa: PLC0415 - only when asked for
+            trace = node_engine.run(scenario, disassemble=not args.no_disasm)
+        else:
+            trace = run(scenario, disassemble=not args.no_disasm)
     except SourceError as exc:
         print(f"wasmviz: bad source: {exc}", file=sys.stderr)
         return 2

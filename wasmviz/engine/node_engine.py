@@ -1,0 +1,566 @@
+"""The same main module under Node's V8, recorded by the same recorder (issue 14).
+
+node_host.mjs runs main.wasm under V8 and plays the host (note, instantiate, instantiate_pic)
+as machine.py and instantiate.py do for wasmtime; for each host call it reports the note's
+arguments, the memory changes, the table (as function keys), vsp and the link global, and
+any trap, mapped to wasmtime's trap code names. This module is the Python half: NodeMachine
+is a Machine whose store, memory, table, globals and functions are mirrors of V8's, kept
+exact at every reported instant, and it replays each report to its listeners, so the ONE
+Recorder (recorder.py) makes the steps from the same state it would read from wasmtime. The
+host-side work (load, jit_now, call) is Machine's own code, inherited.
+
+What differs between the engines (trap messages, fuel, laziness) is in docs/engines.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import ctypes
+import itertools
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import replace
+from importlib import resources
+from types import SimpleNamespace
+from typing import Any, Sequence
+
+import wasmtime
+
+from .captions import type_text
+from .events import Listener
+from .instantiate import INVALID_MODULE, LINK_ERROR, OK, PATCH_TRAPPED
+from .layout import Layout
+from .machine import (DEFAULT_FUEL, FAULT_MODES, LINK_STYLES, MAIN_WAT, MAX_MEMORY_PAGES,
+                      MAX_PATCH_NOTES, MAX_TABLE_ELEMENTS, NOTE_CALL, PATCH_NOTES, EngineError,
+                      Machine)
+from .records import RecordReader
+from .scenario import Scenario, _call, with_disassembly
+from .snapshot import live_memory
+from .trace import Trace, TrapInfo
+
+#: The watchdog for one top-level operation (a call, a JIT run), in place of fuel: V8 has no
+#: fuel, so a runaway loop is interrupted after this long (trap code INTERRUPT).
+DEFAULT_TIMEOUT_MS = 2_000
+
+#: What the trace's first step says about the engine (its detail["engine"]).
+ENGINE_NOTE = ("V8 has no fuel: fuel_used is 0 in every step and a runaway call is stopped "
+               "by the host's watchdog (trap INTERRUPT), not by fuel (OUT_OF_FUEL)")
+
+_ids = itertools.count(1)
+#: An import's kind as the JS API names it -> a wasmtime type of that kind: the recorder names
+#: an import's kind by the class of its type (recorder._extern_kind). Only the kind is read.
+_JS_KINDS = {"function": lambda: wasmtime.FuncType([], []),
+             "table": lambda: wasmtime.TableType(wasmtime.ValType.funcref(),
+                                                 wasmtime.Limits(0, None)),
+             "memory": lambda: wasmtime.MemoryType(wasmtime.Limits(0, None)),
+             "global": lambda: wasmtime.GlobalType(wasmtime.ValType.i32(), False)}
+
+
+def node_path() -> str | None:
+    """The `node` executable (``WASMVIZ_NODE`` first, then PATH), or None."""
+    return os.environ.get("WASMVIZ_NODE") or shutil.which("node")
+
+
+def _valtype(name: str) -> wasmtime.ValType:
+    return getattr(wasmtime.ValType, name)()  # i32, i64, f32, f64, funcref, externref
+
+
+def _functype(t: dict[str, list[str]] | None) -> wasmtime.FuncType | None:
+    """The type the JS host read from a module's binary (None: unknown to it or to us)."""
+    if t is None:
+        return None
+    try:
+        return wasmtime.FuncType([_valtype(v) for v in t["params"]],
+                                 [_valtype(v) for v in t["results"]])
+    except (AttributeError, TypeError):  # a value type wasmtime-py has no constructor for
+        return None
+
+
+class NodeTrap(wasmtime.Trap):
+    """A V8 trap as the recorder reads a wasmtime.Trap: ``trap_code.name`` and ``message``."""
+
+    def __init__(self, info: TrapInfo) -> None:  # noqa: D107 - no C trap behind it
+        Exception.__init__(self, info.message)
+        self.info = info
+
+    @property
+    def message(self) -> str:  # type: ignore[override]
+        return self.info.message
+
+    @property
+    def trap_code(self) -> Any:  # type: ignore[override]
+        return None if self.info.code == "UNKNOWN" else SimpleNamespace(name=self.info.code)
+
+    def __del__(self) -> None:  # nothing to free
+        pass
+
+
+class NodeFunc(wasmtime.Func):
+    """A function in V8, named by its key (``main:enter0``, ``m2:f``); equal keys are the
+    same function, as wasmtime's func_key says for its own functions."""
+
+    def __init__(self, key: str, ty: wasmtime.FuncType | None, store_id: int) -> None:
+        self.key, self._type = key, ty
+        self._func = SimpleNamespace(store_id=store_id)  # type: ignore[assignment]
+        setattr(self._func, "__private", next(_ids))
+
+    def type(self, store: Any) -> wasmtime.FuncType:
+        if self._type is None:
+            raise EngineError(f"V8 does not say the type of {self.key}")
+        return self._type
+
+
+class NodeGlobal(wasmtime.Global):
+    """One of main's exported globals, as V8 reported it last."""
+
+    def __init__(self, machine: NodeMachine, name: str) -> None:
+        self._m, self._name = machine, name
+
+    def value(self, store: Any) -> Any:
+        return self._m._globals[self._name]
+
+
+class _Memory:
+    """Main memory as V8 reported it last: a ctypes buffer, so snapshot.live_memory reads it
+    in place exactly as it reads wasmtime's; writes also go to V8 with the next command."""
+
+    def __init__(self, machine: NodeMachine) -> None:
+        self._m = machine
+        self.buf = (ctypes.c_ubyte * 0)()
+
+    def resize(self, size: int) -> None:
+        old = bytes(self.buf)[:size]
+        self.buf = (ctypes.c_ubyte * size)()
+        ctypes.memmove(self.buf, old, len(old))
+
+    def data_len(self, store: Any) -> int:
+        return len(self.buf)
+
+    def data_ptr(self, store: Any) -> Any:
+        return ctypes.cast(self.buf, ctypes.POINTER(ctypes.c_ubyte))
+
+    def read(self, store: Any, start: int, stop: int) -> bytes:
+        if not 0 <= start <= stop <= len(self.buf):
+            raise IndexError(f"out of bounds memory read [{start}, {stop})")
+        return bytes(memoryview(self.buf).cast("B")[start:stop])
+
+    def put(self, at: int, data: bytes) -> None:
+        memoryview(self.buf).cast("B")[at:at + len(data)] = data
+
+    def write(self, store: Any, data: bytes, at: int) -> None:
+        self.put(at, bytes(data))
+        self._m._writes.append([at, base64.b64encode(bytes(data)).decode()])
+
+
+class _Table:
+    """Main's funcref table as V8 reported it last (a key per slot, None for null)."""
+
+    def __init__(self, machine: NodeMachine) -> None:
+        self._m = machine
+        self.keys: list[str | None] = []
+
+    def size(self, store: Any) -> int:
+        return len(self.keys)
+
+    def get(self, store: Any, i: int) -> NodeFunc | None:
+        key = self.keys[i]
+        return None if key is None else self._m._func(key)
+
+
+class _Store:
+    """The store (or caller) handed to listeners: ``get`` answers as a wasmtime Caller does
+    inside a start function, with the exports of the module being instantiated."""
+
+    def __init__(self, machine: NodeMachine) -> None:
+        self._m = machine
+
+    def get(self, name: str) -> NodeFunc | None:
+        key = f"m{self._m._pending}:{name}"
+        return self._m._func(key) if key in self._m._types else None
+
+    def set_fuel(self, fuel: int) -> None:
+        """Machine.load gives set-up fuel; V8 has none to give."""
+
+
+class _Exports(dict):  # type: ignore[type-arg]
+    """An instance's exports: ``.get``, ``[name]`` and ``.items()``, as wasmtime gives them."""
+
+
+class _Instance:
+    def __init__(self, exports: _Exports) -> None:
+        self._exports = exports
+
+    def exports(self, store: Any) -> _Exports:
+        return self._exports
+
+
+class NodeMachine(Machine):
+    """A Machine whose main module runs in a Node process (node_host.mjs), not in wasmtime.
+
+    ``fuel`` is accepted and ignored (V8 has none; docs/engines.md); ``timeout_ms`` bounds
+    each top-level operation instead. ``last_elapsed_ms`` is the time V8 spent in the last
+    call of one of main's exports, measured inside Node (bench/bench_engines.py reads it).
+    """
+
+    def __init__(self, *, record: bool = True, fuel: int = DEFAULT_FUEL,
+                 threshold: int = 100, window: int = 100, jit: bool = True,
+                 fault: str | None = None, direct_calls: bool = True,
+                 link: str = "patch", listeners: Sequence[Listener] = (),
+                 timeout_ms: int = DEFAULT_TIMEOUT_MS, node: str | None = None) -> None:
+        if link not in LINK_STYLES:
+            raise EngineError(f"unknown link style {link!r}; one of {', '.join(LINK_STYLES)}")
+        if fault is not None and fault not in FAULT_MODES:
+            raise EngineError(f"unknown fault {fault!r}; one of {', '.join(FAULT_MODES)}")
+        node = node or node_path()
+        if node is None:
+            raise EngineError("--host node needs Node.js: `node` is not on PATH "
+                              "(Debian: apt-get install nodejs)")
+        self.fuel_budget = self.op_budget = fuel
+        self.fuel_used, self.op_active = 0, False   # op_active stays False: no fuel to read
+        self.functions = {}
+        self.modules: list[Any] = []  # type: ignore[assignment]
+        self._instantiating = self._patch_notes = 0
+        self.link, self.link_stage, self.link_bases = link, None, None
+        self.listeners = list(listeners)
+        self.recorder = None
+        self.last_elapsed_ms = 0.0
+        #: The sum of last_elapsed_ms over every call so far, and the part of it the host
+        #: spent in host.instantiate (compile, link, patch; a bench splits the two).
+        self.elapsed_ms = self.instantiate_ms = 0.0
+        self._guard = False
+        self._writes: list[list[Any]] = []
+        self._funcs: dict[str, NodeFunc] = {}
+        self._types: dict[str, wasmtime.FuncType | None] = {}
+        self._pending: int | None = None
+        self._store_id = next(_ids)
+        self.store = _Store(self)  # type: ignore[assignment]
+        self.memory = _Memory(self)  # type: ignore[assignment]
+        self.table = _Table(self)  # type: ignore[assignment]
+        host = resources.files("wasmviz.engine").joinpath("node_host.mjs")
+        try:
+            self._proc = subprocess.Popen([node, str(host)], stdin=subprocess.PIPE,
+                                          stdout=subprocess.PIPE, text=True, bufsize=1)
+        except OSError as exc:
+            raise EngineError(f"cannot start Node.js ({node}): {exc}") from None
+        constants = {"PATCH_NOTES": PATCH_NOTES, "MAX_PATCH_NOTES": MAX_PATCH_NOTES,
+                     "NOTE_CALL": NOTE_CALL, "OK": OK, "INVALID_MODULE": INVALID_MODULE,
+                     "LINK_ERROR": LINK_ERROR, "PATCH_TRAPPED": PATCH_TRAPPED,
+                     "PROVIDERS": Machine.PROVIDERS, "PIC_PROVIDERS": Machine.PIC_PROVIDERS,
+                     "LINK_EXPORTS": Machine.LINK_EXPORTS, "link": link}
+        # Listeners are known only below (the recorder), but whether there will be any is
+        # known now: without, the host sends no events (Machine's fast path).
+        reply = self._command({"op": "init", "wasm": base64.b64encode(main_wasm()).decode(),
+                               "report": bool(record or listeners), "timeout_ms": timeout_ms, "max_table": MAX_TABLE_ELEMENTS,
+                               "max_pages": MAX_MEMORY_PAGES, "constants": constants})
+        self.versions = {"node": reply["node"], "v8": reply["v8"]}
+        self._globals: dict[str, int] = dict(reply["globals"])
+        for e in reply["exports"]:
+            self._types[f"main:{e['name']}"] = _functype(e["type"])
+        exports = _Exports({name: NodeGlobal(self, name) for name in self._globals})
+        exports.update({k[5:]: self._func(k) for k in self._types})
+        self.instance = _Instance(exports)  # type: ignore[assignment]
+        self._apply(reply["sync"])
+        self.layout = Layout.read(exports, self.store)  # type: ignore[arg-type]
+        self.vsp = exports["vsp"]
+        self.entries = tuple(exports[f"enter{k}"] for k in range(self.layout.max_params + 1))
+        self._fn = {name: _Export(self, name) for name in (
+            "alloc", "define", "set_code", "invoke", "enqueue", "jit_flush", "configure",
+            "set_fault", "set_direct_calls", "set_link")}  # type: ignore[misc]
+        if record:
+            if Machine.recorder_factory is None:
+                raise EngineError("no recorder is wired in (import wasmviz.engine)")
+            self.recorder = Machine.recorder_factory(self)
+            self.listeners.insert(0, self.recorder)
+        self._fn["configure"](self.store, threshold, window, 1 if jit else 0)
+        self._fn["set_link"](self.store, LINK_STYLES[link])
+        self._fn["set_direct_calls"](self.store, 1 if direct_calls else 0)
+        if fault is not None:
+            self._fn["set_fault"](self.store, FAULT_MODES[fault])
+        for listener in self.listeners:
+            listener.on_started(self.store)  # type: ignore[arg-type]
+
+    # ---------------------------------------------------------------- Machine's hooks
+    def freeze_table(self) -> None:
+        """Cap V8's table size at the table's current size (the table-limit fault)."""
+        self._run({"op": "freeze_table"})
+
+    def _guarded(self, thunk: object, phase: str,
+                 budget: int | None = None) -> tuple[object, TrapInfo | None]:
+        """Run ``thunk`` under the host's watchdog; return (value, None) or (None, trap)."""
+        self._guard = True
+        try:
+            return thunk(), None  # type: ignore[operator]
+        except NodeTrap as exc:
+            return None, exc.info
+        finally:
+            self._guard = False
+
+    def _resolve(self, trap: TrapInfo) -> TrapInfo:
+        """Decide a NULL_OR_BAD_SIGNATURE the JS host could not (the call was not invoke's)
+        from the state it left: every call_indirect main and its JIT code make goes through
+        a function object's code slot, so if only null slots (or only slots of another type
+        than the callers name) are reachable that way, that is what failed. Both: unknown."""
+        if trap.code != "NULL_OR_BAD_SIGNATURE":
+            return trap
+        functions, _ = RecordReader(self.layout).update(live_memory(self.memory, self.store))
+        found = set()
+        for f in functions:
+            if not 0 < f.code_slot < len(self.table.keys) or not 0 <= f.params < len(
+                    self.entries):
+                continue
+            held = self.table.get(self.store, f.code_slot)
+            if held is None:
+                found.add("INDIRECT_CALL_TO_NULL")
+            elif held._type is not None and type_text(held._type) != type_text(
+                    self.entries[f.params].type(self.store)):
+                found.add("BAD_SIGNATURE")
+        return TrapInfo(found.pop(), trap.message, trap.backtrace) if len(found) == 1 else trap
+
+    def instantiate_bytes(self, data: bytes) -> int:
+        raise EngineError("instantiate_bytes is wasmtime's fuzzing entry; not under node")
+
+    def close(self) -> None:
+        """End the Node process (a machine is also closed when it is collected)."""
+        if self._proc.poll() is None:
+            try:
+                self._proc.stdin.write('{"op": "quit"}\n')  # type: ignore[union-attr]
+                self._proc.stdin.close()  # type: ignore[union-attr]
+            except OSError:
+                pass
+            try:
+                self._proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+
+    def __del__(self) -> None:
+        if not hasattr(self, "_proc"):
+            return  # __init__ failed before node started
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - at interpreter exit anything may be gone
+            pass
+
+    # ---------------------------------------------------------------- the pipe
+    def _command(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        if self._writes:
+            cmd["writes"], self._writes = self._writes, []
+        try:
+            self._proc.stdin.write(json.dumps(cmd) + "\n")  # type: ignore[union-attr]
+            self._proc.stdin.flush()  # type: ignore[union-attr]
+            line = self._proc.stdout.readline()  # type: ignore[union-attr]
+        except OSError as exc:
+            raise EngineError(f"the node host stopped: {exc}") from None
+        if not line:
+            raise EngineError(f"the node host exited (status {self._proc.poll()})")
+        reply: dict[str, Any] = json.loads(line)
+        if "error" in reply:
+            raise EngineError(f"the node host failed: {reply['error']}")
+        return reply
+
+    def _run(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """Send ``cmd``; replay the events it reported, then the state after it."""
+        reply = self._command(cmd)
+        self._replay(reply["events"])
+        self._apply(reply["sync"])
+        return reply
+
+    def _func(self, key: str) -> NodeFunc:
+        f = self._funcs.get(key)
+        if f is None:
+            f = self._funcs[key] = NodeFunc(key, self._types.get(key), self._store_id)
+        return f
+
+    def _apply(self, sync: dict[str, Any]) -> None:
+        """Bring the mirrors to the state V8 reported (memory runs, table, globals)."""
+        if "size" in sync:
+            self.memory.resize(sync["size"])
+        for at, data in sync.get("mem", ()):
+            self.memory.put(at, base64.b64decode(data))
+        if "table" in sync:
+            self.table.keys = sync["table"]
+        self._globals["vsp"] = sync["vsp"]
+        self._globals["link"] = sync["link"]
+
+    def _replay(self, events: list[dict[str, Any]]) -> None:
+        """Tell the listeners of each event, with the mirrors as they were at its instant."""
+        for ev in events:
+            self._apply(ev["sync"])
+            self.link_stage = ev["stage"]
+            self.link_bases = tuple(ev["bases"]) if ev["bases"] is not None else None
+            kind, number = ev["e"], ev.get("number", 0)
+            if kind == "compiled":
+                # Module `number` is being instantiated: a start function's notes may name
+                # its exports (_Store.get), as a wasmtime Caller can.
+                self._pending = number
+                for e in ev["exports"]:
+                    if e["kind"] == "function":
+                        self._types[f"m{number}:{e['name']}"] = _functype(e["type"])
+            elif kind == "linked":
+                self.modules.append(number)  # before on_linked, as instantiate.py does
+            handler = getattr(self, f"_on_{kind}")
+            for listener in self.listeners:
+                handler(listener, ev, tuple(ev.get("providers", ())))
+        self.link_stage = None
+
+    # Each ``_on_<event>`` tells one listener of one reported event, with the arguments
+    # instantiate.py passes for the same event under wasmtime.
+    def _on_note(self, li: Listener, ev: dict[str, Any], providers: tuple[str, ...]) -> None:
+        li.on_note(self.store, ev["kind"], ev["a"], ev["b"])  # type: ignore[arg-type]
+
+    def _on_invalid(self, li: Listener, ev: dict[str, Any], providers: tuple[str, ...]) -> None:
+        data = self.memory.read(self.store, ev["ptr"], ev["ptr"] + ev["len"])
+        li.on_invalid(self.store, ev["number"], ev["ptr"], data,  # type: ignore[arg-type]
+                      Exception(ev["message"]))
+
+    def _on_compiled(self, li: Listener, ev: dict[str, Any], providers: tuple[str, ...]) -> None:
+        module = SimpleNamespace(
+            imports=[SimpleNamespace(module=i["module"], name=i["name"],
+                                     type=_JS_KINDS.get(i["kind"], lambda: i["kind"])())
+                     for i in ev["imports"]],
+            exports=[SimpleNamespace(name=e["name"]) for e in ev["exports"]])
+        data = self.memory.read(self.store, ev["ptr"], ev["ptr"] + ev["len"])
+        li.on_compiled(self.store, ev["number"], ev["ptr"], data, module)  # type: ignore[arg-type]
+
+    def _on_link_error(self, li: Listener, ev: dict[str, Any],
+                       providers: tuple[str, ...]) -> None:
+        exc = NodeTrap(_trap(ev["trap"])) if ev["trap"] else Exception(ev["message"])
+        li.on_link_error(self.store, ev["number"], exc, providers)  # type: ignore[arg-type]
+
+    def _on_linked(self, li: Listener, ev: dict[str, Any], providers: tuple[str, ...]) -> None:
+        exports = _Exports({e["name"]: self._func(e["key"]) if e["key"] else None
+                            for e in ev["exports"]})
+        li.on_linked(self.store, ev["number"], exports, providers)  # type: ignore[arg-type]
+
+    def _on_no_patch(self, li: Listener, ev: dict[str, Any], providers: tuple[str, ...]) -> None:
+        li.on_patch_trapped(self.store, ev["number"], _no_patch(ev))  # type: ignore[arg-type]
+
+    def _on_patch_trapped(self, li: Listener, ev: dict[str, Any],
+                          providers: tuple[str, ...]) -> None:
+        li.on_patch_trapped(self.store, ev["number"], _trap(ev["trap"]))  # type: ignore[arg-type]
+
+    def _on_patched(self, li: Listener, ev: dict[str, Any], providers: tuple[str, ...]) -> None:
+        li.on_patched(self.store, ev["number"])  # type: ignore[arg-type]
+
+
+class _Export:
+    """One of main's exported functions, called in V8 as ``fn(store, *args)``."""
+
+    def __init__(self, machine: NodeMachine, name: str) -> None:
+        self._m, self._name = machine, name
+
+    def __call__(self, store: Any, *args: int) -> int | None:
+        m = self._m
+        reply = m._run({"op": "call", "name": self._name, "args": [int(a) for a in args],
+                        "guard": m._guard})
+        m.last_elapsed_ms = float(reply["elapsed_ms"])
+        m.elapsed_ms += m.last_elapsed_ms
+        m.instantiate_ms += float(reply["instantiate_ms"])
+        if reply["trap"] is not None:
+            raise NodeTrap(m._resolve(_trap(reply["trap"])))
+        value = reply["value"]
+        return None if value is None else int(value)
+
+
+def _trap(t: dict[str, Any]) -> TrapInfo:
+    return TrapInfo(t["code"], t["message"], tuple(t.get("frames", ())))
+
+
+def _no_patch(ev: dict[str, Any]) -> TrapInfo:
+    """The trap instantiate.py reports for a missing or ill-typed link export."""
+    name, what = ev["name"], ev["what"]
+    if what == "missing":
+        text = f"exports no `{name}`"
+    elif what == "not a function":
+        text = f"exports a `{name}` that is not a function"
+    else:
+        ty = f"({' '.join(what['params'])}) -> ({' '.join(what['results'])})"
+        text = f"exports a `{name}` of type {ty}, not () -> ()"
+    return TrapInfo(ev["code"], f"module {ev['number']} {text}; the host calls {name}() "
+                                "after linking")
+
+
+_MAIN_WASM: bytes | None = None
+
+
+def main_wasm() -> bytes:
+    """main.wat as a binary: the very bytes both engines run."""
+    global _MAIN_WASM  # noqa: PLW0603 - converted once per process
+    if _MAIN_WASM is None:
+        _MAIN_WASM = wasmtime.wat2wasm(MAIN_WAT.read_text())
+    return _MAIN_WASM
+
+
+def run(scenario: Scenario, *, record: bool = True, disassemble: bool = True,
+        timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Trace:
+    """Run ``scenario`` under Node's V8 and return its trace (scenario.run's twin)."""
+    scenario.validate()
+    machine = NodeMachine(record=record, fuel=scenario.fuel, threshold=scenario.threshold,
+                          window=scenario.window, jit=scenario.jit,
+                          fault=scenario.fault if scenario.fault in FAULT_MODES else None,
+                          direct_calls=scenario.direct_calls, link=scenario.link,
+                          timeout_ms=timeout_ms)
+    try:
+        result, trap = None, None
+        if scenario.source is not None:
+            machine.load(scenario.source)
+            if scenario.fault == "table-limit":
+                machine.freeze_table()
+            if scenario.jit_now and scenario.jit:
+                machine.jit_now()
+            result, trap = _call(machine, scenario.call or "", scenario)
+        many = len(scenario.exprs) > 1
+        for i, expr in enumerate(scenario.exprs, start=1):
+            name = f"expr{i}" if many else "expr"
+            machine.load(expr, expr_name=name)
+            if scenario.fault == "table-limit":
+                machine.freeze_table()
+            if scenario.jit:
+                machine.jit_now([name])
+            result, trap = _call(machine, name, scenario)
+            if trap:
+                break
+    finally:
+        machine.close()
+    if machine.recorder is None:
+        return Trace((), result, trap, machine.layout)
+    trace = _for_v8(machine.recorder.trace(result, trap), machine.versions)  # type: ignore[attr-defined]
+    return with_disassembly(trace) if disassemble else trace
+
+
+#: What may differ between the engines' traces of one scenario (docs/engines.md): a step's
+#: fuel, the engine's own words (trap message and backtrace, a validation or link error), and
+#: the captions that quote them. Everything else must be identical.
+ENGINE_FIELDS = ("fuel_used", "trap_message", "trap_backtrace", "error")
+ENGINE_DETAIL = ("fuel_spent", "fuel_budget", "engine")
+
+
+def parity_view(trace: Trace) -> list[dict[str, Any]]:
+    """Each step as JSON (Step.to_json: phase, kind, table, memory changes, module, edges,
+    result, trap code, detail, records) without ENGINE_FIELDS and ENGINE_DETAIL; the caption
+    with the engine's name as ``<engine>``, and left out where it quotes the engine's words
+    (a step with a trap or an error)."""
+    out = []
+    for step in trace.steps:
+        d = step.to_json()
+        for key in ENGINE_FIELDS:
+            d.pop(key, None)
+        d["detail"] = {k: v for k, v in d["detail"].items() if k not in ENGINE_DETAIL}
+        quoted = step.trap is not None or step.error is not None
+        d["caption"] = None if quoted else (d["caption"].replace("wasmtime", "<engine>")
+                                            .replace("V8", "<engine>"))
+        out.append(d)
+    return out
+
+
+def _for_v8(trace: Trace, versions: dict[str, str]) -> Trace:
+    """Say which engine ran: the first step's detail names it and says fuel is absent, and
+    captions name V8 where the shared captions name wasmtime."""
+    steps = [replace(s, caption=s.caption.replace("wasmtime", "V8")) if "wasmtime" in s.caption
+             else s for s in trace.steps]
+    if steps:
+        engine = {"name": "node", **versions, "fuel": None, "note": ENGINE_NOTE}
+        steps[0] = replace(steps[0], detail={**steps[0].detail, "engine": engine})
+    return replace(trace, steps=tuple(steps))
