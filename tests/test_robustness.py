@@ -60,7 +60,8 @@ def test_narration_images_come_only_from_the_lessons_folder(qtbot, tmp_path: Pat
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QImage
 
-    from wasmviz.ui.lesson_panel import _FittedBrowser, narration_image_path
+    from wasmviz.lessons.loader import image_file
+    from wasmviz.ui.lesson_panel import _FittedBrowser
 
     image = QImage(30, 20, QImage.Format.Format_RGB32)
     image.fill(Qt.GlobalColor.red)
@@ -68,17 +69,20 @@ def test_narration_images_come_only_from_the_lessons_folder(qtbot, tmp_path: Pat
     fifo(tmp_path / "pipe.png")
     browser = _FittedBrowser()
     qtbot.addWidget(browser)
-    browser.folder = tmp_path
-    # Each of these read without end or froze the window before (review D1).
-    browser.setMarkdown("![z](/dev/zero) ![p](pipe.png) ![u](../x.png) ![f](file:///dev/zero) "
-                        "<img src=\"/dev/zero\"> ![ok](red.png)")
+    # Each of these read without end or froze the window before (review D1). Now the pane
+    # reads nothing: it shows what the worker read with the lesson (here: red.png only).
+    browser.show_markdown("![z](/dev/zero) ![p](pipe.png) ![u](../x.png) "
+                          "![f](file:///dev/zero) <img src=\"/dev/zero\"> ![ok](red.png)",
+                          {"red.png": QImage(str(tmp_path / "red.png"))})
     browser.resize(400, 200)
     browser.grab()  # lays the document out: every image is asked for now
     assert browser.loadResource(2, QUrl("red.png")).size().width() == 30
     for name in ("/dev/zero", "pipe.png", "../x.png", "file:///dev/zero"):
         assert browser.loadResource(2, QUrl(name)).width() == 1  # the blank placeholder
-    assert narration_image_path(tmp_path, QUrl("/etc/hostname")) is None
-    assert narration_image_path(tmp_path, QUrl("https://example.com/a.png")) is None
+    assert image_file(tmp_path, "/etc/hostname") is None
+    assert image_file(tmp_path, "../x.png") is None
+    assert image_file(tmp_path, "file:///dev/zero") is None
+    assert image_file(tmp_path, "https://example.com/a.png") is None
 
 
 def test_narration_file_links_open_nothing(qtbot, monkeypatch) -> None:
@@ -213,7 +217,9 @@ def test_the_app_reports_a_bad_trace_in_messages(qtbot, window, tmp_path: Path,
     data["steps"][0]["memory_pages"] = 10**9
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(data))
-    window.open_trace(str(bad))
+    count = window.messages.count()
+    window.open_trace(str(bad))   # read by a worker
+    qtbot.waitUntil(lambda: window.messages.count() > count, timeout=10000)
     last = window.messages.item(window.messages.count() - 1).text()
     assert "memory_pages is 1000000000" in last
     count = window.messages.count()

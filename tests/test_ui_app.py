@@ -136,7 +136,9 @@ def test_a_broken_trace_file_is_reported_not_raised(qtbot, window: MainWindow,
                                                     tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    window.open_trace(str(bad))
+    count = window.messages.count()
+    window.open_trace(str(bad))   # read by a worker
+    qtbot.waitUntil(lambda: window.messages.count() > count, timeout=10000)
     assert "not a wasmviz trace" in window.messages.item(window.messages.count() - 1).text()
 
 

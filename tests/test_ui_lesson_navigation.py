@@ -111,8 +111,8 @@ def test_opening_a_trace_file_detaches_the_lesson(qtbot, window: MainWindow,
     saved = window.export_trace(str(tmp_path / "mine.json"))
     assert saved
     open_choices(qtbot, window, tmp_path)
-    window.open_trace(saved)
-    assert window.session.detached
+    window.open_trace(saved)   # read by a worker
+    qtbot.waitUntil(lambda: window.session.detached, timeout=10000)
     assert window.lesson_panel.detached_banner.isVisible()
     opened = window.player.trace
     ctrl(qtbot, window, Qt.Key.Key_Right)

@@ -354,6 +354,12 @@ def _memory(e: Expectation, trace: Trace, index: int) -> str | None:
         return f"bytes {e.qualifiers['bytes']!r} is not hex such as \"00 61 73 6d\""
     if not isinstance(e.value, int):
         return "memory needs an address"
+    # Range-checked like a memory highlight: bytes beyond the recorded memory do not exist,
+    # they must not read as zeros and pass (review D13).
+    size = trace[index].memory_pages * 65536
+    if not 0 <= e.value <= size - len(want):
+        return (f"no such bytes: {e.value:#x}..{e.value + len(want):#x} is beyond the memory, "
+                f"which is {trace[index].memory_pages} pages ({size:#x} bytes) at this step")
     got = trace.memory_at(index, e.value, len(want))
     return None if got == want else f"bytes {got.hex(' ')}"
 

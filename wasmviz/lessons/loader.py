@@ -16,6 +16,7 @@ from ..engine.scenario import MIN_FUEL, Scenario, ScenarioError
 from ..engine.trace import PHASES
 from .model import KINDS, LEVELS, Lesson, LessonError, LessonStep, Where, type_name
 from .parts import StepParts
+from .positions import Positions, Problem
 from ..safe_files import (MAX_IMAGE_BYTES, FileTooLarge, NotRegularFile, UnsafeFile,
                           is_small_regular_file, read_small_bytes, read_small_text)
 
@@ -45,6 +46,26 @@ _TOML_HINTS = {
 }
 
 
+def narration_images(narration: str) -> list[str]:
+    """The targets of the images a narration shows (``![alt](target)``, ``<img src=..>``)."""
+    return [m[0] or m[1] for m in _IMAGE.findall(narration)]
+
+
+def image_file(folder: Path, target: str) -> Path | None:
+    """The file a narration image ``target`` names, if it is inside ``folder``; else None.
+
+    Only plain relative or absolute paths: a URL scheme (file:, http:, ...) names nothing.
+    """
+    if not target or "://" in target or target.startswith("file:") or "\0" in target:
+        return None
+    try:
+        base = folder.resolve()
+        path = (base / target).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return None
+    return path if path.is_relative_to(base) and path != base else None
+
+
 def shipped() -> list[Path]:
     """Return the shipped lesson files in curriculum order (their names start with a number)."""
     return sorted(LESSONS_DIR.glob(f"*{SUFFIX}"))
@@ -59,7 +80,10 @@ def find(name_or_path: str, base: Path = LESSONS_DIR) -> Path:
     path = Path(name_or_path).expanduser()
     if path.suffix == SUFFIX or path.exists():
         if not path.is_file():
-            raise LessonError(Where(str(path)), "no such lesson file")
+            # A stat, not a read: a FIFO is named as one here, never opened.
+            raise LessonError(Where(str(path)), "not a lesson file (a folder, a device or a "
+                                                "pipe)" if path.exists() else
+                              "no such lesson file")
         return path
     candidates = sorted(base.glob(f"*{SUFFIX}"))
     key = name_or_path.strip().lower()
@@ -117,20 +141,31 @@ def loads(text: str, path: Path) -> Lesson:
         detail += _TOML_HINTS.get(detail, "")
         col = f" (column {m.group(2)})" if m else ""
         raise LessonError(Where(str(path), line), f"not valid TOML{col}: {detail}") from None
-    except RecursionError:
-        # tomllib parses nested arrays and tables recursively.
-        raise LessonError(Where(str(path)), "not valid TOML: arrays or tables are nested too "
-                                            "deeply") from None
-    except ValueError as exc:
-        # Python refuses to convert integers of more than 4300 digits (tomllib lets it through).
-        raise LessonError(Where(str(path)), f"not valid TOML: {exc}") from None
+    except (RecursionError, ValueError) as exc:
+        # tomllib recurses once per nested array or table, and Python refuses to convert an
+        # integer of more than 4,300 digits; neither says where. The scan does (review D13).
+        scan = Positions(text)
+        if scan.problem is None:
+            what = "arrays or tables are nested too deeply" if isinstance(exc, RecursionError) \
+                else str(exc)
+            raise LessonError(Where(str(path)), f"not valid TOML: {what}") from None
+        raise _problem(scan.problem, path, scan.step_at(scan.problem.line)) from None
+    reader = _Reader(text, path)
+    if reader.problem is not None:
+        # Parsed, but nested deeper than anything can print or compare (a 10,000-level
+        # dotted key in where/detail once ended in "the checker itself failed"), or a number
+        # beyond 64 bits: refused here, at its line.
+        raise _problem(reader.problem, path, reader.step_at(reader.problem.line))
     try:
-        return _Reader(text, path).lesson(data)
+        return reader.lesson(data)
     except RecursionError:
-        # A 10,000-level dotted key (`where.a.a.a...`) parses, but nothing can print or walk it:
-        # say so, rather than "the checker itself failed" (review D13).
+        # Defence in depth: the scan bounds nesting, so this should not be reachable.
         raise LessonError(Where(str(path)), "a value is nested too deeply (a dotted key or "
                                             "table many levels deep)") from None
+
+
+def _problem(problem: Problem, path: Path, step: int = 0) -> LessonError:
+    return LessonError(Where(str(path), problem.line, step), problem.message)
 
 
 class _Reader(StepParts):
@@ -237,18 +272,13 @@ class _Reader(StepParts):
     def check_images(self, narration: str, number: int, line: int) -> None:
         """Narration images must be regular, size-capped files in the lesson's folder.
 
-        The app shows only those (lesson_panel.narration_image_path); saying so here lets
-        `lessons check` refuse `![x](/dev/zero)` instead of passing it (review D1).
+        The app shows only those (ui.runner.load_narration_images reads them in a worker);
+        saying so here lets `lessons check` refuse `![x](/dev/zero)` instead of passing it
+        (review D1).
         """
-        folder = self.path.resolve().parent
-        for name in _IMAGE.findall(narration):
-            target = name[0] or name[1]
-            try:
-                path = (folder / target).resolve() if "://" not in target and \
-                    not target.startswith("file:") and "\0" not in target else None
-            except (OSError, RuntimeError, ValueError):
-                path = None
-            if path is None or not path.is_relative_to(folder):
+        for target in narration_images(narration):
+            path = image_file(self.path.resolve().parent, target)
+            if path is None:
                 raise self.fail(f"narration image {target!r} is not a file in the lesson's "
                                 "folder; a lesson may only show images beside it", line, number)
             if not is_small_regular_file(path, MAX_IMAGE_BYTES):

@@ -99,10 +99,7 @@ class StepParts(Positions):
             raise self.fail(f"expect must be a list of tables such as [{{result = 52}}], not "
                             f"{type_name(items)}", line, number)
         # Name each expectation's own line when they are written one per line.
-        subjects = [next((k for k in item if k in EXPECT_KEYS), next(iter(item), ""))
-                    if isinstance(item, dict) else "" for item in items]
-        lines = iter(self.item_lines(subjects, len(items), line, end) if len(items) > 1
-                     else [line])
+        lines = iter(self.item_lines(len(items), line) if len(items) > 1 else [line])
         parsed = tuple(self.expectation(item, number, next(lines)) for item in items)
         # A caption is prose written by the host: matching its words proves nothing about
         # the table or memory, so it may accompany evidence of state but never replace it.

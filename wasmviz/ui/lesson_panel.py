@@ -3,8 +3,9 @@
 This file holds the dock and its player page; the browser page is LessonBrowser
 (lesson_browser.py).
 
-Narration is Qt's own Markdown (QTextBrowser.setMarkdown). Next/Back move the shared Player,
-so the diagram and every dock follow the lesson exactly as they follow the transport; while
+Narration is Qt's own Markdown (QTextBrowser.setMarkdown); its images were read and decoded
+with the lesson, by a worker, so the pane never reads the disk. Next/Back move the shared
+Player, so the diagram and every dock follow the lesson exactly as they follow the transport; while
 another run is on the player the lesson is detached and says so, and Next/Back wait.
 
 Numbering is the one the rest of the app uses: lessons by their file number ("06 · …", as the
@@ -15,6 +16,7 @@ transport shows them.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Mapping
 
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QImage, QKeySequence, QShortcut, QTextDocument
@@ -22,11 +24,9 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QProgressBar, QPushB
                                QScrollArea, QSizePolicy, QStackedWidget, QTextBrowser, QVBoxLayout,
                                QWidget)
 
-from ..lessons import LessonError, load, shipped
-from ..safe_files import MAX_IMAGE_BYTES, read_small_bytes
 from .lesson_browser import LessonBrowser
 from .lesson_checkpoint import CheckpointBox
-from .lesson_session import LessonSession, lesson_label, next_lesson, step_title
+from .lesson_session import LessonSession, lesson_label, step_title
 
 #: A button does not wrap: a longer lesson title is cut (the tooltip has it whole).
 BUTTON_CHARS = 34
@@ -226,7 +226,8 @@ class LessonPanel(QWidget):
         self.title.setText(lesson_label(path, lesson.title))
         self.title.setToolTip(lesson.summary)
         self.progress.setRange(0, max(self.session.count - 1, 1))
-        self.next_path = next_lesson(path)
+        opened = self.session.opened
+        self.next_path = opened.next_path if opened is not None else None
 
     def _on_position(self, position: int) -> None:
         step = self.session.step
@@ -241,8 +242,8 @@ class LessonPanel(QWidget):
         self.trace_step.setText(f"<small>Shows trace step {self.session.trace_index + 1} of "
                                 f"{len(trace)}</small>")
         self.progress.setValue(position)
-        self.narration.folder = self.session.path.parent if self.session.path else None
-        self.narration.setMarkdown(step.narration)
+        opened = self.session.opened
+        self.narration.show_markdown(step.narration, opened.images if opened else {})
         self.checkpoint.show_checkpoint(step.checkpoint,
                                         self.session.answers.get(step.number, False))
         self.scroll.verticalScrollBar().setValue(0)
@@ -301,17 +302,15 @@ class LessonPanel(QWidget):
             which = (f"the checkpoints on steps {', '.join(str(n) for n in missing)}"
                      if len(missing) > 1 else f"the checkpoint on step {missing[0]}")
             text = f"<b>End of the lesson.</b> Answer {which} to complete it."
-        nxt = self.next_path
+        nxt, opened = self.next_path, s.opened
         if nxt is not None:
-            try:
-                label = lesson_label(nxt, load(nxt).title)
-            except LessonError:
-                label = nxt.stem
+            # Read with the lesson, by the worker: no lesson file is read on the GUI thread.
+            label = opened.next_label if opened is not None and opened.next_label else nxt.stem
             short = label if len(label) <= BUTTON_CHARS else label[:BUTTON_CHARS - 1] + "…"
             self.next_lesson_button.setText(f"Next lesson: {short}")
             self.next_lesson_button.setAccessibleName(f"Next lesson: {label}")
             self.next_lesson_button.setToolTip(f"Open the next lesson: {label}")
-        elif s.path is not None and s.path.resolve() in [p.resolve() for p in shipped()]:
+        elif opened is not None and opened.in_course:
             text += " This was the last lesson of the course."
         self.next_lesson_button.setVisible(nxt is not None)
         self.end_label.setText(text)
@@ -326,8 +325,9 @@ class _FittedBrowser(QTextBrowser):
 
     def __init__(self) -> None:
         super().__init__()
-        #: The open lesson's folder: the only place narration images may come from.
-        self.folder: Path | None = None
+        #: The open lesson's narration images, read and decoded by the worker that read the
+        #: lesson (ui.runner.load_narration_images), keyed as the document asks for them.
+        self.images: Mapping[str, QImage] = {}
         # Links are opened here, not by Qt: web links go to the browser; file: and anything
         # else would show a local file in the pane or hand it to xdg-open, so they do nothing.
         self.setOpenLinks(False)
@@ -345,25 +345,28 @@ class _FittedBrowser(QTextBrowser):
         if height != self.height():
             self.setFixedHeight(max(height, 24))
 
+    def show_markdown(self, text: str, images: Mapping[str, QImage]) -> None:
+        """Show ``text`` with the images read for it (setMarkdown drops the document's
+        resources, so they are handed over again after it)."""
+        self.images = images
+        self.setMarkdown(text)
+        document = self.document()
+        for name, image in images.items():
+            document.addResource(QTextDocument.ResourceType.ImageResource.value, QUrl(name),
+                                 image)
+
     def loadResource(self, kind: int, url: QUrl):  # noqa: N802 (Qt's name)
-        """Load a narration image, but only a regular, size-capped file in the lesson's folder.
+        """Answer from the images read with the lesson; never read the disk.
 
         Qt's own loader reads any path synchronously on the GUI thread: `![x](/dev/zero)` read
-        without end and a FIFO froze the window. Anything else (other kinds of resource, other
-        folders, other schemes) gets an empty 1x1 image. It must not be None: for a null
-        result QTextDocument falls back to reading the path itself with QFile.
+        without end and a FIFO froze the window (review D1). An image not read with the lesson
+        (another folder, another scheme) is an empty 1x1 image. It must not be None: for a
+        null result QTextDocument reads the path itself with QFile.
         """
         if getattr(kind, "value", kind) != QTextDocument.ResourceType.ImageResource.value:
             return ""
-        path = narration_image_path(self.folder, url)
-        image = QImage()
-        if path is not None:
-            try:
-                image = QImage.fromData(read_small_bytes(path, MAX_IMAGE_BYTES,
-                                                         "narration image"))
-            except (OSError, ValueError):
-                pass
-        return _blank_image() if image.isNull() else image
+        image = self.images.get(url.toString())
+        return _blank_image() if image is None or image.isNull() else image
 
 
 def _blank_image() -> QImage:
@@ -371,21 +374,6 @@ def _blank_image() -> QImage:
     image = QImage(1, 1, QImage.Format.Format_ARGB32)
     image.fill(Qt.GlobalColor.transparent)
     return image
-
-
-def narration_image_path(folder: Path | None, url: QUrl) -> Path | None:
-    """The file a narration image ``url`` names, if it is inside ``folder``; else None."""
-    if folder is None or url.scheme() not in ("", "file"):
-        return None
-    name = url.toLocalFile() if url.scheme() == "file" else url.path()
-    if not name:
-        return None
-    try:
-        base = folder.resolve()
-        path = (base / name).resolve()
-    except (OSError, RuntimeError, ValueError):
-        return None
-    return path if path.is_relative_to(base) and path != base else None
 
 
 def _open_web_link(url: QUrl) -> None:

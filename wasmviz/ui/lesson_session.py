@@ -1,7 +1,7 @@
 """A lesson being played: the file, its real run, the learner's position and answers.
 
-The session owns no widgets. It loads the file (a broken one is reported, never raised), runs the
-lesson's scenario off the GUI thread, binds it to the trace (``lessons.resolve``) and moves the
+The session owns no widgets. It reads the file (a broken one is reported, never raised) and runs
+the lesson's scenario off the GUI thread, binds it to the trace (``lessons.resolve``) and moves the
 shared Player to each lesson step's trace step, so the lesson drives the same transport the
 sandbox uses. Position, answers and "reached the end" are kept in QSettings; a watched file
 reloads when saved.
@@ -20,9 +20,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QSettings, QTimer, Signal
 
-from ..lessons import LESSONS_DIR, Lesson, LessonError, LessonStep, Resolved, load, shipped
+from ..lessons import LESSONS_DIR, Lesson, LessonError, LessonStep, Resolved, shipped
 from .player import Player
-from .runner import LessonRunner
+from .runner import LessonRunner, OpenedLesson
 
 #: "1. table.grow" -> "table.grow": an author's own numbering would clash with "Step 2 of 7".
 _ENUMERATION = re.compile(r"^\s*\d+\s*[.)]\s+")
@@ -113,8 +113,10 @@ class LessonSession(QObject):
         self.answers: dict[int, bool] = {}
         self.finished = False
         self._detached = False
+        #: What the worker read with the lesson: narration images, the next lesson's title.
+        self.opened: OpenedLesson | None = None
         self.runner = LessonRunner(self)
-        self.runner.finished.connect(self._on_checked)
+        self.runner.opened.connect(self._on_opened)
         self.runner.busy_changed.connect(self.busy_changed)
         self.watcher = QFileSystemWatcher(self)
         self.watcher.fileChanged.connect(self._on_file_changed)
@@ -133,8 +135,9 @@ class LessonSession(QObject):
         """Whether the lesson has a run but the player shows another trace."""
         return self._detached
 
-    def open(self, path: Path) -> bool:
-        """Load the lesson at ``path`` and start its run; False (and ``failed``) if broken."""
+    def open(self, path: Path) -> None:
+        """Start opening the lesson at ``path``: a worker reads, runs and checks it; then
+        ``loaded`` (or ``failed``, saying where and what) is emitted."""
         path = Path(path)
         if self.path is not None and self.path != path:
             self.watcher.removePaths(self.watcher.files())
@@ -143,20 +146,9 @@ class LessonSession(QObject):
         self.path = path
         if str(path) not in self.watcher.files() and path.exists():
             self.watcher.addPath(str(path))
-        try:
-            lesson = load(path)
-        except LessonError as exc:
-            self.failed.emit(str(exc))
-            return False
-        self.lesson = lesson
-        # The old binding belongs to the old text: until the new run is checked, there is none.
-        self.resolved = None
-        self._update_detached()
-        self.position, self.answers = saved_progress(self.settings, path)
-        self.finished = saved_finished(self.settings, path)
-        self.settings.setValue("lessons/last", str(path))
-        self.runner.start(lesson)
-        return True
+        # Read in the worker too, with its source_file and images: a FIFO there once froze
+        # the window for good (review D2), and a slow disk must not freeze it either.
+        self.runner.start(path)
 
     def reload(self) -> None:
         """Read the file again (after an author saved it), keeping the learner's place."""
@@ -170,7 +162,7 @@ class LessonSession(QObject):
         self._forget()
 
     def _forget(self) -> None:
-        self.lesson = self.resolved = None
+        self.lesson = self.resolved = self.opened = None
         self._update_detached()
 
     def _on_file_changed(self, path: str) -> None:
@@ -179,11 +171,25 @@ class LessonSession(QObject):
             self.watcher.addPath(path)
         self._reload_timer.start()
 
-    def _on_checked(self, resolved: Resolved | None, errors: list[LessonError]) -> None:
-        if errors:
+    def _on_opened(self, outcome: OpenedLesson | LessonError, path: Path) -> None:
+        if path != self.path:
+            return   # closed, or another lesson opened, while this one was read
+        if isinstance(outcome, LessonError):
+            # A broken file on reload leaves what was playing as it was.
+            self.failed.emit(str(outcome))
+            return
+        self.lesson, self.opened = outcome.lesson, outcome
+        # The old binding belongs to the old text: until the new run is bound, there is none.
+        self.resolved = None
+        self._update_detached()
+        self.position, self.answers = saved_progress(self.settings, path)
+        self.finished = saved_finished(self.settings, path)
+        self.settings.setValue("lessons/last", str(path))
+        if outcome.errors:
             # Play what can be played, but say precisely what is wrong, as the checker does.
-            self.failed.emit("\n".join(str(e) for e in errors))
-        if resolved is None or self.lesson is None or resolved.lesson is not self.lesson:
+            self.failed.emit("\n".join(str(e) for e in outcome.errors))
+        resolved = outcome.resolved
+        if resolved is None:
             return
         self.resolved = resolved
         self.position = min(self.position, len(self.lesson.steps) - 1)

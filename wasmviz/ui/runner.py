@@ -2,17 +2,23 @@
 
 The engine is Qt-free and each run uses a fresh wasmtime Store inside the worker; only the
 finished, immutable result crosses back to the GUI thread (through a queued signal). A newer
-request supersedes an older one: only the latest is reported.
+request supersedes an older one: only the latest is reported. Files are read the same way
+(FileRunner, LessonRunner): nothing the app opens is read on the GUI thread.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QUrl, Signal
+from PySide6.QtGui import QImage
 
 from ..engine import EngineError, Scenario, SourceError, Trace, run
-from ..lessons import Lesson, LessonError, run_lesson, verify
+from ..lessons import Lesson, LessonError, Resolved, Where, load, run_lesson, shipped, verify
+from ..lessons.loader import image_file, narration_images
+from ..safe_files import MAX_IMAGE_BYTES, UnsafeFile, read_small_bytes
 
 
 class _Job(QRunnable):
@@ -99,18 +105,31 @@ class ParseRunner(BackgroundRunner):
         self.parsed.emit(outcome, request)
 
 
-class TraceFileRunner(BackgroundRunner):
-    """Reads, checks and decodes a trace file off the GUI thread (engine.trace_limits).
+class FileRunner(BackgroundRunner):
+    """Reads and parses a file off the GUI thread: every file the app opens comes this way
+    (a program, a trace, a lesson with its source_file and narration images), so a FIFO, a
+    slow disk or a big file never blocks the window. The read itself is safe_files' (a
+    regular file under its cap, checked on the open descriptor).
 
-    Reports (Trace, path) or (message, path)."""
+    ``start(path, read)`` runs ``read(path)`` in the worker; ``loaded`` reports
+    (what it returned, or the exception it raised; path)."""
 
     loaded = Signal(object, object)
 
-    def start(self, path: str) -> None:
-        self._start(lambda: read_trace_file(path), path)
+    def start(self, path: str, read: Callable[[str], Any]) -> None:
+        self._start(lambda: read(path), path)
 
     def _deliver(self, outcome: Any, request: Any) -> None:
         self.loaded.emit(outcome, request)
+
+
+class TraceFileRunner(FileRunner):
+    """Reads, checks and decodes a trace file (engine.trace_limits).
+
+    Reports (Trace, path) or (message, path)."""
+
+    def start(self, path: str, read: Callable[[str], Any] | None = None) -> None:
+        super().start(path, read or read_trace_file)
 
 
 def read_trace_file(path: str) -> Trace | str:
@@ -120,28 +139,85 @@ def read_trace_file(path: str) -> Trace | str:
         return load_trace_file(path)
     except OSError as exc:
         return f"cannot read it ({exc.strerror or exc})"
+    except UnsafeFile as exc:   # a FIFO, a device, a folder, too big: refused unread
+        return f"cannot read it ({exc})"
     except ValueError as exc:
         return f"not a wasmviz trace ({exc})"
     except Exception as exc:  # noqa: BLE001 - a bad file must never take the app down
         return f"not a wasmviz trace ({exc!r})"
 
 
+@dataclass(frozen=True)
+class OpenedLesson:
+    """What opening a lesson needs of the disk, read in the worker: the lesson (its
+    source_file read in), its narration images decoded, its run checked, and the title of the
+    next lesson of the course (for the "Next lesson" button)."""
+
+    lesson: Lesson
+    #: The resolved run, or None when the scenario could not run.
+    resolved: Resolved | None
+    errors: tuple[LessonError, ...]
+    #: Each narration image, keyed as the document asks for it (QUrl(target).toString()).
+    images: Mapping[str, QImage] = field(default_factory=dict)
+    next_path: Path | None = None
+    next_label: str = ""
+    #: Whether the lesson is one of the shipped course (with no next one: the last).
+    in_course: bool = False
+
+
+def open_lesson(path: Path) -> OpenedLesson:
+    """Load, run and check the lesson at ``path`` (in a worker); LessonError if unreadable."""
+    from .lesson_session import lesson_label, next_lesson  # noqa: PLC0415 - no import cycle
+    lesson = load(path)
+    images = load_narration_images(lesson)
+    try:
+        resolved, errors = verify(lesson, run_lesson(lesson))
+    except LessonError as exc:
+        resolved, errors = None, [exc]
+    except Exception as exc:  # noqa: BLE001 - a bug in wasmviz: said, and the text still shown
+        resolved, errors = None, [LessonError(lesson.where(), f"unexpected error: {exc!r}")]
+    nxt, label = next_lesson(path), ""
+    if nxt is not None:
+        try:
+            label = lesson_label(nxt, load(nxt).title)
+        except LessonError:
+            label = nxt.stem
+    in_course = Path(path).resolve() in [p.resolve() for p in shipped()]
+    return OpenedLesson(lesson, resolved, tuple(errors), images, nxt, label, in_course)
+
+
+def load_narration_images(lesson: Lesson) -> dict[str, QImage]:
+    """Decode every image the lesson's narration shows, each only if it is a regular file
+    of at most MAX_IMAGE_BYTES inside the lesson's folder (as the loader checked): the
+    narration then never reads the disk on the GUI thread (review D1)."""
+    images: dict[str, QImage] = {}
+    for step in lesson.steps:
+        for target in narration_images(step.narration):
+            key = QUrl(target).toString()
+            path = image_file(lesson.path.resolve().parent, target)
+            if key in images or path is None:
+                continue
+            try:
+                image = QImage.fromData(read_small_bytes(path, MAX_IMAGE_BYTES,
+                                                         "narration image"))
+            except (OSError, ValueError):
+                continue   # changed since it was checked: it shows as a blank
+            if not image.isNull():
+                images[key] = image
+    return images
+
+
 class LessonRunner(BackgroundRunner):
-    """Runs and checks lessons with the checker's own code, so the app shows exactly the
-    messages `wasmviz lessons check` prints."""
+    """Opens lessons: reads, runs and checks them with the checker's own code (so the app
+    shows exactly the messages `wasmviz lessons check` prints), all off the GUI thread."""
 
-    #: (Resolved, or None when the run failed; [LessonError, ...])
-    finished = Signal(object, object)
+    #: (OpenedLesson, or the LessonError saying why the file cannot be read; path)
+    opened = Signal(object, object)
 
-    def start(self, lesson: Lesson) -> None:
-        self._start(lambda: verify(lesson, run_lesson(lesson)), lesson)
+    def start(self, path: Path) -> None:
+        self._start(lambda: open_lesson(path), path)
 
     def _deliver(self, outcome: Any, request: Any) -> None:
-        if isinstance(outcome, tuple):
-            self.finished.emit(*outcome)
-        elif isinstance(outcome, LessonError):
-            self.finished.emit(None, [outcome])
-        else:
-            self.finished.emit(None, [LessonError(request.where(),
-                                                  f"unexpected error: {outcome!r}")])
-
+        if not isinstance(outcome, (OpenedLesson, LessonError)):
+            outcome = LessonError(Where(str(request)), f"unexpected error: {outcome!r}")
+        self.opened.emit(outcome, request)

@@ -2,7 +2,8 @@
 
 They live apart from main_window.py because they are one concern (moving text and traces
 between the app and the disk, with a dialog when no path is given, and every failure reported
-in Messages instead of raised) and the window file was past the size guideline. MainWindow
+in Messages instead of raised) and the window file was past the size guideline. Every file is
+read by a worker (runner.FileRunner), never on the GUI thread. MainWindow
 inherits FileCommands, so ``window.open_program(...)`` and the rest keep their names.
 """
 
@@ -15,8 +16,8 @@ from PySide6.QtWidgets import QFileDialog
 
 from ..data import PROGRAMS_DIR
 from ..engine import Trace
-from ..safe_files import is_small_regular_file, read_small_text
-from .runner import TraceFileRunner, read_trace_file
+from ..safe_files import read_small_text
+from .runner import FileRunner, TraceFileRunner
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QDockWidget
@@ -27,8 +28,13 @@ if TYPE_CHECKING:
 
 #: Program files are a few lines; a larger one is a mistake (or /dev/zero).
 MAX_PROGRAM_BYTES = 256 * 1024
-#: A trace file up to this size is read on the GUI thread (tens of ms); a bigger one by a worker.
-SYNC_TRACE_BYTES = 1024 * 1024
+
+
+def read_program(path: str) -> str:
+    """The text of the program file at ``path`` (run by a worker: never on the GUI thread).
+
+    Raises UnsafeFile (a FIFO, a device, a folder, too big, not UTF-8) or OSError."""
+    return read_small_text(Path(path), MAX_PROGRAM_BYTES)
 
 
 class FileCommands:
@@ -44,6 +50,7 @@ class FileCommands:
         central: DiagramView
         docks: dict[str, QDockWidget]
         _trace_files: TraceFileRunner | None
+        _program_files: FileRunner | None
         _shown_what: str
 
     # ---------------------------------------------------------------- programs
@@ -54,18 +61,32 @@ class FileCommands:
         return sorted(folder.glob("*.wv")) if folder.is_dir() else []
 
     def open_program(self, path: str | None) -> bool:
-        """Load a program file into the sandbox editor (nothing runs until Run)."""
+        """Start loading a program file into the sandbox editor (nothing runs until Run).
+
+        A worker reads it; the editor changes when it is read, or Messages says why not (the
+        editor keeps what it had). False only if no file was chosen.
+        """
         if path is None:
             folder = self.example_programs()[0].parent if self.example_programs() else Path()
             path, _ = QFileDialog.getOpenFileName(self, "Open program", str(folder),
                                                   "Programs (*.wv);;All files (*)")
             if not path:
                 return False
-        try:
-            text = read_small_text(Path(path), MAX_PROGRAM_BYTES)
-        except (OSError, ValueError) as exc:
-            self.notify(f"Could not open {path}: {exc}", error=True)
-            return False
+        # Made on first use (as _trace_files), so MainWindow needs to know nothing of it.
+        runner = getattr(self, "_program_files", None)
+        if runner is None:
+            runner = self._program_files = FileRunner(self)
+            runner.loaded.connect(self._on_program_file)
+        self.statusBar().showMessage(f"Opening {path}…", 5000)
+        # read_program is looked up now, so a test can watch which thread reads.
+        runner.start(str(path), read_program)
+        return True
+
+    def _on_program_file(self, text: object, path: str) -> None:
+        """The worker's outcome: the program's text, or the exception saying why not."""
+        if not isinstance(text, str):
+            self.notify(f"Could not open {path}: {text}", error=True)
+            return
         self.sandbox.editor.setPlainText(text)
         self.sandbox.call_edit.clear()
         self.docks["Sandbox"].show()
@@ -114,17 +135,15 @@ class FileCommands:
                                lambda: self.player.trace.dumps(indent=1))
 
     def open_trace(self, path: str | None = None) -> None:
+        """Start opening a trace file: a worker reads, checks and decodes it, then the player
+        shows it (or Messages says why not)."""
         if path is None:
             path, _ = QFileDialog.getOpenFileName(self, "Open trace", "", "JSON (*.json)")
         if not path:
             return
         # Read, checked against limits and decoded by a worker (engine.trace_limits): a file
         # claiming 10^9 pages once took the app past 6 GB, and a bad one raised in views.
-        # A small file (what a sandbox run saves) is read at once; a bigger one in the
-        # background, so the window keeps responding.
-        if is_small_regular_file(Path(path), SYNC_TRACE_BYTES):
-            self._on_trace_file(read_trace_file(str(path)), str(path))
-            return
+        # Every file, however small: a FIFO or a slow disk must not freeze the window.
         if self._trace_files is None:
             self._trace_files = TraceFileRunner(self)
             self._trace_files.loaded.connect(self._on_trace_file)
