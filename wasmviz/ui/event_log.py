@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
 
 from ..engine.trace import PHASES, Step
 from . import colors
+from .diagram.history import trace_link
 from .player import Player
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -34,6 +35,27 @@ PHASE_TIPS = {
     "patch": "patch: the new module grows the table, sets slots, relocates code slots",
     "call": "call: functions run, interpreted or through call_indirect into JIT code",
 }
+#: The link and patch phases differ by link style (docs/abi.md, "Link styles").
+LINK_PHASE_TIPS = {
+    "start": {"link": "link: the new module is instantiated, and its start function grows the "
+                      "table, table.inits its functions and relocates, inside instantiation",
+              "patch": "patch: nothing left to patch; main records the status"},
+    "pic": {"link": "link: main reserves table slots first, then the host instantiates the "
+                    "module with __table_base and __memory_base; its active segment fills "
+                    "the slots",
+            "patch": "patch: the host calls __wasm_apply_data_relocs, which relocates the "
+                     "code slots"},
+}
+#: What the count line calls each link style.
+LINK_NAMES = {"patch": "exported patch", "start": "start function",
+              "pic": "position-independent"}
+
+
+def phase_tip(phase: str, link: str = "") -> str:
+    """What ``phase`` means in a trace whose modules link in style ``link``."""
+    return LINK_PHASE_TIPS.get(link, {}).get(phase) or PHASE_TIPS.get(phase, phase)
+
+
 COLUMNS = ("Step", "Phase", "Kind", "What happened")
 PHASE_COLUMN = 1
 KIND_COLUMN = 2
@@ -59,6 +81,8 @@ class StepListModel(QAbstractTableModel):
     def __init__(self, player: Player, parent: Any = None) -> None:
         super().__init__(parent)
         self.player = player
+        #: How the trace's generated modules link in, read from their bytes ("" if none).
+        self.link = trace_link(player.trace)
         player.trace_changed.connect(self._on_trace_changed)
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802
@@ -77,7 +101,7 @@ class StepListModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             text = textwrap.fill(step.caption, 80)
             if col == PHASE_COLUMN:
-                return PHASE_TIPS.get(step.phase, step.phase) + "\n\n" + text
+                return phase_tip(step.phase, self.link) + "\n\n" + text
             return (f"Step {step_number(step)} of {len(self.player.trace)} · "
                     f"{step.phase}/{step.kind}\n\n{text}\n\nClick to go there")
         if role == Qt.ItemDataRole.ForegroundRole and col >= KIND_COLUMN \
@@ -101,6 +125,7 @@ class StepListModel(QAbstractTableModel):
 
     def _on_trace_changed(self) -> None:
         self.beginResetModel()
+        self.link = trace_link(self.player.trace)
         self.endResetModel()
 
 
@@ -257,4 +282,9 @@ class EventLog(QWidget):
             self._on_step_changed(self.player.index, -1)
 
     def _update_count(self) -> None:
-        self.count.setText(f"{self.proxy.rowCount()} / {self.model.rowCount()} steps")
+        link = LINK_NAMES.get(self.model.link, "")
+        self.count.setText(f"{self.proxy.rowCount()} / {self.model.rowCount()} steps"
+                           + (f" · linked by {link}" if link else ""))
+        self.count.setToolTip("Steps shown / steps in the trace"
+                              + (f"; its modules link in by {link} (read from their bytes)"
+                                 if link else ""))

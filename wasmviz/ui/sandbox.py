@@ -11,15 +11,25 @@ program, a lesson or a fault), and New session empties it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-                               QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from ..engine import Scenario, SourceError, compile_program
+from ..engine.scenario import LINK_DESCRIPTIONS, LINKS
 from ..engine.reference import parse_i32
 from ..safe_files import MAX_SOURCE_BYTES
 from .editor import CodeEditor
 from .runner import ParseRunner
+
+if TYPE_CHECKING:
+    from .link_compare import LinkCompareDialog
+
+#: The combo box's names for the link styles (the tooltips say what each does).
+LINK_LABELS = {"patch": "patch (exported, host calls it)", "start": "start function",
+               "pic": "position-independent (pic)"}
 
 #: A source this long parses in well under 50 ms: parsed at once, on the GUI thread. A longer
 #: one (up to MAX_SOURCE_BYTES) is parsed by a worker, so the window never freezes.
@@ -32,6 +42,8 @@ class SandboxPanel(QWidget):
     scenario_requested = Signal(object)
     #: (message, (line, column, message) or None): the input cannot run.
     input_error = Signal(str, object)
+    #: (Trace, Scenario): the comparison's "Watch <style>" asks to show that recorded run.
+    compare_trace = Signal(object, object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -61,6 +73,23 @@ class SandboxPanel(QWidget):
         self.threshold.setToolTip("Interpreted calls before a function is hot and queued for the "
                                   "JIT")
         self.threshold.setAccessibleName("Tier-up after this many interpreted calls")
+        # How each generated module is linked in: the three styles side by side (issue 12).
+        self.link_combo = QComboBox()
+        for name in LINKS:
+            self.link_combo.addItem(LINK_LABELS.get(name, name), name)
+            self.link_combo.setItemData(self.link_combo.count() - 1, LINK_DESCRIPTIONS[name],
+                                        Qt.ItemDataRole.ToolTipRole)
+        self.link_combo.setAccessibleName("Link style")
+        self.link_combo.currentIndexChanged.connect(self._show_link_tip)
+        self._show_link_tip()
+        self.compare_button = QPushButton("Compare…")
+        self.compare_button.setAccessibleName("Compare link styles")
+        self.compare_button.setToolTip("Run this input in all three link styles and compare "
+                                       "them side by side: module size, steps, who does "
+                                       "what, and the measured cost per module")
+        self.compare_button.clicked.connect(self.open_comparison)
+        #: The Compare link styles dialog, made when first asked for.
+        self.comparison: LinkCompareDialog | None = None
         self.run_button = QPushButton("Run")
         self.run_button.setToolTip("Interpret; functions tier up to JIT code once hot "
                                    "(Ctrl+Enter)")
@@ -92,6 +121,10 @@ class SandboxPanel(QWidget):
         form.addRow("Call", self.call_edit)
         form.addRow("Times to call", self.repeat)
         form.addRow("Tier-up after", self.threshold)
+        link_row = QHBoxLayout()
+        link_row.addWidget(self.link_combo, 1)
+        link_row.addWidget(self.compare_button)
+        form.addRow("Link style", link_row)
         buttons = QHBoxLayout()
         for b in (self.run_button, self.jit_button, self.clear_button):
             buttons.addWidget(b)
@@ -107,6 +140,34 @@ class SandboxPanel(QWidget):
         self.editor.textChanged.connect(lambda: self.message.clear())
         self.editor.textChanged.connect(self._show_session)  # the list depends on the editor
         self._show_session()
+
+    def link_style(self) -> str:
+        """The link style the next run uses (one of scenario.LINKS)."""
+        return str(self.link_combo.currentData())
+
+    def set_link_style(self, name: str) -> bool:
+        """Choose link style ``name``; False (and no change) if there is no such style, so
+        a remembered setting that is not one is reset rather than trusted."""
+        row = self.link_combo.findData(name)
+        if row < 0:
+            return False
+        self.link_combo.setCurrentIndex(row)
+        return True
+
+    def open_comparison(self) -> None:
+        """Show the Compare link styles dialog and run this input in the three styles (in
+        the dialog's worker: the window stays responsive)."""
+        if self.comparison is None:
+            from .link_compare import LinkCompareDialog  # noqa: PLC0415 - when first asked for
+            self.comparison = LinkCompareDialog(self, self.window())
+            self.comparison.show_trace.connect(self.compare_trace)
+        self.comparison.show()
+        self.comparison.raise_()
+        self.comparison.start()
+
+    def _show_link_tip(self) -> None:
+        self.link_combo.setToolTip("How each generated module is linked in: "
+                                   + LINK_DESCRIPTIONS[self.link_style()])
 
     def new_session(self) -> None:
         """Forget the session's expressions; the next JIT now compiles only the editor's."""
@@ -167,7 +228,7 @@ class SandboxPanel(QWidget):
                 raise ValueError("an expression takes one argument, x")
             exprs = self.next_session() + [source.strip()]
             return Scenario(exprs=tuple(exprs), args=args, threshold=self.threshold.value(),
-                            repeat=self.repeat.value())
+                            repeat=self.repeat.value(), link=self.link_style())
         call = self.call_edit.text().strip() or program.functions[-1].name
         names = [f.name for f in program.functions]
         if call not in names:
@@ -177,7 +238,7 @@ class SandboxPanel(QWidget):
             raise ValueError(f"{call} takes {wanted} argument(s), {len(args)} given")
         return Scenario(source=source, call=call, args=args, jit_now=jit_now,
                         threshold=self.threshold.value(), window=self.threshold.value(),
-                        repeat=self.repeat.value())
+                        repeat=self.repeat.value(), link=self.link_style())
 
     def request(self, jit_now: bool) -> None:
         """Validate the input and emit scenario_requested, or show what is wrong.

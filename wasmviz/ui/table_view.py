@@ -44,8 +44,25 @@ def slot_color(slot: Slot) -> QColor:
     return colors.module_color(slot.module if slot.kind == "generated" else None)
 
 
-def explain(slot: Slot) -> str:
-    """Say in one sentence what ``slot`` is for."""
+#: How a generated function got into its slot, by its module's link style (read from the
+#: module's own sections: diagram.history.module_link).
+PLACED_BY = {
+    "patch": "its patch put it here with table.set and wrote this index into the function's "
+             "code slot.",
+    "start": "its start function copied it here with one table.init from a passive element "
+             "segment, during instantiation, and wrote this index into the function's code "
+             "slot.",
+    "pic": "instantiation placed its active element segment here, at __table_base; its "
+           "__wasm_apply_data_relocs then wrote this index into the function's code slot.",
+}
+#: What the step that changed a slot did to it, by step kind (the summary line says it).
+CHANGED_BY = {"table.set": "table.set", "table.init": "table.init",
+              "linked": "the active segment", "table.grow": "table.grow"}
+
+
+def explain(slot: Slot, link: str = "patch", reserved_for: int | None = None) -> str:
+    """Say in one sentence what ``slot`` is for (``link``: its module's link style;
+    ``reserved_for``: the module main reserved this null slot for, pic only)."""
     if slot.index == 0:
         return ("Slot 0 stays null forever, so a code slot of 0 can mean 'not compiled'; "
                 "calling it would trap.")
@@ -55,11 +72,16 @@ def explain(slot: Slot) -> str:
                 "not yet compiled land here and run its bytecode.")
     if slot.kind == "main":
         return f"A function of the main module ({slot.function})."
+    if slot.kind == "null" and reserved_for is not None:
+        return (f"Reserved: main grew the table for module {reserved_for} before asking the "
+                "host to instantiate it (position-independent linking); the module's active "
+                "element segment fills it at instantiation. Until then it is null, and "
+                "call_indirect through it traps.")
     if slot.kind == "null":
-        return ("Empty: table.grow added it and patch has not set it (yet); call_indirect "
-                "through it traps.")
-    return (f"JIT code for {slot.function}, generated module {slot.module}; its patch put it "
-            "here with table.set and wrote this index into the function's code slot.")
+        return ("Empty: table.grow added it and nothing has been put here (yet); "
+                "call_indirect through it traps.")
+    return (f"JIT code for {slot.function}, generated module {slot.module}; "
+            + PLACED_BY.get(link, PLACED_BY["patch"]))
 
 
 class TableModel(QAbstractTableModel):
@@ -80,6 +102,13 @@ class TableModel(QAbstractTableModel):
         self._old_users: dict[int, list[str]] = {}
         self._base = QColor("#FFFFFF")
         self._null_inks: dict[int, QColor] = {}
+        #: Per trace: each module's link style, and main's reservations (pic): (step index,
+        #: first slot, count, module), read from the recorded steps.
+        self._links: dict[int, str] = {}
+        self._reservations: list[tuple[int, int, int, int]] = []
+        self._reserved: dict[int, int] = {}
+        player.trace_changed.connect(self._on_trace_changed)
+        self._on_trace_changed()
         self.set_palette(QGuiApplication.palette())
         player.step_changed.connect(self._on_step_changed)
         player.trace_changed.connect(self._on_step_changed)
@@ -96,6 +125,27 @@ class TableModel(QAbstractTableModel):
         if bg.rgba() not in self._null_inks:
             self._null_inks[bg.rgba()] = legible(colors.NULL, bg)
         return self._null_inks[bg.rgba()]
+
+    def _on_trace_changed(self) -> None:
+        from .diagram.history import module_link  # noqa: PLC0415 - Qt-free, already loaded
+        self._links, self._reservations, last = {}, [], None
+        for step in self.player.trace.steps:
+            if step.module is not None and step.module.data:
+                last = step.module.number
+                self._links.setdefault(last, module_link(step.module))
+            d = step.detail
+            if (step.phase, step.kind) == ("link", "table.grow") and d.get("by") == "main" \
+                    and last is not None:
+                self._reservations.append((step.index, d.get("base", 0), d.get("delta", 0),
+                                           last))
+
+    def reserved_for(self, row: int) -> int | None:
+        """The module main reserved slot ``row`` for (pic), while it is still null."""
+        return self._reserved.get(row)
+
+    def link_of(self, slot: Slot) -> str:
+        """How ``slot``'s generated function was put there: its module's link style."""
+        return self._links.get(slot.module or 0, "patch")
 
     def slot(self, row: int) -> Slot:
         return self._slots[row]
@@ -120,10 +170,16 @@ class TableModel(QAbstractTableModel):
         return rows + list(range(len(self._before), len(self._slots)))
 
     def describe_change(self, row: int) -> str:
-        """Say how slot ``row`` changed in this step, e.g. ``slot 6: null → m1.fib``."""
+        """Say how slot ``row`` changed in this step, e.g. ``slot 6: null → m1.fib`` (and by
+        what: ``by table.init``)."""
         if row >= len(self._before):
+            if row in self._reserved:
+                return f"slot {row} reserved by main for module {self._reserved[row]} (null)"
             return f"slot {row} added ({self._slots[row].label})"
-        return f"slot {row}: {self._before[row].label} → {self._slots[row].label}"
+        step = self.player.current
+        how = CHANGED_BY.get(step.kind, "") if step is not None else ""
+        return f"slot {row}: {self._before[row].label} → {self._slots[row].label}" + \
+            (f" by {how}" if how else "")
 
     def users(self, row: int, before: bool = False) -> list[str]:
         """Names of the functions whose calls go through slot ``row`` now (or before the step)."""
@@ -185,11 +241,15 @@ class TableModel(QAbstractTableModel):
             if col == 1:
                 return slot.label
             if col == 2:
+                if slot.kind == "null" and row in self._reserved:
+                    return f"reserved for module {self._reserved[row]}"
                 return {"null": "—", "main": "main"}.get(slot.kind, f"module {slot.module}")
             return ", ".join(self.users(row))
         if role == CHANGED_ROLE:
             return changed
         if role == Qt.ItemDataRole.DecorationRole and col == 2:
+            if slot.kind == "null" and row in self._reserved:   # whose room it is
+                return colors.module_color(self._reserved[row])
             return slot_color(slot)  # Qt draws a QColor decoration as a swatch
         if role == Qt.ItemDataRole.BackgroundRole and col == 3 and self.users_changed(row):
             tint = QColor(colors.CHANGE)
@@ -215,7 +275,8 @@ class TableModel(QAbstractTableModel):
 
     def _tooltip(self, row: int) -> str:
         slot = self._slots[row]
-        lines = [f"Slot {slot.index}: {slot.label}", explain(slot)]
+        lines = [f"Slot {slot.index}: {slot.label}",
+                 explain(slot, self.link_of(slot), self._reserved.get(row))]
         if row in self._changed:
             was = self._before[row].label if row < len(self._before) else None
             lines.append(f"Changed in this step: {was} → {slot.label}" if was
@@ -238,6 +299,14 @@ class TableModel(QAbstractTableModel):
             return _HEADER_TIPS[section]
         return None
 
+    def _reserved_at(self, index: int) -> dict[int, int]:
+        """{slot: module} for the slots main had reserved by step ``index`` that are still
+        null then (a failed instantiation leaves them so: main does not give them back)."""
+        table = self.player.trace[index].table
+        return {i: module for at, base, count, module in self._reservations if at <= index
+                for i in range(base, base + count)
+                if i < len(table) and table[i].kind == "null"}
+
     def _on_step_changed(self, index: int = -1, previous: int = -1) -> None:
         player = self.player
         step = player.current
@@ -251,6 +320,7 @@ class TableModel(QAbstractTableModel):
         self._slots = new_slots
         # "Changed" means changed by this step, as the memory view's highlight does.
         self._before = player.trace[player.index - 1].table if step and player.index > 0 else ()
+        self._reserved = self._reserved_at(player.index) if step else {}
         self._changed_rows = self._find_changed_rows()
         self._changed = set(self._changed_rows)
         before = player.trace[player.index - 1] if step and player.index > 0 else None

@@ -19,6 +19,7 @@ from .. import colors
 from .draw_compile import (GAP, LABEL_PT, free_spot, label_width, lane,
                            leader_points, place)
 from .draw_table import slot_number
+from .history import LINK_FUNCTIONS
 from .items import Arrow, Box, Note, TrapMarker
 from .picture import COLUMN, HOST, MAIN, MEMORY, TABLE, Picture, routed
 
@@ -26,12 +27,41 @@ from .picture import COLUMN, HOST, MAIN, MEMORY, TABLE, Picture, routed
 AT_CALL_INDIRECT = ("INDIRECT_CALL_TO_NULL", "BAD_SIGNATURE", "TABLE_OUT_OF_BOUNDS")
 
 #: Shares of the channel's width (see draw_compile.lane): imports keep to the left (one lane
-#: each), the host's call to patch and the compile arrow to the middle, callbacks and the call
-#: path to the right.
-IMPORT_LANES, PATCH_LANE, CALLBACK_LANE, CALL_LANE = (0.08, 0.18, 0.28), 0.55, 0.7, 0.85
-#: What each import is called on its arrow.
-IMPORT_NAMES = {"main.table": "table", "main.memory": "memory", "host.note": "note"}
+#: each; pic's two base globals next), the host's call to the link function and the compile
+#: arrow to the middle, callbacks and the call path to the right.
+IMPORT_LANES, PATCH_LANE, CALLBACK_LANE, CALL_LANE = (0.08, 0.18, 0.28, 0.35, 0.41), 0.55, \
+    0.7, 0.85
+#: What each import is called on its arrow. The base globals (pic) are named by the rows of
+#: the module card they leave from, which also give their values.
+IMPORT_NAMES = {"main.table": "table", "main.memory": "memory", "host.note": "note",
+                "env.__table_base": "__table_base", "env.__memory_base": "__memory_base"}
+GLOBALS = ("env.__table_base", "env.__memory_base")
 CALL_WIDTH, IMPORT_WIDTH = 3.5, 1.6
+#: What the host calls after instantiating, by the export's name (a start function is not
+#: called by the host at all: wasm runs it inside instantiation, so the trace has no edge).
+HOST_CALL_TIPS = {
+    "patch": "The host calls the new module's patch once, right after instantiating it.",
+    "__wasm_apply_data_relocs": "The host calls the new module's __wasm_apply_data_relocs "
+                                "once, right after instantiating it, as a dynamic loader "
+                                "does: it stores each function's slot into its code slot.",
+}
+
+
+def _import_tip(source: str, target: str, name: str) -> str:
+    if name == "note":
+        return (f"{source} imports {target}: the host's note function, so its link code can "
+                f"report each step.")
+    if target == "env.__table_base":
+        return (f"{source} imports {target}: an immutable i32 global, the first table slot "
+                f"main reserved before instantiating. Its active element segment is placed "
+                f"at it, and its relocations add it to each function's index: the module was "
+                f"written without knowing it.")
+    if target == "env.__memory_base":
+        return (f"{source} imports {target}: an immutable i32 global, where main reserved the "
+                f"module's memory (its dylink.0 asks for none: it has no data, so no code "
+                f"reads it yet).")
+    return f"{source} imports {target}: the new module uses the main module's own {name}, " \
+           f"not a copy."
 
 
 def _frame_around(pic: Picture, inner: QRectF) -> QRectF:
@@ -56,13 +86,18 @@ def draw_imports(pic: Picture, step: Step) -> None:
         box = pic.module_box(int(e.source[1:])) if e.source[1:].isdigit() else None
         if e.kind == "import" and e.target in IMPORT_NAMES and box is not None:
             k = (box.number or 0) % 3
-            # The imports leave the module's title bar one above the other, each in its lane.
+            # The imports leave the module's title bar one above the other, each in its lane;
+            # a base global leaves the card's row that names it (and its value).
             order = list(IMPORT_NAMES).index(e.target)
             start = QPointF(box.rect().left(), box.rect().top() + 8 + 7 * order + k)
+            if e.target in GLOBALS and e.target in box.keys[: len(box.lines)]:
+                start = box.anchor(e.target)
             x = lane(IMPORT_LANES[order]) + 2 * k
             if e.target in frames:
                 f = frames[e.target]
                 end = QPointF(f.right(), f.top() + 14 + 3 * k)
+            elif e.target in GLOBALS:   # the host made them: into the host's upper half
+                end = QPointF(HOST.right(), HOST.top() + 5 + 6 * (order - 3) + k)
             else:   # host.note: the host box
                 end = QPointF(HOST.right(), HOST.center().y() + 8 + 2 * k)
             # Only the module in focus gets a strong arrow and labels: many modules stay
@@ -71,10 +106,7 @@ def draw_imports(pic: Picture, step: Step) -> None:
             color = colors.module_color(box.number)
             color.setAlphaF(1.0 if focus else 0.4)
             name = IMPORT_NAMES[e.target]
-            tip = (f"{e.source} imports {e.target}: " + (
-                "the host's note function, so its patch can report each step." if
-                name == "note" else f"the new module uses the main module's own {name}, "
-                                    f"not a copy."))
+            tip = _import_tip(e.source, e.target, name)
             arrow = pic.add(Arrow(routed([start, QPointF(x, start.y()), QPointF(x, end.y()),
                                           end]), color, ink, IMPORT_WIDTH, dashed=True,
                                   tip=tip), 4)
@@ -82,15 +114,17 @@ def draw_imports(pic: Picture, step: Step) -> None:
             pic.arrows.setdefault("import", []).append(arrow)
             if linking == box.number:
                 pic.tween(arrow.set_progress, 0.0, 0.7)
-            if focus:
+            if focus and e.target not in GLOBALS:
                 _import_label(pic, name, end, frames.get(e.target), color, tip, linking)
         elif e.kind == "call" and e.source == "host" and (end := pic.anchor(e.target)):
-            start = QPointF(HOST.right(), HOST.center().y() - 8)
+            start = QPointF(HOST.right(), HOST.center().y() - 4)
             x = lane(PATCH_LANE)
+            called_name = e.target.partition(".")[2]
             arrow = pic.add(Arrow(routed([start, QPointF(x, start.y()), QPointF(x, end.y()),
                                           end]), colors.HOST, ink, 2.5, dashed=True,
-                                  tip="The host calls the new module's patch once, right "
-                                      "after instantiating it."), 4)
+                                  tip=HOST_CALL_TIPS.get(called_name, f"The host calls "
+                                                         f"{e.target} after instantiating "
+                                                         f"the module.")), 4)
             pic.arrows.setdefault("patch", []).append(arrow)
             pic.tween(arrow.set_progress, 0.4, 1.0)
 
@@ -259,7 +293,10 @@ def draw_trap(pic: Picture, step: Step) -> None:
         pic.slots[slot].ring = colors.TRAP
         widths = (wide, 560.0, 420.0, COLUMN.width())
     elif box is not None:
-        anchor, where, box.failed = box.rect(), f"m{box.number}.patch", True
+        # The link function that trapped: patch, or pic's __wasm_apply_data_relocs.
+        state = pic.history.get(box.number or 0)
+        name = LINK_FUNCTIONS.get(state.link if state else "", "patch")
+        anchor, where, box.failed = box.rect(), f"m{box.number}.{name}", True
         widths = (COLUMN.width(), 420.0)
     else:
         # The interpreter's row is already red; the words go where there is room.

@@ -8,7 +8,7 @@ from PySide6.QtGui import QFontMetricsF
 
 from ...engine.trace import PHASES, Slot, Step
 from .. import colors
-from .history import ModuleState
+from .history import LINK_FUNCTIONS, ModuleState, trace_link
 from .items import Box, Note
 from .paint import font, mix
 from .picture import COLUMN, HOST, MAIN, MEMORY, SCENE, SUBS, TABLE, Picture
@@ -25,31 +25,71 @@ PHASE_TIPS = {
              "relocates their code slots.",
     "call": "Call: main calls through the table with call_indirect and reaches the new code.",
 }
+#: The link and patch phases as each link style has them (the trace's modules say which).
+LINK_PHASE_TIPS = {
+    "start": {"link": "Link: the host instantiates the new module, and its start function "
+                      "runs inside that instantiation: table.grow, one table.init from a "
+                      "passive segment, the relocations.",
+              "patch": "Patch: nothing is left to patch (the start function did it); main "
+                       "records the status instantiate returned."},
+    "pic": {"link": "Link: main reserves the slots first (table.grow); the host instantiates "
+                    "the module with env.__table_base and env.__memory_base, and its active "
+                    "element segment fills the slots.",
+            "patch": "Patch: the host calls the module's __wasm_apply_data_relocs, which "
+                     "relocates the code slots."},
+}
 STATUS = {"writing": "being written…", "written": "written, not compiled yet",
           "compiled": "compiled", "linked": "linked", "patched": "linked + patched"}
+#: A module whose link function is not called patch is not "patched".
+STATUS_BY_LINK = {("patched", "pic"): "linked + relocated"}
+#: What the host does with the bytes main hands it, by link style ("" before any module).
+HOST_LINES = {
+    "": "compiles + instantiates the bytes main hands it",
+    "patch": "compiles + instantiates the bytes main hands it, then calls patch",
+    "start": "compiles + instantiates the bytes; their start function links them",
+    "pic": "instantiates at main's bases, then calls __wasm_apply_data_relocs",
+}
+HOST_TIPS = {
+    "": "The host (Python embedding wasmtime) plays the browser's part: it compiles the "
+        "bytes main hands it and instantiates them.",
+    "patch": "The host (Python embedding wasmtime) plays the browser's part: it compiles "
+             "the bytes main hands it, instantiates them and calls their patch.",
+    "start": "The host (Python embedding wasmtime) plays the browser's part: it compiles "
+             "the bytes main hands it and instantiates them. It calls nothing after: the "
+             "module's start function links it in during that instantiation.",
+    "pic": "The host (Python embedding wasmtime) plays a dynamic loader's part: main has "
+           "already reserved the table slots; the host instantiates the bytes with the "
+           "bases as imported globals env.__table_base and env.__memory_base, then calls "
+           "their __wasm_apply_data_relocs.",
+}
+#: The link function's row on a module card: (row key, text).
+LINK_ROWS = {"patch": "· patch (the host calls it once)",
+             "start": "· start function (runs in instantiate)",
+             "pic": "· __wasm_apply_data_relocs (host)"}
 
 
 def draw_frame(pic: Picture, step: Step) -> None:
     """The phase badges, the host, the main module and its three parts, strip titles."""
     ink, x = pic.ink, 20.0
+    link = trace_link(pic.trace)   # what the recorded modules are, not a setting
     for phase in PHASES:
         on = phase == step.phase
         width = QFontMetricsF(font(11, True)).horizontalAdvance(phase) + 24
         # Neutral chips (ink on background): no module or change colour means "phase".
         pic.add(Note(QRectF(x, 10, width, 28), phase, ink, pt=11, bold=on, radius=14,
                      fill=ink.text if on else None,
-                     border=None if on else mix(ink.bg, ink.text, 0.3), tip=PHASE_TIPS[phase]))
+                     border=None if on else mix(ink.bg, ink.text, 0.3),
+                     tip=LINK_PHASE_TIPS.get(link, {}).get(phase, PHASE_TIPS[phase])))
         x += width + 10
     pic.add(Note(QRectF(x, 10, SCENE.right() - 20 - x, 28),
                  f"Step {step.index + 1} of {len(pic.trace)} · {step.kind}", ink,
                  align=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
                  tip="Where you are in the recorded run, and what kind of event this is."))
-    pic.boxes["host"] = pic.add(Box(
-        HOST, "host · Python + wasmtime", colors.HOST, ink, title_pt=11.5,
-        tip="The host (Python embedding wasmtime) plays the browser's part: it compiles "
-            "the bytes main hands it, instantiates them and calls their patch."))
-    pic.label(QRectF(HOST.left() + 260, HOST.top() + 8, 530, 30), "compiles + "
-              "instantiates the bytes main hands it, then calls patch", 10.5, False)
+    pic.boxes["host"] = pic.add(Box(HOST, "host · Python + wasmtime", colors.HOST, ink,
+                                    title_pt=11.5, tip=HOST_TIPS[link]))
+    pic.host_line = HOST_LINES[link]
+    pic.label(QRectF(HOST.left() + 260, HOST.top() + 8, 530, 30), pic.host_line, 10.5, False,
+              tip=HOST_TIPS[link])
     pic.add(Box(MAIN, "main.wat: owns the table and the memory", colors.MAIN, ink,
                 pill="main module",
                 tip="The main module: a hand-written wasm program with a bytecode "
@@ -80,7 +120,9 @@ def draw_frame(pic: Picture, step: Step) -> None:
             (MEMORY.adjusted(-8, -32, 8, 26),
              f"LINEAR MEMORY · {step.memory_pages} pages", memory_tip)):
         pic.add(Note(rect, "", ink, border=ink.frame(), tip=tip), 1)
-        pic.label(QRectF(rect.left() + 16, rect.top() + 2, 400, 24), title, tip=tip)
+        # As wide as the title: the rest of the title row is room for a step's labels.
+        width = QFontMetricsF(font(11.5, True)).horizontalAdvance(title) + 24
+        pic.label(QRectF(rect.left() + 16, rect.top() + 2, width, 24), title, tip=tip)
 
 
 def draw_modules(pic: Picture, step: Step, modules: dict[int, ModuleState]) -> None:
@@ -102,7 +144,12 @@ def draw_modules(pic: Picture, step: Step, modules: dict[int, ModuleState]) -> N
         out += [("…", f"· … {len(m.functions) - 5} more")] if len(m.functions) > 5 else []
         if m.status == "failed":
             return out + [("", "· not installed: they stay interpreted")]
-        return out + [("patch", "· patch (the host calls it once)")]
+        if m.link == "pic":   # the two imported globals, with the values the host passed
+            out += [(f"env.{g}", f"· {g}" + ("" if v is None else f" = {v:#07x}"
+                                            if g == "__memory_base" else f" = {v}"))
+                    for g, v in (("__table_base", m.table_base),
+                                 ("__memory_base", m.memory_base))]
+        return out + [(LINK_FUNCTIONS[m.link], LINK_ROWS[m.link])] if m.link else out
 
     # Older modules fold to a title bar when the column is full; then the oldest drop off.
     heights = [40 + Box.ROW_H * len(rows(m)) for m in shown]
@@ -119,26 +166,51 @@ def draw_modules(pic: Picture, step: Step, modules: dict[int, ModuleState]) -> N
     for i, (m, height) in enumerate(zip(shown, heights)):
         keys, lines = zip(*rows(m))
         failed, full = m.status == "failed", i >= folded
-        title = m.problem if failed else STATUS[m.status]
+        title = m.problem if failed else STATUS_BY_LINK.get((m.status, m.link),
+                                                            STATUS[m.status])
+        if m.link == "start" and not failed and runs_link_function(step, m):
+            title = "instantiating: start runs"   # the link steps happen inside instantiate
         box = Box(QRectF(col.left(), y, col.width(), height),
                   title if full else ", ".join(m.functions) or title,
                   colors.module_color(m.number), ink, lines=lines if full else [],
                   pill=f"m{m.number}", dashed=failed or m.status == "writing",
                   failed=failed, title_pt=11,
                   tip=f"Generated module {m.number} ({title}): "
-                      f"{', '.join(m.functions) or 'its functions'}, plus patch. It "
-                      f"imports main's table and memory, and the host's note."
+                      f"{', '.join(m.functions) or 'its functions'}"
+                      + MODULE_TIPS.get(m.link, ".")
                       + (f" wasmtime said: {step.error}" if failed and step.error else ""))
         box.number, box.keys = m.number, list(keys)
-        if step.kind in ("table.grow", "table.set", "relocation") and full \
-                and m.status == "linked" and "patch" in box.keys:   # patch is running
-            box.row_marks[box.keys.index("patch")] = colors.module_color(m.number)
+        running = LINK_FUNCTIONS.get(m.link)
+        if full and running in box.keys and runs_link_function(step, m):
+            box.row_marks[box.keys.index(running)] = colors.module_color(m.number)
         pic.add(box, 2)
         pic.modules.append(box)
         if step.kind == "begin" and m.status == "writing" or step.kind == "complete" \
                 and step.module is not None and step.module.number == m.number:
             pic.tween(box.setOpacity, 0.0, 0.5)
         y += height + 8
+
+
+MODULE_TIPS = {
+    "patch": ", plus patch, which the host calls once. It imports main's table and memory, and "
+             "the host's note.",
+    "start": ", plus a start function that wasm runs inside instantiation. It imports main's "
+             "table and memory, and the host's note.",
+    "pic": ", plus __wasm_apply_data_relocs, which the host calls after instantiating it. It "
+           "imports main's table and memory, the host's note, and the two bases main "
+           "reserved (env.__table_base, env.__memory_base).",
+}
+
+
+def runs_link_function(step: Step, m: ModuleState) -> bool:
+    """Whether ``step`` is the work of ``m``'s link function: patch's and
+    __wasm_apply_data_relocs' steps come after the link (``m`` is linked), the start
+    function's inside it (``m`` is compiled, not linked yet); main's own reservation is
+    main's."""
+    if step.kind not in ("table.grow", "table.set", "table.init", "relocation") or \
+            step.detail.get("by") == "main":
+        return False
+    return m.status == ("compiled" if step.phase == "link" else "linked")
 
 
 _last_slots: list[object] = [None, {}]

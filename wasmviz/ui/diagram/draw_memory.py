@@ -30,15 +30,26 @@ class Band(NamedTuple):
 #: Display only, keyed by region key: where each region is and what it holds come from the
 #: trace's layout (engine/layout.py).
 BANDS = {"state": Band(0.9, 0x30), "args": Band(0.85, 0x10), "queue": Band(1.0, 0x40),
+         "free": Band(0.7, 0x40), "module_of": Band(0.7, 0x40),
          "functions": Band(1.6, 0x200), "heap": Band(0.8, 0x200),
          "stack": Band(1.25, 0x200, "interp. stack"), "jit": Band(1.6, 0x200)}
 _UNKNOWN = Band(1.0, 0x200)   # a region a later main module might add
+#: Shorter titles for when the regions' full titles do not fit side by side (the main module
+#: has more regions than the strip has room for at full length); each box's tooltip keeps
+#: the full name, and addresses then drop their leading zeros.
+COMPACT = {"state": "VM state", "queue": "queue", "free": "free", "module_of": "owner",
+           "functions": "objects", "stack": "stack"}
 
 
-def _label_width(title: str, start: int) -> float:
+def _address(start: int, compact: bool = False) -> str:
+    return f"0x{start:x}" if compact else f"0x{start:05x}"
+
+
+def _label_width(title: str, start: int, compact: bool = False) -> float:
     """The width a region box needs to show its title and its address in full."""
     return max(QFontMetricsF(font(REGION_TITLE_PT, True)).horizontalAdvance(title),
-               QFontMetricsF(font(REGION_TITLE_PT)).horizontalAdvance(f"0x{start:05x}")) + 20
+               QFontMetricsF(font(REGION_TITLE_PT)).horizontalAdvance(
+                   _address(start, compact))) + 20
 
 
 def _i32(data: bytes) -> int:
@@ -66,18 +77,22 @@ def draw_memory(pic: Picture, step: Step, jit: JitFill | None) -> None:
     ink, total, x = pic.ink, sum(b.weight for b in bands), MEMORY.left()
     # Every region first gets the room its title and address need (labels are never elided
     # when they can fit); what is left is shared by weight.
-    needs = [_label_width(band.title or region.name, region.start) for region, band
-             in zip(regions, bands)]
+    titles = [band.title or region.name for region, band in zip(regions, bands)]
+    needs = [_label_width(t, region.start) for region, t in zip(regions, titles)]
+    compact = sum(needs) > MEMORY.width()
+    if compact:
+        titles = [COMPACT.get(region.key, t) for region, t in zip(regions, titles)]
+        needs = [_label_width(t, region.start, True) for region, t in zip(regions, titles)]
     spare = MEMORY.width() - sum(needs)
     if spare < 0:
         needs, spare = [0.0] * len(needs), MEMORY.width()
-    for region, band, need in zip(regions, bands, needs):
+    for region, band, need, title in zip(regions, bands, needs, titles):
         width = need + spare * band.weight / total
         span = max(0x200, -(-(jit.end - jit.start) // 0x80) * 0x80) \
             if region.key == "jit" and jit is not None else band.span
         pic.regions[region.key] = pic.add(RegionItem(
             QRectF(x + 2, MEMORY.top(), width - 4, MEMORY.height()), region, ink, span,
-            band.title), 2)
+            title, _address(region.start, compact)), 2)
         x += width
     if jit is not None:
         _draw_jit(pic, step, jit)
@@ -97,8 +112,10 @@ def draw_memory(pic: Picture, step: Step, jit: JitFill | None) -> None:
     if step.memory_changes and pic.callout is None and step.trap is None:
         parts = [_change_text(c) for c in step.memory_changes[:6]]
         more = len(step.memory_changes) - len(parts)
-        pic.add(Note(QRectF(MEMORY.left(), NOTES_Y, MEMORY.width(), 44),
-                     "changed: " + "  ·  ".join(parts) + (f"  · +{more} more" * bool(more)),
+        text = "changed: " + "  ·  ".join(parts) + (f"  · +{more} more" * bool(more))
+        # As tall as its wrapped lines (Note insets wrapped text 10 a side, 4 above/below).
+        height = max(44.0, text_height(text, 10, MEMORY.width() - 20) + 10)
+        pic.add(Note(QRectF(MEMORY.left(), NOTES_Y, MEMORY.width(), height), text,
                      ink, pt=10, wrap=True, align=LEFT_TOP,
                      tip="The bytes this step changed in main's memory, old → new "
                          "(4-byte fields read as little-endian i32)."), 3)
@@ -135,6 +152,16 @@ def _draw_jit(pic: Picture, step: Step, jit: JitFill) -> None:
                  tip="How much of the new module the JIT has written so far."), 1)
 
 
+def relocator(pic: Picture, step: Step) -> str:
+    """Which code ran the relocation: in the link phase the start function (inside
+    instantiation); after it, the link function the newest module exports."""
+    if step.phase == "link":
+        return "the start function"
+    newest = pic.history.get(max(pic.history, default=-1))
+    return "__wasm_apply_data_relocs" if newest is not None and newest.link == "pic" \
+        else "patch"
+
+
 def _draw_relocation(pic: Picture, step: Step, c: MemoryChange, cell: Note) -> None:
     old, new = _i32(c.old), _i32(c.new)
     pic.callout = f"{c.label}  {old} → {new}"
@@ -148,9 +175,9 @@ def _draw_relocation(pic: Picture, step: Step, c: MemoryChange, cell: Note) -> N
     box.setHeight(text_height(text, 10.5, box.width() - 20) + 36)
     note = pic.add(Note(box, text, pic.ink, fill=pic.ink.bg,
                         border=colors.CHANGE, pt=10.5, align=LEFT_TOP, wrap=True,
-                        heading=pic.callout, tip="Relocation: patch stored the new "
-                        "table index in the function object's code slot, in main's "
-                        "memory."), 7)
+                        heading=pic.callout, tip=f"Relocation: {relocator(pic, step)} "
+                        "stored the new table index in the function object's code slot, in "
+                        "main's memory."), 7)
     line = QPainterPath(QPointF(box.center().x(), box.top()))
     line.lineTo(anchor.x(), cell.rect().bottom())
     leader = pic.add(Arrow(line, colors.CHANGE, pic.ink, 2.0), 7)

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ...engine.trace import Trace
+from ...engine.trace import ModuleInfo, Trace
+
+#: A module's link function, by link style: the export the host calls (patch, pic), or the
+#: start function wasm runs inside instantiation (start).
+LINK_FUNCTIONS = {"patch": "patch", "start": "start", "pic": "__wasm_apply_data_relocs"}
 
 
 @dataclass
@@ -18,6 +22,42 @@ class ModuleState:
     functions: tuple[str, ...] = ()
     status: str = "writing"   # writing, written, compiled, linked, patched, failed
     problem: str = ""         # a few words, for a failed module
+    #: How it links itself in ("patch", "start", "pic"), read from its own bytes; "" until
+    #: the module is complete.
+    link: str = ""
+    #: pic only: the bases the host passed as env.__table_base / env.__memory_base, once
+    #: the link step recorded them.
+    table_base: int | None = None
+    memory_base: int | None = None
+    #: pic only: the slots main reserved for it before instantiating (link/table.grow, by
+    #: main): (first, count).
+    reserved: tuple[int, int] | None = None
+
+
+def module_link(module: ModuleInfo) -> str:
+    """How ``module`` links itself in, read from its sections, never from a setting: a start
+    section means a start function (style ``start``); a ``dylink.0`` custom section means
+    position-independent code (``pic``); otherwise the host calls its exported ``patch``."""
+    for s in module.sections:
+        if s.name == "start":
+            return "start"
+        if s.name == "custom" and b"dylink.0" in module.data[s.start:s.end]:
+            return "pic"
+    return "patch"
+
+
+_last_link: list[object] = [None, ""]
+
+
+def trace_link(trace: Trace) -> str:
+    """The link style of ``trace``'s generated modules (its first module's), "" if it has none.
+
+    Kept for the last trace: the frame asks at every step, and the answer cannot change."""
+    if _last_link[0] is not trace:
+        first = next((s.module for s in trace.steps if s.module is not None and s.module.data),
+                     None)
+        _last_link[:] = [trace, module_link(first) if first is not None else ""]
+    return str(_last_link[1])
 
 
 @dataclass
@@ -34,6 +74,9 @@ _STATUS_AT = {("compile", "compiled"): "compiled", ("link", "linked"): "linked",
               ("patch", "patched"): "patched"}
 _FAILURE_AT = {("compile", "invalid"): "invalid module", ("link", "link-error"): "link error",
                ("patch", "trap"): "patch trapped"}
+#: What a failed module's title says, where its link style names the failure better.
+_FAILURE_BY_LINK = {("patch trapped", "pic"): "relocations trapped",
+                    ("link error", "start"): "start function trapped"}
 
 
 def history(trace: Trace, index: int) -> tuple[dict[int, ModuleState], JitFill | None]:
@@ -64,12 +107,25 @@ def history(trace: Trace, index: int) -> tuple[dict[int, ModuleState], JitFill |
             if step.module:
                 m.functions = step.module.functions or m.functions
                 m.status = "written" if m.status == "writing" else m.status
+                m.link = m.link or (module_link(step.module) if step.module.data else "")
                 if jit is not None and jit.module == number:
                     jit.end = max(jit.end, step.module.address + len(step.module.data))
+            if at == ("link", "linked") and "table_base" in d:
+                m.table_base, m.memory_base = d.get("table_base"), d.get("memory_base")
             if at in _STATUS_AT and m.status != "failed":
                 m.status = _STATUS_AT[at]
             if at in _FAILURE_AT:
                 m.status, m.problem = "failed", _FAILURE_AT[at]
+                # A start function's trap fails the instantiation (the step names the trap);
+                # a link error without one is the imports' fault, in any style.
+                if at != ("link", "link-error") or "trap" in d:
+                    m.problem = _FAILURE_BY_LINK.get((m.problem, m.link), m.problem)
+        if at == ("link", "table.grow") and d.get("by") == "main" and jit is not None \
+                and jit.module in modules:
+            modules[jit.module].reserved = (d.get("base", 0), d.get("delta", 0))
+        if at == ("link", "no-room") and jit is not None and jit.module in modules:
+            # pic: main's own table.grow failed, so the module was never compiled.
+            modules[jit.module].status, modules[jit.module].problem = "failed", "no room"
         if step.kind == "jit-done" and d.get("status", 0) != 0 and modules:
             last = modules[max(modules)]
             if last.status != "failed":

@@ -52,6 +52,11 @@ def _elided(text: str, f: QFont, width: float) -> str:
     return QFontMetricsF(f).elidedText(text, Qt.TextElideMode.ElideRight, width)
 
 
+@lru_cache(maxsize=1024)
+def _wrapped_height(text: str, f: QFont, width: float, flags: int) -> float:
+    return QFontMetricsF(f).boundingRect(QRectF(0, 0, width, 1e4), flags, text).height()
+
+
 def text_height(text: str, points: float, width: float) -> float:
     """Height ``text`` needs when word-wrapped to ``width``."""
     flags = int(LEFT_TOP) | int(Qt.TextFlag.TextWordWrap)
@@ -87,7 +92,12 @@ def draw_text(p: QPainter, rect: QRectF, text: str, f: QFont, color: QColor,
     p.setFont(f)
     p.setPen(color)
     if wrap:
-        p.drawText(rect, int(flags) | int(Qt.TextFlag.TextWordWrap), text)
+        wrapped = int(flags) | int(Qt.TextFlag.TextWordWrap)
+        # Wrapped text that needs more lines than the rect holds is cut off at its bottom:
+        # as much a lost label as an elided one.
+        if _wrapped_height(text, f, round(rect.width(), 1), wrapped) > rect.height() + 1:
+            elided.add(text)
+        p.drawText(rect, wrapped, text)
     else:
         shown = _elided(text, f, round(rect.width(), 1))
         if shown != text:

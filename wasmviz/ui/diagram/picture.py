@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor, QPainterPath
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
 from ...engine.trace import Trace
+from .history import ModuleState
 from .items import Box, Note, TrapMarker
 from .paint import LEFT_MID, Ink
 from .strips import RegionItem, SlotItem
@@ -63,6 +64,14 @@ class Picture:
         self.callout: str | None = None
         self.jit_bytes = 0
         self.caption = ""
+        #: What the host box says it does (it depends on how the trace's modules link).
+        self.host_line = ""
+        #: The generated modules as far as the trace has got (history.history), by number.
+        self.history: dict[int, ModuleState] = {}
+        #: Who did what this step to the table, as the label by the table says it, or "".
+        self.actor = ""
+        #: The slots this step filled (table.set, table.init, an active segment), ringed.
+        self.filled: list[int] = []
         #: The legend's entries, as drawn.
         self.legend: list[str] = []
 

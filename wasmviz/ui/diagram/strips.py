@@ -18,9 +18,13 @@ class SlotItem(QGraphicsRectItem):
     ``slot`` is None for a "ghost": an index past the end of the table that a call used.
     """
 
-    def __init__(self, rect: QRectF, index: int, slot: Slot | None, ink: Ink) -> None:
+    def __init__(self, rect: QRectF, index: int, slot: Slot | None, ink: Ink,
+                 how: str = "", reserved_for: int | None = None) -> None:
         super().__init__(rect)
         self.index, self.slot, self.ink = index, slot, ink
+        self.how = how   # how a generated function got here (its module's link style)
+        #: pic: the module main reserved this (still null) slot for, before instantiating it.
+        self.reserved_for = reserved_for
         self.ring: QColor | None = None   # call path / trap / just installed
         self.glow = 0.0                   # 0..1, an animated halo
         self.setToolTip(self._tip())
@@ -38,6 +42,11 @@ class SlotItem(QGraphicsRectItem):
         if s is None:
             return (f"Slot {i} does not exist: the table is shorter, so call_indirect with "
                     f"index {i} traps (out of bounds).")
+        if s.kind == "null" and self.reserved_for is not None:
+            return (f"Slot {i} is null, but taken: main reserved it with table.grow for module "
+                    f"{self.reserved_for} before asking the host to instantiate it; the "
+                    f"module's active element segment is to fill it (a failed instantiation "
+                    f"leaves it null: main does not give it back).")
         if s.kind == "null":
             return ("Slot 0 stays null forever, so a code slot of 0 can mean 'not compiled'."
                     if i == 0 else f"Slot {i} is null: nothing is installed here, and "
@@ -46,7 +55,7 @@ class SlotItem(QGraphicsRectItem):
             return (f"Slot {i} holds the main module's {s.function}: the interpreter entry for "
                     f"functions with {i - 1} parameter(s) that are not compiled yet.")
         return (f"Slot {i} holds {s.label}: JIT code of generated module {s.module}, put here "
-                f"by its patch with table.set.")
+                f"{self.how or 'when it was linked'}.")
 
     def set_glow(self, v: float) -> None:
         self.glow = v
@@ -81,6 +90,11 @@ class SlotItem(QGraphicsRectItem):
         text = self.ink.text if null else colors.text_on(fill)
         owner, _, func = self.label_text().partition(".")
         half = r.height() / 2 - 4
+        if self.reserved_for is not None:   # null, but main's: whose, above the null
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.setPen(QPen(colors.module_color(self.reserved_for), 2.5, Qt.PenStyle.DashLine))
+            p.drawRoundedRect(r.adjusted(1, 1, -1, -1), 6, 6)
+            owner, func = f"for m{self.reserved_for}", owner
         if func:
             draw_text(p, QRectF(r.left() + 3, r.top() + 4, r.width() - 6, half), owner,
                       font(10), text, CENTER)
@@ -101,10 +115,12 @@ class RegionItem(QGraphicsRectItem):
     wide enough to see; ``title`` replaces the region's name where the band is too narrow.
     """
 
-    def __init__(self, rect: QRectF, region: Region, ink: Ink, span: int, title: str = "") -> None:
+    def __init__(self, rect: QRectF, region: Region, ink: Ink, span: int, title: str = "",
+                 address: str = "") -> None:
         super().__init__(rect)
         self.region, self.ink, self.span = region, ink, span
         self.title = title or region.name
+        self.address = address or f"0x{region.start:05x}"
         self.setToolTip(f"{region.name} (0x{region.start:05x}–0x{region.end - 1:05x}): "
                         f"{region.meaning}")
 
@@ -129,7 +145,7 @@ class RegionItem(QGraphicsRectItem):
         draw_text(p, QRectF(r.left() + 6, r.top() + 4, r.width() - 10, 20), self.title,
                   font(REGION_TITLE_PT, True), self.ink.text)
         draw_text(p, QRectF(r.left() + 6, r.top() + 23, r.width() - 8, 18),
-                  f"0x{self.region.start:05x}", font(REGION_TITLE_PT), self.ink.muted)
+                  self.address, font(REGION_TITLE_PT), self.ink.muted)
         p.setPen(QPen(mix(self.ink.bg, self.ink.text, 0.2), 1))
         p.setBrush(self.ink.bg)
         p.drawRect(self.band())

@@ -30,9 +30,24 @@ from .history import history
 from .items import Box, Note, TrapMarker
 from . import paint
 from .draw_legend import draw_legend
+from .draw_link import draw_actor
 from .paint import LEFT_TOP, Ink, mix
 from .picture import CAPTION, SCENE, Picture, Tween
 from .strips import SlotItem
+
+
+#: The caption's text sizes, largest first: a long caption (a link step names every import and
+#: what the link did) takes a smaller one rather than being cut off at the box's bottom.
+CAPTION_PTS = (13.0, 12.5, 12.0, 11.5)
+
+
+def caption_pt(text: str) -> float:
+    """The largest caption size at which ``text`` fits the caption box whole."""
+    room = QRectF(CAPTION).adjusted(10, 4 + 24, -10, -4)   # as Note lays out a heading
+    for pt in CAPTION_PTS:
+        if paint.text_height(text, pt, room.width()) <= room.height():
+            return pt
+    return CAPTION_PTS[-1]
 
 
 #: The zoom factors the user can choose, relative to "fit" (1.0).
@@ -159,7 +174,8 @@ class DiagramView(QGraphicsView):
                 "highlights": pic.highlights, "path": pic.path, "callout": pic.callout,
                 "trap": (pic.trap.code, pic.trap.slot) if pic.trap else None,
                 "imports": pic.imports, "jit": pic.jit_bytes, "caption": pic.caption,
-                "focus": pic.focus}
+                "focus": pic.focus, "host": pic.host_line, "actor": pic.actor,
+                "filled": pic.filled}
 
     # ------------------------------------------------------------------ scale and zoom
     @property
@@ -374,6 +390,7 @@ class DiagramView(QGraphicsView):
     def _build(pic: Picture, step: Step) -> None:
         # Layer order matters: the call and trap layers find the slots and boxes drawn before.
         modules, jit = history(pic.trace, pic.index)
+        pic.history = modules
         draw_frame(pic, step)
         draw_modules(pic, step, modules)
         draw_table(pic, step)
@@ -381,13 +398,14 @@ class DiagramView(QGraphicsView):
         draw_compile(pic, step)        # the bytes leaving memory for the host
         draw_imports(pic, step)
         draw_call(pic, step)
+        draw_actor(pic, step)          # who changed the table: after the arrows it avoids
         draw_trap(pic, step)
         ink = pic.ink
         border = colors.TRAP if step.trap or step.error else \
             colors.CALL if step.result is not None else mix(ink.bg, ink.text, 0.3)
         pic.caption = step.caption
         pic.add(Note(CAPTION, step.caption, ink, fill=ink.panel, border=border,
-                     pt=13, align=LEFT_TOP, wrap=True,
+                     pt=caption_pt(step.caption), align=LEFT_TOP, wrap=True,
                      heading=f"Step {step.index + 1} of {len(pic.trace)} · {step.phase} · "
                              f"{step.kind}",
                      tip="What just happened, in words; the picture above shows it."), 5)
