@@ -60,11 +60,12 @@ def test_the_default_layout_is_main_wat_s() -> None:
 
 def test_regions_hold_what_the_recorder_labels_them(trace: Trace) -> None:
     layout = trace.layout
-    assert [r.key for r in layout.regions()] == ["state", "args", "queue", "functions",
-                                                 "heap", "stack", "jit"]
+    assert [r.key for r in layout.regions()] == ["state", "args", "queue", "free", "module_of",
+                                                 "functions", "heap", "stack", "jit"]
     assert layout.region(layout.state_field("modules")) == "state"
     assert layout.region(layout.state_base + 4 * len(STATE_FIELDS)) == "other"
-    prefixes = {"state": "state.", "args": "args[", "queue": "queue["}
+    prefixes = {"state": "state.", "args": "args[", "queue": "queue[", "free": "free[",
+                "module_of": "module_of["}
     for step in trace:
         for c in step.memory_changes:
             key = layout.region(c.address)

@@ -301,3 +301,19 @@ def test_compare_dialog_says_why_bad_input_cannot_run(qtbot) -> None:
     qtbot.addWidget(dialog)
     dialog.start()
     assert "cannot run" in dialog.status.text() and not dialog.runs
+
+
+def test_the_table_label_says_main_freed_a_redefined_functions_slot() -> None:
+    """Issue 12 item 3: main's table.set to null is main's doing, named with what it held."""
+    from wasmviz.ui.diagram.draw_link import actor_text
+
+    trace = run(Scenario(source="def f(x) = x * x + 3\n", call="f", args=(7,), jit_now=True,
+                         redefine=("def f(x) = x * 2 - 1\n",)))
+    freed = next(s for s in trace if s.kind == "table.set" and s.detail.get("by") == "main")
+    reuse = next(s for s in trace if s.kind == "reuse")
+
+    class Seen:  # the modules the picture has recorded so far
+        history = {1: None}
+    assert actor_text(Seen, freed) == (f"main's table.set freed slot {freed.detail['slot']} "
+                                       f"(it held {freed.detail['held']}): f was redefined")
+    assert actor_text(Seen, reuse) == f"main reuses free slot {reuse.detail['slot']} for f"

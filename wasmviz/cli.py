@@ -62,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--source", type=Path, metavar="FILE", help="a program file (def f(n) = ...)")
     t.add_argument("--call", nargs="+", metavar=("NAME", "ARG"),
                    help="with --source: the function to call and its arguments")
+    t.add_argument("--redefine", action="append", default=[], type=Path, metavar="FILE",
+                   help="with --source: after the call, load this program into the same run "
+                        "(a function it defines again is redefined: main frees its old slot, "
+                        "the JIT reuses it) and call again; repeat for more")
     t.add_argument("--jit-now", action="store_true",
                    help="compile every function at once instead of waiting for tier-up")
     t.add_argument("--no-jit", action="store_true", help="interpret only; never compile")
@@ -109,6 +113,14 @@ def scenario_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser
             parser.error(f"--call: {exc}")
     elif args.call:
         parser.error("--call needs --source FILE")
+    later: list[str] = []
+    for path in args.redefine:
+        if source is None:
+            parser.error("--redefine needs --source FILE --call NAME ...")
+        try:
+            later.append(read_small_text(path, MAX_SOURCE_BYTES, "program"))
+        except (OSError, ValueError) as exc:
+            parser.error(f"cannot read {path}: {exc}")
     exprs = tuple(args.expr)
     if source is None:
         if not exprs and args.fault is None:
@@ -129,7 +141,7 @@ def scenario_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser
                         threshold=args.threshold, window=args.window,
                         fuel=args.fuel if args.fuel is not None else base.fuel,
                         repeat=args.repeat, direct_calls=not args.no_direct_calls,
-                        link=args.link)
+                        link=args.link, redefine=tuple(later))
     # Bounds (fuel, repeat, ...) are checked by run() before anything runs: cmd_trace prints
     # the ScenarioError (an EngineError) and exits 2.
     return scenario
@@ -151,6 +163,8 @@ def format_step(step: Step, previous: Step | None, width: int) -> str:
         lines.append(f"      ... and {len(step.memory_changes) - 6} more memory changes")
     if previous is None or previous.table != step.table:
         lines.append("      table: " + " | ".join(f"{s.index}:{s.label}" for s in step.table))
+    if step.instances and (previous is None or previous.instances != step.instances):
+        lines.append("      store: " + instances_text(step))
     if step.module is not None and step.kind in ("complete", "compiled", "invalid"):
         lines.append(f"      module {step.module.number}: {len(step.module.data)} bytes, "
                      f"sections " + ", ".join(s.name for s in step.module.sections))
@@ -163,6 +177,16 @@ def format_step(step: Step, previous: Step | None, width: int) -> str:
     return "\n".join(lines)
 
 
+def instances_text(step: Step) -> str:
+    """The instances the store holds at ``step``: each with the functions the table still
+    references, and the compiled code it keeps alive."""
+    parts = []
+    for i in step.instances:
+        held = ", ".join(i.in_table) if i.in_table else "nothing in the table"
+        parts.append(f"{i.name} ({held}; {i.code_bytes:,} B code)")
+    return f"{len(step.instances)} instance(s): " + " | ".join(parts)
+
+
 def print_trace(trace: Trace, out: TextIO | None = None) -> None:
     out = out or sys.stdout
     width = shutil.get_terminal_size((100, 24)).columns
@@ -171,6 +195,9 @@ def print_trace(trace: Trace, out: TextIO | None = None) -> None:
         print(format_step(step, previous, width), file=out)
         previous = step
     summary = f"result: {trace.result}" if trace.trap is None else f"trap: {trace.trap.code}"
+    if trace.instances_measured is not None:  # before the summary, which ends the output
+        print(f"\nstore: {trace.instances_measured} instance(s) at the end, measured with "
+              f"wasmtime's instance limit", file=out)
     print(f"\n{len(trace)} steps; {summary}", file=out)
 
 

@@ -57,6 +57,7 @@
 ;;  10. The op-by-op translator
 ;;  11. The link writers (patch, start function, __wasm_apply_data_relocs)
 ;;  12. Faults (deliberate JIT bugs for the lessons)
+;;  13. The life of code: redefinition frees slots, the JIT reuses them
 ;; =============================================================================
 
 (module $main
@@ -84,7 +85,7 @@
 
   ;; note(kind, a, b): "look now" -- the host records real memory/table state.
   ;; Kinds (docs/abi.md): 1 JIT_BEGIN 2 SECTION 3 JIT_END 4 HOT 5 JIT_DONE
-  ;; 6 HEADER 7 CALLBACK 8 CALL 9 FLUSH 10 RESERVE; a generated module's
+  ;; 6 HEADER 7 CALLBACK 8 CALL 9 FLUSH 10 RESERVE 11 FREE 12 REUSE; a generated module's
   ;; link code (patch, start function, __wasm_apply_data_relocs) sends
   ;; 16 GROW 17 SET 18 RELOC 19 INIT.
   (import "host" "note" (func $note (param i32 i32 i32)))
@@ -108,6 +109,9 @@
   ;;   0x00100..0x001FF  STATE_BASE   VM state block (fields below)
   ;;   0x00200..0x002FF  ARGS_BASE    arguments for invoke, written by the host
   ;;   0x00400..0x007FF  QUEUE_BASE   hot queue: up to 256 function objects
+  ;;   0x00800..0x00BFF  FREE_BASE    free list: up to 256 freed table slots
+  ;;   0x00C00..0x00FFF  MODULE_OF    per function object: the module that
+  ;;                                  calls it directly (section 13)
   ;;   0x01000..0x02FFF  FUNCS_BASE   256 function objects of 32 bytes
   ;;   0x03000..0x0FFFF  HEAP         names and bytecode (bump allocator)
   ;;   0x10000..0x1FFFF  VSTACK       the interpreter's value stack
@@ -121,6 +125,8 @@
   ;;   0x110 batch window             0x124 last instantiate status
   ;;   0x128 direct calls within a batch (0/1)
   ;;   0x12C callback notes left in this top-level call (see $entered)
+  ;;   0x130 free-list length         0x134 slots freed so far
+  ;;   0x138 slots reused so far (section 13)
   ;;
   ;; Everything the host shows is read from here, which is why the state is
   ;; kept in memory rather than in wasm globals: memory is what the generated
@@ -130,7 +136,8 @@
 
   ;; The table is how code reaches code.  Slot 0 stays null forever, so a
   ;; code slot of 0 can mean "not compiled".  Slots 1..5 hold the interpreter
-  ;; entries (slot 1 + k serves arity k).  Every JIT batch appends slots.
+  ;; entries (slot 1 + k serves arity k).  Every JIT batch appends slots, or
+  ;; reuses the slots of redefined functions (section 13).
   ;; No maximum: only the host's store limits can stop it growing.
   (table $table (export "table") 6 funcref)
   (elem (i32.const 1) func $enter0 $enter1 $enter2 $enter3 $enter4)
@@ -150,6 +157,9 @@
   (global $JIT_BUF_END (export "JIT_BUF_END") i32 (i32.const 0x80000))
   (global $ENTRY_SLOT0 (export "ENTRY_SLOT0") i32 (i32.const 1))
   (global $MAX_PARAMS  (export "MAX_PARAMS")  i32 (i32.const 4))
+  (global $FREE_BASE   (export "FREE_BASE")   i32 (i32.const 0x00800))
+  (global $MAX_FREE    (export "MAX_FREE")    i32 (i32.const 256))
+  (global $MODULE_OF   (export "MODULE_OF")   i32 (i32.const 0x00C00))
 
   ;; First free byte of the value stack *as far as callees are concerned*.
   ;; An interpreter frame keeps its stack pointer in a local (fast), and
@@ -173,6 +183,13 @@
   ;; Set by the host before any JIT run (set_link) and exported so that the
   ;; host reads the style main really used.
   (global $link (export "link") (mut i32) (i32.const 0))
+
+  ;; The slots the batch being written reuses (section 13): batch members
+  ;; 0..$reuse_k-1 get the free-list entries FREE_BASE[$reuse_at + i], which
+  ;; main has taken off the list (the list's length is now $reuse_at, so the
+  ;; entries stay where they were until something is freed again).
+  (global $reuse_k (mut i32) (i32.const 0))
+  (global $reuse_at (mut i32) (i32.const 0))
 
   ;; Bytes of memory a pic module asks for (dylink.0's memorysize): it has no
   ;; data segment, so none.  Written into dylink.0 and reserved by $load_pic
@@ -661,6 +678,14 @@
     (global.set $batch_n (local.get $n))
     (call $note (i32.const 1) (local.get $n) (global.get $JIT_BUF))   ;; JIT_BEGIN
 
+    ;; --- which slots: freed ones first (section 13) -----------------------
+    ;; patch and start: main takes free slots off its list NOW, and writes
+    ;; their numbers into the link code as constants; only the rest is grown.
+    ;; pic: the module stays position-independent; $load_pic reuses a run.
+    (global.set $reuse_k (i32.const 0))
+    (if (i32.ne (global.get $link) (i32.const 2))
+      (then (call $take_free (local.get $n))))
+
     ;; --- write the module, section by section, in the required order -----
     (global.set $out (global.get $JIT_BUF))
     (call $write_header)
@@ -692,15 +717,23 @@
     ;; Success: compiled.  Otherwise the functions stay interpreted; their
     ;; code slots are whatever the link code (patch, start function or
     ;; __wasm_apply_data_relocs) managed to write before it failed (nothing,
-    ;; if it never ran).
+    ;; if it never ran), and the reused slots still empty go back on the free
+    ;; list ($give_back).  On success, MODULE_OF remembers which module's
+    ;; functions call each other directly (section 13).
+    (if (local.get $status) (then (call $give_back)))
     (local.set $i (i32.const 0))
     (block $done
       (loop $each
         (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
         (i32.store offset=20 (call $queued (local.get $i))
           (select (i32.const 2) (i32.const 3) (i32.eqz (local.get $status))))
+        (if (i32.eqz (local.get $status))
+          (then
+            (i32.store (call $module_of_at (call $queued (local.get $i)))
+              (select (i32.load (i32.const 0x120)) (i32.const 0) (call $direct_on)))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $each)))
+    (global.set $reuse_k (i32.const 0))
     ;; drop the batch from the front of the queue
     (memory.copy (global.get $QUEUE_BASE)
                  (i32.add (global.get $QUEUE_BASE) (i32.shl (local.get $n) (i32.const 2)))
@@ -722,15 +755,21 @@
   ;; means.  Status 4: no room, so the module was never instantiated.
   (func $load_pic (param $n i32) (param $len i32) (result i32)
     (local $table_base i32) (local $memory_base i32)
-    ;; the slots: table.grow returns the first new index, -1 if the store
-    ;; refuses to grow the table
-    (local.set $table_base (table.grow $table (ref.null func) (local.get $n)))
-    ;; the memory: the module has no data, so this reserves 0 bytes and the
-    ;; base is simply where the heap's next allocation starts
-    (local.set $memory_base (call $alloc (global.get $PIC_DATA_SIZE)))
-    (call $note (i32.const 10) (local.get $table_base) (local.get $n))   ;; RESERVE
+    ;; the slots: n freed slots in a row if the free list has them (section
+    ;; 13: the module needs no change, it is position-independent) ...
+    (local.set $table_base (call $take_run (local.get $n)))
     (if (i32.eq (local.get $table_base) (i32.const -1))
-      (then (return (i32.const 4))))
+      (then
+        ;; ... else new ones: table.grow returns the first new index, -1 if
+        ;; the store refuses to grow the table
+        (local.set $table_base (table.grow $table (ref.null func) (local.get $n)))
+        ;; the memory: the module has no data, so this reserves 0 bytes and
+        ;; the base is simply where the heap's next allocation starts
+        (local.set $memory_base (call $alloc (global.get $PIC_DATA_SIZE)))
+        (call $note (i32.const 10) (local.get $table_base) (local.get $n)) ;; RESERVE
+        (if (i32.eq (local.get $table_base) (i32.const -1))
+          (then (return (i32.const 4)))))
+      (else (local.set $memory_base (call $alloc (global.get $PIC_DATA_SIZE)))))
     (call $instantiate_pic (global.get $JIT_BUF) (local.get $len)
                            (local.get $table_base) (local.get $memory_base)))
 
@@ -1098,9 +1137,7 @@
   ;; functions are deliberately declared with the wrong type.
   (func $direct_index (param $g i32) (result i32)
     (local $i i32)
-    (if (i32.or (i32.eqz (i32.load (i32.const 0x128)))
-                (i32.eq (i32.load (i32.const 0x11C)) (i32.const 2)))
-      (then (return (i32.const -1))))
+    (if (i32.eqz (call $direct_on)) (then (return (i32.const -1))))
     (block $absent
       (loop $scan
         (br_if $absent (i32.ge_u (local.get $i) (global.get $batch_n)))
@@ -1109,6 +1146,11 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $scan)))
     (i32.const -1))
+
+  ;; Whether the module being written calls its batch-mates directly.
+  (func $direct_on (result i32)
+    (i32.and (i32.ne (i32.load (i32.const 0x128)) (i32.const 0))
+             (i32.ne (i32.load (i32.const 0x11C)) (i32.const 2))))
 
   ;; 0 patch, 1 start, 2 pic; anything else counts as patch.
   (func $set_link (export "set_link") (param $style i32)
@@ -1292,16 +1334,21 @@
   ;;     (i32.store (i32.const obj_i) (i32.add (global.get $__table_base) i))
   ;;     (call $note (i32.const 18) obj_i __table_base+i))               ;; RELOC
 
-  ;; the table index function i gets: the base (patch and start: local 0,
-  ;; the value table.grow returned; pic: global 0, __table_base) ...
+  ;; The table index function i gets.  A slot main took off its free list
+  ;; (i < $reuse_k, patch and start only; section 13) is a constant: main
+  ;; knows it while it writes.  The others are counted from the base (patch
+  ;; and start: local 0, the value table.grow returned; pic: global 0,
+  ;; __table_base):
   (func $emit_base
     (if (i32.eq (global.get $link) (i32.const 2))
       (then (call $emit (i32.const 0x23)) (call $emit (i32.const 0x00)))   ;; global.get 0
       (else (call $op_local_get (i32.const 0)))))                           ;; local.get 0
-  ;; ... plus i
+  ;; ... plus i, less the members that reuse a slot
   (func $emit_slot (param $i i32)
+    (if (i32.lt_u (local.get $i) (global.get $reuse_k))
+      (then (call $op_i32_const (call $reused_slot (local.get $i))) (return)))
     (call $emit_base)
-    (call $op_i32_const (local.get $i))
+    (call $op_i32_const (i32.sub (local.get $i) (global.get $reuse_k)))
     (call $emit (i32.const 0x6A)))                                          ;; i32.add
 
   ;; A body's start: its size (back-patched by the caller) and its locals:
@@ -1316,7 +1363,9 @@
     (local.get $size_at))
 
   ;; base = table.grow(ref.null func, n); trap if the store refused; note GROW
+  ;; (nothing at all when n is 0: every member reuses a freed slot)
   (func $emit_grow (param $n i32)
+    (if (i32.eqz (local.get $n)) (then (return)))
     (call $emit (i32.const 0xD0)) (call $emit (i32.const 0x70))   ;; ref.null func
     (call $op_i32_const (local.get $n))
     (call $emit (i32.const 0xFC)) (call $emit_u32 (i32.const 15)) ;; table.grow
@@ -1335,24 +1384,34 @@
 
   ;; The relocation of batch member i (function object $f):
   ;;   i32.store (obj) (base + i)   then   note(RELOC, obj, base + i)
-  ;; FAULT 3 (out-of-bounds): relocate to base + n + i, past the end.
   (func $emit_reloc (param $f i32) (param $i i32) (param $n i32)
-    (local $slot_off i32)
-    (local.set $slot_off
-      (select (i32.add (local.get $n) (local.get $i)) (local.get $i)
-              (i32.eq (i32.load (i32.const 0x11C)) (i32.const 3))))
     (call $op_i32_const (local.get $f))
-    (call $emit_slot (local.get $slot_off))
+    (call $emit_reloc_slot (local.get $i) (local.get $n))
     (call $emit (i32.const 0x36)) (call $emit (i32.const 2)) (call $emit (i32.const 0))
     (call $op_i32_const (i32.const 18))
     (call $op_i32_const (local.get $f))
-    (call $emit_slot (local.get $slot_off))
+    (call $emit_reloc_slot (local.get $i) (local.get $n))
     (call $op_call (i32.const 0)))
+
+  ;; The slot the relocation writes: member i's ($emit_slot).
+  ;; FAULT 3 (out-of-bounds): past the end instead -- base + n + i, or, for a
+  ;; reused slot, which has no base, table.size + i.
+  (func $emit_reloc_slot (param $i i32) (param $n i32)
+    (if (i32.ne (i32.load (i32.const 0x11C)) (i32.const 3))
+      (then (call $emit_slot (local.get $i)) (return)))
+    (if (i32.lt_u (local.get $i) (global.get $reuse_k))
+      (then
+        (call $emit (i32.const 0xFC)) (call $emit_u32 (i32.const 16))  ;; table.size
+        (call $emit (i32.const 0x00))                                  ;;   table 0
+        (call $op_i32_const (local.get $i))
+        (call $emit (i32.const 0x6A))                                  ;; i32.add
+        (return)))
+    (call $emit_slot (i32.add (local.get $n) (local.get $i))))
 
   (func $write_patch (param $n i32)
     (local $size_at i32) (local $i i32) (local $f i32)
     (local.set $size_at (call $begin_link_body (i32.const 1)))    ;; local 0: $base
-    (call $emit_grow (local.get $n))
+    (call $emit_grow (i32.sub (local.get $n) (global.get $reuse_k)))
     (block $done
       (loop $each
         (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
@@ -1377,24 +1436,26 @@
     (call $patch_size (local.get $size_at)))
 
   (func $write_start_function (param $n i32)
-    (local $size_at i32) (local $i i32)
+    (local $size_at i32) (local $i i32) (local $grown i32)
     (local.set $size_at (call $begin_link_body (i32.const 1)))    ;; local 0: $base
-    (call $emit_grow (local.get $n))
+    (local.set $grown (i32.sub (local.get $n) (global.get $reuse_k)))
+    (call $emit_grow (local.get $grown))
     ;; FAULT 1 (null-slot): no table.init (and no INIT note): the new slots
     ;; stay null, yet the code slots below still point at them
     (if (i32.ne (i32.load (i32.const 0x11C)) (i32.const 1))
       (then
-        ;; table.init elem 0 -> table 0: dest base, src 0, count n
-        (call $op_local_get (i32.const 0))
-        (call $op_i32_const (i32.const 0))
-        (call $op_i32_const (local.get $n))
-        (call $emit (i32.const 0xFC)) (call $emit_u32 (i32.const 12))
-        (call $emit (i32.const 0x00)) (call $emit (i32.const 0x00))
-        ;; note(INIT, base, n)
-        (call $op_i32_const (i32.const 19))
-        (call $op_local_get (i32.const 0))
-        (call $op_i32_const (local.get $n))
-        (call $op_call (i32.const 0))))
+        ;; a reused slot is not next to the others: one table.init of one
+        ;; element each (section 13) ...
+        (block $reused
+          (loop $each
+            (br_if $reused (i32.ge_u (local.get $i) (global.get $reuse_k)))
+            (call $emit_init (local.get $i) (i32.const 1))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $each)))
+        ;; ... and the grown slots, in a row: one table.init for them all
+        (if (local.get $grown)
+          (then (call $emit_init (global.get $reuse_k) (local.get $grown))))))
+    (local.set $i (i32.const 0))
     (block $done
       (loop $each
         (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
@@ -1403,6 +1464,27 @@
         (br $each)))
     (call $emit (i32.const 0x0B))                                 ;; end
     (call $patch_size (local.get $size_at)))
+
+  ;; table.init elem 0 -> table 0: dest (member $from's slot), src $from,
+  ;; count $count; then note(INIT, that slot, count).  With nothing reused,
+  ;; the one call is: dest base, src 0, count n.
+  (func $emit_init (param $from i32) (param $count i32)
+    (call $emit_slot_or_base (local.get $from))
+    (call $op_i32_const (local.get $from))
+    (call $op_i32_const (local.get $count))
+    (call $emit (i32.const 0xFC)) (call $emit_u32 (i32.const 12))
+    (call $emit (i32.const 0x00)) (call $emit (i32.const 0x00))
+    (call $op_i32_const (i32.const 19))
+    (call $emit_slot_or_base (local.get $from))
+    (call $op_i32_const (local.get $count))
+    (call $op_call (i32.const 0)))
+
+  ;; member i's slot, written as `local.get 0` alone for the first grown one
+  ;; (base + 0: the bytes main wrote before slots could be reused)
+  (func $emit_slot_or_base (param $i i32)
+    (if (i32.eq (local.get $i) (global.get $reuse_k))
+      (then (call $emit_base))
+      (else (call $emit_slot (local.get $i)))))
 
   (func $write_apply_relocs (param $n i32)
     (local $size_at i32) (local $i i32)
@@ -1433,4 +1515,267 @@
 
   (func $set_fault (export "set_fault") (param $mode i32)
     (i32.store (i32.const 0x11C) (local.get $mode)))
+
+  ;; ===========================================================================
+  ;; 13. The life of code: redefinition frees slots, the JIT reuses them
+  ;; ===========================================================================
+  ;;
+  ;; When the host redefines a function (same name, new body), the old
+  ;; machine code must become unreachable, and its table slot can serve again:
+  ;;
+  ;;   redefine(f)   OUR code, not the host's: table.set the slot to null,
+  ;;                 push it on the free list, send f back to the interpreter
+  ;;                 (code slot 0, cold, 0 calls), note FREE.  The host then
+  ;;                 writes the new bytecode (set_code) as for a new function.
+  ;;   $take_free    patch and start: the next batch takes its slots off the
+  ;;                 free list before it grows the table.  Main knows the
+  ;;                 reused slots while it WRITES the module, so it writes
+  ;;                 them into the link code as constants (table.set /
+  ;;                 table.init at slot S); only the remaining members count
+  ;;                 from table.grow's base.  Such a module is tied to this
+  ;;                 table at this moment: not position-independent.
+  ;;   $take_run     pic: main, the loader, reserves n free slots IN A ROW
+  ;;                 (first fit, lowest run) and passes the first as
+  ;;                 __table_base: the module itself does not change.
+  ;;   $give_back    after a failed link: reused slots still null go back.
+  ;;
+  ;; The old module is not gone: whatever the table holds, a wasm engine
+  ;; keeps an instance as long as its store (wasmtime) -- the recorder counts
+  ;; them.  Freeing a slot only makes the old code unreachable.
+  ;;
+  ;; One catch: inside one batch, calls are plain `call`s (section 10), so a
+  ;; batch-mate g of f still calls the OLD f without reading any slot.  So
+  ;; redefine also retires every function compiled in f's module that calls a
+  ;; retired one (until none is left).  MODULE_OF[i] (one i32 per function
+  ;; object, in definition order) says which module -- main's count,
+  ;; state.modules -- compiled function i with direct calls; 0: none does.
+  ;; While redefine runs, "retired from module m" is MODULE_OF = m with a
+  ;; code slot of 0 (a member that linked always has its slot); redefine
+  ;; clears their MODULE_OF when it is done.
+  ;;
+  ;; Free list: FREE_BASE[0 .. state.free_len), a stack of slot numbers, at
+  ;; most MAX_FREE; a slot freed when it is full stays null and is not reused.
+
+  ;; the address of free-list entry i
+  (func $free_at (param $i i32) (result i32)
+    (i32.add (global.get $FREE_BASE) (i32.shl (local.get $i) (i32.const 2))))
+
+  ;; the address of function object f's MODULE_OF entry
+  (func $module_of_at (param $f i32) (result i32)
+    (i32.add (global.get $MODULE_OF)
+      (i32.shl (i32.div_u (i32.sub (local.get $f) (global.get $FUNCS_BASE))
+                          (global.get $FUNC_SIZE))
+               (i32.const 2))))
+
+  ;; Back to the interpreter: free f's slot if it holds code, reset f.
+  (func $retire (param $f i32)
+    (local $slot i32) (local $len i32) (local $freed i32)
+    (local.set $slot (i32.load (local.get $f)))
+    ;; only a slot the JIT gave out, inside the table, that holds code: never
+    ;; slot 0 or an interpreter entry, and never a slot already free (null)
+    (if (i32.and (i32.gt_u (local.get $slot)
+                           (i32.add (global.get $ENTRY_SLOT0) (global.get $MAX_PARAMS)))
+                 (i32.lt_u (local.get $slot) (table.size $table)))
+      (then
+        (if (i32.eqz (ref.is_null (table.get $table (local.get $slot))))
+          (then
+            (table.set $table (local.get $slot) (ref.null func))   ;; THE free
+            (local.set $len (i32.load (i32.const 0x130)))
+            (if (i32.lt_u (local.get $len) (global.get $MAX_FREE))
+              (then
+                (i32.store (call $free_at (local.get $len)) (local.get $slot))
+                (i32.store (i32.const 0x130) (i32.add (local.get $len) (i32.const 1)))))
+            (i32.store (i32.const 0x134) (i32.add (i32.load (i32.const 0x134)) (i32.const 1)))
+            (local.set $freed (i32.const 1))))))
+    (i32.store (local.get $f) (i32.const 0))                  ;; code slot: interpret
+    (if (i32.ne (i32.load offset=20 (local.get $f)) (i32.const 1))   ;; unless queued,
+      (then (i32.store offset=20 (local.get $f) (i32.const 0))))     ;; cold again
+    (i32.store offset=16 (local.get $f) (i32.const 0))        ;; and counted afresh
+    (if (local.get $freed)
+      (then (call $note (i32.const 11) (local.get $slot) (local.get $f)))))   ;; FREE
+
+  ;; Was h compiled in module m, and retired by this redefine (code slot 0)?
+  (func $retired_from (param $h i32) (param $m i32) (result i32)
+    (i32.and (i32.eq (i32.load (call $module_of_at (local.get $h))) (local.get $m))
+             (i32.eqz (i32.load (local.get $h)))))
+
+  ;; Does g's bytecode CALL a function retired from module m?
+  (func $calls_retired (param $g i32) (param $m i32) (result i32)
+    (local $pc i32) (local $end i32) (local $op i32)
+    (local.set $pc (i32.load offset=4 (local.get $g)))
+    (local.set $end (i32.add (local.get $pc) (i32.load offset=8 (local.get $g))))
+    (block $no
+      (loop $next
+        (br_if $no (i32.ge_u (local.get $pc) (local.get $end)))
+        (local.set $op (i32.load8_u (local.get $pc)))
+        (if (i32.eq (local.get $op) (i32.const 17))                    ;; CALL h
+          (then
+            (if (call $retired_from (i32.load offset=1 (local.get $pc)) (local.get $m))
+              (then (return (i32.const 1))))))
+        ;; CONST ARG IF ELSE CALL carry a 4-byte immediate
+        (local.set $pc (i32.add (local.get $pc)
+          (select (i32.const 5) (i32.const 1)
+            (i32.or (i32.or (i32.eq (local.get $op) (i32.const 1))
+                            (i32.eq (local.get $op) (i32.const 2)))
+                    (i32.or (i32.or (i32.eq (local.get $op) (i32.const 14))
+                                    (i32.eq (local.get $op) (i32.const 15)))
+                            (i32.eq (local.get $op) (i32.const 17)))))))
+        (br $next)))
+    (i32.const 0))
+
+  ;; The host redefines f: retire f, and the batch-mates that call it (or
+  ;; call one retired) directly.  Returns how many slots were freed.
+  (func $redefine (export "redefine") (param $f i32) (result i32)
+    (local $before i32) (local $m i32) (local $n i32) (local $i i32) (local $g i32)
+    (local $again i32)
+    (local.set $before (i32.load (i32.const 0x134)))
+    (local.set $m (i32.load (call $module_of_at (local.get $f))))
+    (call $retire (local.get $f))
+    (if (i32.gt_s (local.get $m) (i32.const 0))
+      (then
+        (local.set $n (i32.load (i32.const 0x100)))
+        (loop $sweep
+          (local.set $again (i32.const 0))
+          (local.set $i (i32.const 0))
+          (block $done
+            (loop $each
+              (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+              (local.set $g (i32.add (global.get $FUNCS_BASE)
+                                     (i32.mul (local.get $i) (global.get $FUNC_SIZE))))
+              (if (i32.and (i32.and (i32.eq (i32.load (call $module_of_at (local.get $g)))
+                                            (local.get $m))
+                                    (i32.ne (i32.load (local.get $g)) (i32.const 0)))
+                           (call $calls_retired (local.get $g) (local.get $m)))
+                (then (call $retire (local.get $g)) (local.set $again (i32.const 1))))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br $each)))
+          (br_if $sweep (local.get $again)))
+        ;; retired functions belong to no module any more
+        (local.set $i (i32.const 0))
+        (block $done
+          (loop $each
+            (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+            (local.set $g (i32.add (global.get $FUNCS_BASE)
+                                   (i32.mul (local.get $i) (global.get $FUNC_SIZE))))
+            (if (call $retired_from (local.get $g) (local.get $m))
+              (then (i32.store (call $module_of_at (local.get $g)) (i32.const 0))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $each)))))
+    (i32.sub (i32.load (i32.const 0x134)) (local.get $before)))
+
+  ;; patch and start: the batch of n takes the k = min(n, free) most recently
+  ;; freed slots, for its first k members; note REUSE(slot, object) each.
+  (func $take_free (param $n i32)
+    (local $len i32) (local $k i32) (local $i i32)
+    (local.set $len (i32.load (i32.const 0x130)))
+    (local.set $k (select (local.get $n) (local.get $len)
+                          (i32.lt_u (local.get $n) (local.get $len))))
+    (global.set $reuse_k (local.get $k))
+    (global.set $reuse_at (i32.sub (local.get $len) (local.get $k)))
+    (i32.store (i32.const 0x130) (global.get $reuse_at))
+    (i32.store (i32.const 0x138) (i32.add (i32.load (i32.const 0x138)) (local.get $k)))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (local.get $k)))
+        (call $note (i32.const 12) (call $reused_slot (local.get $i))      ;; REUSE
+                                   (call $queued (local.get $i)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each))))
+
+  ;; the slot batch member i < $reuse_k reuses
+  (func $reused_slot (param $i i32) (result i32)
+    (i32.load (call $free_at (i32.add (global.get $reuse_at) (local.get $i)))))
+
+  ;; where slot s is on the free list, or -1
+  (func $free_index (param $s i32) (result i32)
+    (local $i i32) (local $len i32)
+    (local.set $len (i32.load (i32.const 0x130)))
+    (block $absent
+      (loop $each
+        (br_if $absent (i32.ge_u (local.get $i) (local.get $len)))
+        (if (i32.eq (i32.load (call $free_at (local.get $i))) (local.get $s))
+          (then (return (local.get $i))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each)))
+    (i32.const -1))
+
+  ;; pic: the lowest run of n free slots in a row (first fit).  Its entries
+  ;; are moved to the top of the list, in order, and taken off it, so member
+  ;; i gets __table_base + i = $reused_slot(i); note REUSE each.  Returns the
+  ;; run's first slot, or -1 (then main grows the table, as before).
+  (func $take_run (param $n i32) (result i32)
+    (local $len i32) (local $j i32) (local $s i32) (local $best i32) (local $t i32)
+    (local $ok i32) (local $at i32) (local $top i32) (local $v i32)
+    (local.set $len (i32.load (i32.const 0x130)))
+    (if (i32.or (i32.eqz (local.get $n)) (i32.gt_u (local.get $n) (local.get $len)))
+      (then (return (i32.const -1))))
+    (local.set $best (i32.const -1))
+    (block $searched
+      (loop $each
+        (br_if $searched (i32.ge_u (local.get $j) (local.get $len)))
+        (local.set $s (i32.load (call $free_at (local.get $j))))
+        (if (i32.lt_u (local.get $s) (local.get $best))        ;; -1 is the largest u32
+          (then
+            (local.set $ok (i32.const 1))
+            (local.set $t (i32.const 1))
+            (block $checked
+              (loop $more
+                (br_if $checked (i32.ge_u (local.get $t) (local.get $n)))
+                (if (i32.lt_s (call $free_index (i32.add (local.get $s) (local.get $t)))
+                              (i32.const 0))
+                  (then (local.set $ok (i32.const 0)) (br $checked)))
+                (local.set $t (i32.add (local.get $t) (i32.const 1)))
+                (br $more)))
+            (if (local.get $ok) (then (local.set $best (local.get $s))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $each)))
+    (if (i32.eq (local.get $best) (i32.const -1)) (then (return (i32.const -1))))
+    ;; swap slot best+t into entry top+t (each slot is on the list once)
+    (local.set $top (i32.sub (local.get $len) (local.get $n)))
+    (local.set $t (i32.const 0))
+    (block $moved
+      (loop $each
+        (br_if $moved (i32.ge_u (local.get $t) (local.get $n)))
+        (local.set $at (call $free_index (i32.add (local.get $best) (local.get $t))))
+        (local.set $v (i32.load (call $free_at (i32.add (local.get $top) (local.get $t)))))
+        (i32.store (call $free_at (local.get $at)) (local.get $v))
+        (i32.store (call $free_at (i32.add (local.get $top) (local.get $t)))
+                   (i32.add (local.get $best) (local.get $t)))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $each)))
+    (i32.store (i32.const 0x130) (local.get $top))
+    (i32.store (i32.const 0x138) (i32.add (i32.load (i32.const 0x138)) (local.get $n)))
+    (global.set $reuse_at (local.get $top))
+    (global.set $reuse_k (local.get $n))
+    (local.set $t (i32.const 0))
+    (block $noted
+      (loop $each
+        (br_if $noted (i32.ge_u (local.get $t) (local.get $n)))
+        (call $note (i32.const 12) (i32.add (local.get $best) (local.get $t))   ;; REUSE
+                                   (call $queued (local.get $t)))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $each)))
+    (local.get $best))
+
+  ;; After a failed link: the reused slots still null go back on the list
+  ;; (one a failed module did fill stays as it is, like a grown one).
+  (func $give_back
+    (local $i i32) (local $s i32) (local $len i32)
+    (local.set $len (i32.load (i32.const 0x130)))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (global.get $reuse_k)))
+        (local.set $s (call $reused_slot (local.get $i)))
+        (if (i32.lt_u (local.get $s) (table.size $table))
+          (then
+            (if (ref.is_null (table.get $table (local.get $s)))
+              (then   ;; entry len <= entry reuse_at + i: never one still to read
+                (i32.store (call $free_at (local.get $len)) (local.get $s))
+                (local.set $len (i32.add (local.get $len) (i32.const 1)))
+                (i32.store (i32.const 0x138)
+                           (i32.sub (i32.load (i32.const 0x138)) (i32.const 1)))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each)))
+    (i32.store (i32.const 0x130) (local.get $len))
+    (global.set $reuse_k (i32.const 0)))
 )

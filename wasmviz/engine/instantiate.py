@@ -104,6 +104,10 @@ def _instantiate(machine: Machine, caller: wasmtime.Caller, ptr: int, length: in
         machine.link_stage = "start"
         instance = wasmtime.Instance(caller, module, [given[n] for n in providers])
     except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
+        if isinstance(exc, wasmtime.Trap):
+            # It trapped while initialising (a start function, an active segment): wasmtime
+            # had made the instance by then, and the store keeps it (measure_instances).
+            machine.failed_instances += 1
         refuel_after(machine, caller, trap_info(exc))
         for listener in listeners:
             listener.on_link_error(caller, number, exc, providers)

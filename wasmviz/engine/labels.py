@@ -46,6 +46,13 @@ class MemoryLabels:
             base = L.args_base if region == "args" else L.queue_base
             i = (p - base) // 4
             return base + 4 * (i + 1), f"{region}[{i}]", True
+        if region in ("free", "module_of"):
+            base = L.free_base if region == "free" else L.module_of
+            i = (p - base) // 4
+            if region == "module_of":
+                f = m.function_at(L.funcs_base + i * L.func_size)
+                return base + 4 * (i + 1), f"module_of[{f.name if f else i}]", True
+            return base + 4 * (i + 1), f"free[{i}]", True
         if region == "functions":
             obj = L.funcs_base + (p - L.funcs_base) // L.func_size * L.func_size
             field = (p - obj) // 4

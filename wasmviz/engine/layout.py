@@ -21,14 +21,14 @@ FUNC_FIELDS = ("code_slot", "bytecode", "length", "params", "calls", "state", "n
 #: VM state block fields by byte offset from STATE_BASE (each an i32).
 STATE_FIELDS = ("functions", "heap_ptr", "queue_len", "threshold", "window", "countdown",
                 "jit_enabled", "fault", "modules", "last_status", "direct_calls",
-                "callback_notes")
+                "callback_notes", "free_len", "slots_freed", "slots_reused")
 
 #: Function-object states (offset 20).
 FUNC_STATES = ("cold", "hot", "compiled", "failed")
 
 _GLOBALS = ("FUNCS_BASE", "FUNC_SIZE", "MAX_FUNCS", "STATE_BASE", "ARGS_BASE", "QUEUE_BASE",
             "HEAP_BASE", "HEAP_END", "VSTACK_BASE", "VSTACK_END", "JIT_BUF", "JIT_BUF_END",
-            "ENTRY_SLOT0", "MAX_PARAMS")
+            "ENTRY_SLOT0", "MAX_PARAMS", "FREE_BASE", "MAX_FREE", "MODULE_OF")
 
 
 class Region(NamedTuple):
@@ -59,6 +59,11 @@ class Layout:
     jit_buf_end: int
     entry_slot0: int
     max_params: int
+    #: The slot allocator's free list and the direct-call record (main.wat section 13). With
+    #: defaults: a layout saved before they existed reads back with main.wat's values.
+    free_base: int = 0x00800
+    max_free: int = 256
+    module_of: int = 0x00C00
 
     @staticmethod
     def read(exports: wasmtime.InstanceExports, store: wasmtime.Storelike) -> Layout:
@@ -119,6 +124,14 @@ def _regions(layout: Layout) -> tuple[Region, ...]:
         Region("queue", "hot queue", layout.queue_base, layout.queue_base + 4 * layout.max_funcs,
                "The hot queue: addresses of functions that became hot and wait for the "
                "JIT's next batch."),
+        Region("free", "free slots", layout.free_base, layout.free_base + 4 * layout.max_free,
+               "The JIT's free list: table slots main set to null when a function was "
+               "redefined. The next batch takes its slots from here before it grows the "
+               "table (state.free_len says how many entries are in use)."),
+        Region("module_of", "module of", layout.module_of,
+               layout.module_of + 4 * layout.max_funcs,
+               "One i32 per function object: the module that compiled it with direct calls "
+               "to its batch-mates (0: none). A redefinition retires those batch-mates too."),
         Region("functions", "function objects", layout.funcs_base,
                layout.funcs_base + layout.func_size * layout.max_funcs,
                f"One {layout.func_size}-byte object per function: code slot, bytecode "

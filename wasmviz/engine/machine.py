@@ -100,6 +100,12 @@ def _engine_and_main() -> tuple[wasmtime.Engine, wasmtime.Module]:
     return engine, wasmtime.Module(engine, wasmtime.wat2wasm(MAIN_WAT.read_text()))
 
 
+@functools.lru_cache(maxsize=1)
+def _probe_module(engine: wasmtime.Engine) -> wasmtime.Module:
+    # The smallest module: instantiating it costs an instance and nothing else.
+    return wasmtime.Module(engine, b"\0asm\x01\0\0\0")
+
+
 class Machine:
     """A main-module instance in its own store, optionally recording a trace.
 
@@ -111,6 +117,9 @@ class Machine:
 
     #: Makes the listener ``record=True`` attaches; set by the package to recorder.Recorder.
     recorder_factory: ClassVar[Callable[[Machine], Listener] | None] = None
+    #: A wasmtime store keeps every instance it made until the store is dropped, whatever the
+    #: table holds (measure_instances measures it): the recorder lists them per step.
+    KEEPS_INSTANCES: ClassVar[bool] = True
 
     #: What the host passes to a generated module's instantiation, in order, by the name a
     #: learner knows it under (the link step records which import each one is bound to).
@@ -169,6 +178,18 @@ class Machine:
                                  on_instantiate_pic, access_caller=True)
         self.functions: dict[str, FunctionInfo] = {}
         self.modules: list[wasmtime.Instance] = []
+        #: Generated modules whose instantiation trapped (a start function, an active
+        #: segment): wasmtime had already made the instance, and its store keeps it
+        #: (measure_instances shows it). Import mismatches are refused before that.
+        self.failed_instances = 0
+        #: While main's `redefine` runs (load): the function being redefined, so that a
+        #: listener can tell its own slot from a batch-mate's (docs/abi.md, "Redefinition").
+        self.redefining: FunctionInfo | None = None
+        #: The names the last load redefined (same name, new body).
+        self.redefined: tuple[str, ...] = ()
+        self._table_limit = MAX_TABLE_ELEMENTS
+        #: The main module (its compiled code stays in the store like every instance's).
+        self.main_module = main_module
         #: >0 while the host instantiates a generated module (its notes are foreign input).
         self._instantiating = 0
         self._patch_notes = 0
@@ -204,7 +225,7 @@ class Machine:
             ex[f"enter{k}"] for k in range(self.layout.max_params + 1))  # type: ignore[misc]
         self._fn = {name: ex[name] for name in ("alloc", "define", "set_code", "invoke",
                                                  "enqueue", "jit_flush", "configure", "set_fault",
-                                                 "set_direct_calls", "set_link")}
+                                                 "set_direct_calls", "set_link", "redefine")}
         self._fn["configure"](self.store, threshold, window, 1 if jit else 0)
         self._fn["set_link"](self.store, LINK_STYLES[link])
         self._fn["set_direct_calls"](self.store, 1 if direct_calls else 0)
@@ -216,20 +237,41 @@ class Machine:
             listener.on_started(self.store)
 
     # ---------------------------------------------------------------- program loading
-    def load(self, source: str, expr_name: str = "expr") -> list[FunctionInfo]:
+    def load(self, source: str, expr_name: str = "expr", *,
+             redefine: bool = False) -> list[FunctionInfo]:
         """Compile ``source`` and define its functions in main memory; return them.
 
-        Raises ``frontend.SourceError`` for bad source and EngineError for a name clash.
+        With ``redefine``, a function already defined is redefined (same name, new body): main's
+        `redefine` frees its old table slot and sends it back to the interpreter (main.wat
+        section 13), and the new bytecode goes into the same function object, so every caller
+        reaches the new body. Raises ``frontend.SourceError`` for bad source and EngineError
+        for a name clash (without ``redefine``) or a redefinition with another arity.
         """
         program = compile_program(source, expr_name=expr_name)
         # Loading runs main's own allocator: set-up fuel, even if the last call spent it all.
         self.store.set_fuel(SETUP_FUEL)
         clash = [f.name for f in program.functions if f.name in self.functions]
-        if clash:
+        if clash and not redefine:
             raise EngineError(f"function {clash[0]!r} is already defined")
-        addresses: dict[str, int] = {n: i.obj for n, i in self.functions.items()}
-        name_ptrs: dict[str, int] = {}
         for f in program.functions:
+            old = self.functions.get(f.name)
+            if old is not None and len(old.params) != len(f.params):
+                # Callers compiled against the old arity pass that many arguments.
+                raise EngineError(f"cannot redefine {f.name!r} with {len(f.params)} "
+                                  f"parameter(s): it has {len(old.params)}, and its callers "
+                                  "pass that many")
+        self.redefined = tuple(clash)
+        addresses: dict[str, int] = {n: i.obj for n, i in self.functions.items()}
+        name_ptrs: dict[str, int] = {n: i.name_ptr for n, i in self.functions.items()}
+        for f in program.functions:
+            if f.name in self.functions:
+                # main forgets the old code itself: the slot goes null and onto its free list
+                self.redefining = self.functions[f.name]
+                try:
+                    self._fn["redefine"](self.store, addresses[f.name])
+                finally:
+                    self.redefining = None
+                continue
             name = f.name.encode()
             ptr = self._alloc(len(name))
             self.memory.write(self.store, name, ptr)
@@ -256,8 +298,44 @@ class Machine:
     def freeze_table(self) -> None:
         """Cap the store's table elements at the table's current size, so the next
         ``table.grow`` returns -1 (the table-limit fault)."""
+        self._table_limit = self.table.size(self.store)
         self.store.set_limits(memory_size=MAX_MEMORY_PAGES * 65536,
-                              table_elements=self.table.size(self.store))
+                              table_elements=self._table_limit)
+
+    def instances_counted(self) -> int:
+        """The instances the host has made in this store: main, every generated module that
+        linked, and every one whose instantiation trapped after wasmtime had made it."""
+        return 1 + len(self.modules) + self.failed_instances
+
+    def measure_instances(self) -> int:
+        """How many instances the store holds, measured by wasmtime itself, with the store's
+        instance limit: at a limit of n, wasmtime refuses one more instance exactly when the
+        store holds n or more. A refused probe leaves nothing behind; the one admitted probe
+        stays (a store frees nothing before it is dropped), so call this last, after the run.
+        """
+        probe = _probe_module(self.engine)
+
+        def admits(limit: int) -> bool:
+            self.store.set_limits(memory_size=MAX_MEMORY_PAGES * 65536,
+                                  table_elements=self._table_limit, instances=limit)
+            try:
+                wasmtime.Instance(self.store, probe, [])
+                return True
+            except (wasmtime.WasmtimeError, wasmtime.Trap):
+                return False
+
+        try:
+            expected = self.instances_counted()
+            extra = 0
+            if admits(expected):  # fewer than counted: the probe is one more; count again
+                expected, extra = 0, 1
+            n = expected
+            while not admits(n + 1):  # refused at n: it holds n or more
+                n += 1
+            return n - extra
+        finally:
+            self.store.set_limits(memory_size=MAX_MEMORY_PAGES * 65536,
+                                  table_elements=self._table_limit)
 
     def _alloc(self, size: int) -> int:
         ptr = int(self._fn["alloc"](self.store, size))

@@ -533,7 +533,7 @@ def run(scenario: Scenario, *, record: bool = True, disassemble: bool = True,
 #: What may differ between the engines' traces of one scenario (docs/engines.md): a step's
 #: fuel, the engine's own words (trap message and backtrace, a validation or link error), and
 #: the captions that quote them. Everything else must be identical.
-ENGINE_FIELDS = ("fuel_used", "trap_message", "trap_backtrace", "error")
+ENGINE_FIELDS = ("fuel_used", "trap_message", "trap_backtrace", "error", "instances")
 ENGINE_DETAIL = ("fuel_spent", "fuel_budget", "engine")
 
 

@@ -23,6 +23,7 @@ from .captions import SECTION_NAMES, Captions
 from .events import Listener
 from .instantiate import read_dylink, trap_info
 from .labels import MemoryLabels
+from .life_steps import FREE, REUSE, LifeSteps, code_bytes
 from .records import Now, RecordReader
 from .slots import check_installed, slot_label, slot_problem
 from .snapshot import MemoryWatcher, TableReader, live_memory
@@ -53,11 +54,12 @@ MAX_STEPS = 20_000
 PAGE = 65536
 
 
-class Recorder(CallSteps, Listener):
+class Recorder(CallSteps, LifeSteps, Listener):
     """Collects the steps of one Machine's run, as a listener of its events.
 
     The steps of a top-level call (on_call_begin, on_call_end and the CALL, FLUSH and
-    CALLBACK notes) are made by the CallSteps methods it inherits (call_steps.py).
+    CALLBACK notes) are made by the CallSteps methods it inherits (call_steps.py); freed and
+    reused slots, and the instances the store holds, by LifeSteps (life_steps.py).
     """
 
     def __init__(self, machine: Machine) -> None:
@@ -103,6 +105,7 @@ class Recorder(CallSteps, Listener):
         self._callbacks = 0                      # CALLBACK notes so far in that call
         self.max_steps = MAX_STEPS
         self._dropped = 0  # steps not recorded since the trace reached max_steps
+        self._init_life()
 
     # ------------------------------------------------------------------ core
     def now(self, store: wasmtime.Storelike) -> Now:
@@ -149,6 +152,7 @@ class Recorder(CallSteps, Listener):
                     result=result, trap=trap,
                     error=error, fuel_used=fuel, detail=dict(detail or {}),
                     functions=now.functions, vm=now.vm,
+                    instances=self._instances(table),
                     deltas=self._deltas(table, now.functions))
         self.steps.append(step)
         return step
@@ -266,6 +270,10 @@ class Recorder(CallSteps, Listener):
                                 "failed": failed})
         elif kind == RESERVE:
             self._record_reserve(store, a, b)
+        elif kind == FREE:
+            self._record_free(store, a, b)
+        elif kind == REUSE:
+            self._record_reuse(store, a, b)
         elif kind in (GROW, SET, RELOC, INIT):
             self._record_link_note(store, kind, a, b)
         else:
@@ -324,7 +332,10 @@ class Recorder(CallSteps, Listener):
         m, c = self.machine, self.captions
         phase, who = self._link_who()
         if m.link_stage == "start":
-            self._name_functions(store, len(m.modules) + 1)
+            number = len(m.modules) + 1
+            self._name_functions(store, number)
+            if not self._has_instance(number):  # its start function runs: it exists
+                self._instance_made(number, self._linkable(number), self._code.get(number, 0))
         if kind == GROW:
             self.record(store, phase, "table.grow", c.grow(a, b, who),
                         detail={"base": a, "delta": b})
@@ -351,6 +362,12 @@ class Recorder(CallSteps, Listener):
                                 "in_bounds": 0 <= b < len(table),
                                 "holds": slot_label(table, b), "problem": problem})
 
+    def _linkable(self, number: int) -> list[str]:
+        """Module ``number``'s functions a table slot can hold: its exports but the link
+        export, under the names the user wrote."""
+        skip = self.machine.LINK_EXPORTS.get(self.machine.link)
+        return [n.removeprefix("$") for n in self._exports.get(number, ()) if n != skip]
+
     def _queued_names(self, store: wasmtime.Storelike, count: int, now: Now) -> list[str]:
         """The names of the first ``count`` functions on main's hot queue."""
         m = self.machine
@@ -362,15 +379,23 @@ class Recorder(CallSteps, Listener):
         for k, func in enumerate(m.entries):
             assert isinstance(func, wasmtime.Func)
             self.tables.register(func, "main", f"enter{k}", None)
+        self._instance_made(0, [f"enter{k}" for k in range(len(m.entries))],
+                            code_bytes(getattr(m, "main_module", None), shared=True))
         self.record(store, "setup", "instantiate", self.captions.main())
 
     def on_defined(self, store: wasmtime.Store, added: Sequence[FunctionInfo],
                    source: str) -> None:
         now = self.now(store)
         records = [r for f in added if (r := now.function(f.obj)) is not None]
-        self.record(store, "setup", "define", self.captions.defined(records), now=now,
-                    detail={"functions": [f.name for f in added],
-                            "objects": {f.name: f.obj for f in added}, "source": source})
+        detail: dict[str, Any] = {"functions": [f.name for f in added],
+                                  "objects": {f.name: f.obj for f in added}, "source": source}
+        caption = self.captions.defined(records)
+        redefined = [n for n in self.machine.redefined if n in detail["objects"]]
+        if redefined:  # only then: a plain definition's detail stays as it always was
+            detail["redefined"] = redefined
+            caption += (f" Redefined (same name, same function object, new bytecode): "
+                        f"{', '.join(redefined)}; every caller reaches the new body.")
+        self.record(store, "setup", "define", caption, now=now, detail=detail)
 
     def on_jit_trapped(self, store: wasmtime.Store, trap: TrapInfo) -> None:
         self.record(store, "generate", "trap", f"The JIT itself trapped: {trap.message}",
@@ -387,6 +412,7 @@ class Recorder(CallSteps, Listener):
                         module: wasmtime.Module) -> None:
         info = ModuleInfo(number, ptr, data, tuple(self._sections), tuple(self._batch))
         self._modules[number] = info
+        self._code[number] = code_bytes(module)
         imports = [f"{i.module}.{i.name}" for i in module.imports]
         self._imports[number] = imports
         self._import_kinds[number] = [_extern_kind(i.type) for i in module.imports]
@@ -431,6 +457,9 @@ class Recorder(CallSteps, Listener):
             detail.update(table_before=len(before), table_after=len(table),
                           kept=[slot_label(table, i) for i in changed])
             kept = self.captions.kept_slots(len(before), len(table), detail["kept"])
+        if isinstance(exc, wasmtime.Trap):  # made, then failed: the store keeps it
+            self._instance_failed(number, self._linkable(number), self._code.get(number, 0))
+            detail["instance_kept"] = True
         start_trap = isinstance(exc, wasmtime.Trap) and self.machine.link_stage == "start"
         if start_trap:  # wasmtime's reason, not its backtrace
             trap = trap_info(exc)
@@ -445,6 +474,8 @@ class Recorder(CallSteps, Listener):
                   exports: wasmtime.InstanceExports, providers: tuple[str, ...] = ()) -> None:
         m = self.machine
         skip = m.LINK_EXPORTS.get(m.link)
+        if not self._has_instance(number):
+            self._instance_made(number, self._linkable(number), self._code.get(number, 0))
         for name, item in exports.items():
             if isinstance(item, wasmtime.Func) and name != skip:
                 # A user function named like the link export is exported as `$patch` (or

@@ -26,6 +26,8 @@ MIN_FUEL = 1_000
 #: Repeat: the sandbox's cap; each call records two steps in memory.
 MAX_FUEL = 10 * DEFAULT_FUEL
 MAX_REPEAT = 1000
+#: Programs a scenario may redefine in, one after another (each adds a JIT run and calls).
+MAX_REDEFINE = 20
 
 #: Faults a scenario may ask for: the JIT's own bugs, plus one the host causes.
 FAULTS = tuple(FAULT_MODES) + ("table-limit",)
@@ -74,6 +76,10 @@ class Scenario:
     by call counts unless ``jit_now``. ``repeat`` calls it that many times.
     ``link``: how each generated module is linked in (LINKS); every fault applies to every
     style (docs/abi.md says what each fault does in each).
+    ``redefine``: with a program, later programs loaded into the same run, in order, after
+    ``call`` has run: a function they define again (same name, same arity, new body) is
+    redefined -- main frees its old table slot and the JIT reuses it (docs/abi.md, "The life
+    of code") -- then, compiled at once if ``jit_now``, ``call`` runs again with ``args``.
     """
 
     exprs: tuple[str, ...] = ()
@@ -89,6 +95,7 @@ class Scenario:
     repeat: int = 1
     direct_calls: bool = True
     link: str = "patch"
+    redefine: tuple[str, ...] = ()
 
     def validate(self) -> None:
         """Raise ScenarioError if the scenario is not runnable as described."""
@@ -96,6 +103,12 @@ class Scenario:
             raise ScenarioError("nothing to run: give an expression or a program", "exprs")
         if self.source is not None and self.call is None:
             raise ScenarioError("a program needs a function to call", "call")
+        if self.redefine and self.source is None:
+            raise ScenarioError("redefine needs a program (source and call) to redefine in",
+                                "redefine")
+        if len(self.redefine) > MAX_REDEFINE:
+            raise ScenarioError(f"redefine takes at most {MAX_REDEFINE} programs, not "
+                                f"{len(self.redefine)}", "redefine")
         if self.link not in LINKS:
             raise ScenarioError(f"unknown link style {self.link!r}; one of: {', '.join(LINKS)}",
                                 "link")
@@ -143,7 +156,7 @@ class Scenario:
             if key in values and not _is(values[key], kind):
                 raise ScenarioError(f"{key} must be {_TYPE_NAMES[kind]}, not {values[key]!r}",
                                     key)
-        for key in ("exprs", "args"):
+        for key in ("exprs", "args", "redefine"):
             if key in values:
                 values[key] = tuple(values[key])
         if values.get("fault") == "runaway" and "fuel" not in values:
@@ -158,7 +171,7 @@ class Scenario:
 _FIELD_TYPES = {"exprs": "texts", "args": "ints", "source": "text", "call": "text",
                 "jit_now": "bool", "jit": "bool", "fault": "text", "threshold": "int",
                 "window": "int", "fuel": "int", "repeat": "int", "direct_calls": "bool",
-                "link": "text"}
+                "link": "text", "redefine": "texts"}
 _TYPE_NAMES = {"texts": "a list of texts", "ints": "a list of whole numbers", "text": "text",
                "bool": "true or false", "int": "a whole number"}
 
@@ -200,6 +213,14 @@ def run(scenario: Scenario, *, record: bool = True, disassemble: bool = True) ->
         if scenario.jit_now and scenario.jit:
             machine.jit_now()
         result, trap = _call(machine, scenario.call or "", scenario)
+        for later in scenario.redefine:
+            if trap:
+                break
+            # Same machine, same store: the old code's instance stays (the trace counts it).
+            machine.load(later, redefine=True)
+            if scenario.jit_now and scenario.jit:
+                machine.jit_now()
+            result, trap = _call(machine, scenario.call or "", scenario)
     many = len(scenario.exprs) > 1
     for i, expr in enumerate(scenario.exprs, start=1):
         name = f"expr{i}" if many else "expr"
@@ -213,7 +234,13 @@ def run(scenario: Scenario, *, record: bool = True, disassemble: bool = True) ->
             break
     if machine.recorder is None:
         return Trace((), result, trap, machine.layout)
-    trace = machine.recorder.trace(result, trap)
+    # Last, as it leaves a probe instance behind: what wasmtime's store really holds, to set
+    # beside the instances the steps list (they agree; tests/test_slot_reuse.py checks it).
+    # A run that redefined something ends with a step saying so (its old code is still there).
+    measured = machine.measure_instances()
+    if scenario.redefine:
+        machine.recorder.record_store(machine.store, measured)  # type: ignore[attr-defined]
+    trace = replace(machine.recorder.trace(result, trap), instances_measured=measured)
     return with_disassembly(trace) if disassemble else trace
 
 

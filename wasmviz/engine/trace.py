@@ -206,6 +206,10 @@ class VmState:
     last_status: int
     direct_calls: int
     callback_notes: int
+    #: The slot allocator (main.wat section 13); 0 in a trace saved before it existed.
+    free_len: int = 0
+    slots_freed: int = 0
+    slots_reused: int = 0
 
     def field(self, name: str) -> int:
         """The field ``name`` of STATE_FIELDS."""
@@ -219,6 +223,44 @@ class VmState:
     @staticmethod
     def from_json(d: Mapping[str, Any]) -> VmState:
         return VmState(*(int(d.get(name, 0)) for name in STATE_FIELDS))
+
+
+@dataclass(frozen=True)
+class InstanceRecord:
+    """An instance the store holds at a step. A wasm engine's store keeps every instance it
+    made until the store itself is dropped, whatever the table still holds (wasmtime does;
+    the count is checked against the store's own instance limit, Machine.measure_instances).
+
+    ``module`` is 0 for the main module, n for generated module n (``m{n}``); ``functions``
+    are those it can put in a table slot (a generated module's exports, main's interpreter
+    entries) and ``in_table`` those some slot holds at this step; ``code_bytes`` is the size
+    of wasmtime's compiled code for its module (``len(Module.serialize())``), which lives as
+    long as the instance; ``linked`` is False for an instance whose instantiation trapped (a
+    start function, an active segment): it failed, and the store keeps it all the same.
+    """
+
+    module: int
+    functions: tuple[str, ...]
+    in_table: tuple[str, ...]
+    code_bytes: int
+    linked: bool = True
+
+    @property
+    def name(self) -> str:
+        """``main``, ``m1``, ... (``m2, failed`` for one whose instantiation trapped)."""
+        name = "main" if self.module == 0 else f"m{self.module}"
+        return name if self.linked else f"{name}, failed"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"module": self.module, "name": self.name, "functions": list(self.functions),
+                "in_table": list(self.in_table), "code_bytes": self.code_bytes,
+                "linked": self.linked}
+
+    @staticmethod
+    def from_json(d: Mapping[str, Any]) -> InstanceRecord:
+        return InstanceRecord(int(d["module"]), tuple(d.get("functions", ())),
+                              tuple(d.get("in_table", ())), int(d.get("code_bytes", 0)),
+                              bool(d.get("linked", True)))
 
 
 @dataclass(frozen=True)
@@ -258,6 +300,9 @@ class Step:
     functions: tuple[FunctionRecord, ...] = ()
     #: The VM state block at this step (None only for a hand-made step); shared like functions.
     vm: VmState | None = None
+    #: Every instance the store holds at this step, main first (InstanceRecord); shared with
+    #: the previous step while unchanged. Empty in a trace saved before steps carried them.
+    instances: tuple[InstanceRecord, ...] = ()
     #: Where the table and the records changed since the previous step, when known (Delta):
     #: lets Trace.to_json write a step in time proportional to its changes, not the table.
     deltas: tuple[Delta, ...] = field(default=(), compare=False, repr=False)
@@ -272,7 +317,8 @@ class Step:
         return {**self._own_json(), "table": [s.to_json() for s in self.table],
                 "edges": [e.to_json() for e in self.edges],
                 "functions": [f.to_json() for f in self.functions],
-                "vm": self.vm.to_json() if self.vm else None}
+                "vm": self.vm.to_json() if self.vm else None,
+                "instances": [i.to_json() for i in self.instances]}
 
     def _own_json(self) -> dict[str, Any]:
         """Everything but the table, the edges and the records: what no other step shares."""
@@ -310,6 +356,10 @@ class Trace:
     result: int | None = None
     trap: TrapInfo | None = None
     layout: Layout = DEFAULT_LAYOUT
+    #: How many instances the store held when the run was over, measured by wasmtime itself
+    #: (Machine.measure_instances: its instance limit), to compare with the last step's
+    #: ``instances``; None when not measured (a trace saved before, a run not recorded).
+    instances_measured: int | None = field(default=None, compare=False)
 
     def __len__(self) -> int:
         return len(self.steps)

@@ -18,8 +18,8 @@ from operator import is_not
 from typing import Any, Iterable, Mapping
 
 from .layout import Layout
-from .trace import (Delta, Edge, FunctionRecord, MemoryChange, ModuleInfo, Slot, Step, Trace,
-                    TrapInfo, VmState)
+from .trace import (Delta, Edge, FunctionRecord, InstanceRecord, MemoryChange, ModuleInfo,
+                    Slot, Step, Trace, TrapInfo, VmState)
 
 
 def step_from_json(d: Mapping[str, Any], prev: Step | None = None) -> Step:
@@ -30,6 +30,7 @@ def step_from_json(d: Mapping[str, Any], prev: Step | None = None) -> Step:
         edges = tuple(Edge.from_json(e) for e in d.get("edges", ()))
         functions = tuple(FunctionRecord.from_json(f) for f in d.get("functions") or ())
         vm = VmState.from_json(d["vm"]) if d.get("vm") else None
+        instances = _instances(d.get("instances"))
     else:
         table = _decode(d.get("table", _SAME), prev.table, Slot.from_json, deltas)
         edges = _decode(d.get("edges", _SAME), prev.edges, Edge.from_json, deltas)
@@ -37,6 +38,8 @@ def step_from_json(d: Mapping[str, Any], prev: Step | None = None) -> Step:
                             FunctionRecord.from_json, deltas)
         vm = (prev.vm if "vm" not in d
               else VmState.from_json(d["vm"]) if d["vm"] else None)
+        instances = prev.instances if "instances" not in d else \
+            _reshare(prev.instances, _instances(d["instances"]))
     return Step(
         index=d["index"], phase=d["phase"], kind=d["kind"], caption=d["caption"],
         table=table, memory_pages=d["memory_pages"],
@@ -47,7 +50,7 @@ def step_from_json(d: Mapping[str, Any], prev: Step | None = None) -> Step:
                       tuple(d.get("trap_backtrace") or ())) if d.get("trap") else None,
         error=d.get("error"), fuel_used=d.get("fuel_used", 0),
         detail=dict(d.get("detail", {})), functions=functions, vm=vm,
-        deltas=tuple(deltas),
+        instances=instances, deltas=tuple(deltas),
     )
 
 
@@ -73,13 +76,17 @@ def trace_to_json(trace: Trace) -> dict[str, Any]:
                 step.deltas)
         if prev is None or step.vm is not prev.vm and step.vm != prev.vm:
             d["vm"] = step.vm.to_json() if step.vm else None
+        # The store's instances: written where they changed, like the VM state.
+        if prev is None or step.instances is not prev.instances and \
+                step.instances != prev.instances:
+            d["instances"] = [i.to_json() for i in step.instances]
         steps.append(d)
         prev = step
     return {"format": 2, "steps": steps, "result": trace.result,
             "trap": trace.trap.code if trace.trap else None,
             "trap_message": trace.trap.message if trace.trap else None,
             "trap_backtrace": list(trace.trap.backtrace) if trace.trap else None,
-            "layout": trace.layout.to_json()}
+            "layout": trace.layout.to_json(), "instances_measured": trace.instances_measured}
 
 
 def trace_dumps(trace: Trace, indent: int | None = None) -> str:
@@ -116,6 +123,9 @@ def trace_from_json(d: Mapping[str, Any]) -> Trace:
     trap = TrapInfo(d["trap"], d.get("trap_message") or "",
                     tuple(d.get("trap_backtrace") or ())) if d.get("trap") else None
     layout = Layout.from_json(d.get("layout"))
+    measured = d.get("instances_measured")
+    measured = measured if isinstance(measured, int) and not isinstance(measured, bool) \
+        else None
     raw = list(d["steps"])
     changes = d.get("format", 1) >= 2
     if raw and "vm" not in raw[0]:
@@ -124,9 +134,9 @@ def trace_from_json(d: Mapping[str, Any]) -> Trace:
         # finds them.
         from .records import with_records
         read = _read_changes(raw) if changes else tuple(step_from_json(s) for s in raw)
-        return with_records(Trace(read, d.get("result"), trap, layout))
+        return with_records(Trace(read, d.get("result"), trap, layout, measured))
     if changes:
-        return Trace(_read_changes(raw), d.get("result"), trap, layout)
+        return Trace(_read_changes(raw), d.get("result"), trap, layout, measured)
     steps: list[Step] = []
     for s in raw:
         step = step_from_json(s)
@@ -136,7 +146,7 @@ def trace_from_json(d: Mapping[str, Any]) -> Trace:
                            if "functions" in s else prev.functions,
                            vm=step.vm if "vm" in s else prev.vm)
         steps.append(step)
-    return Trace(tuple(steps), d.get("result"), trap, layout)
+    return Trace(tuple(steps), d.get("result"), trap, layout, measured)
 
 
 _ENCODER = json.JSONEncoder(sort_keys=True)
@@ -197,6 +207,15 @@ def _decode(value: Any, before: tuple[Any, ...], read: Any,
     now = tuple(items)
     deltas.append(Delta(before, now, tuple(at)))
     return now
+
+
+def _instances(value: Any) -> tuple[InstanceRecord, ...]:
+    """A step's ``instances`` as written (a list), or none."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ValueError(f"instances must be a list, not {value!r:.80}")
+    return tuple(InstanceRecord.from_json(i) for i in value)
 
 
 def _reshare(before: tuple[Any, ...], now: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -22,16 +22,19 @@ HIGHLIGHT_KINDS: Mapping[str, str] = {
     "arrow": "'arrow import' (the module's imports) or 'arrow call' (the call path)",
     "host": "the host (no argument)",
 }
-REGION_NAMES = ("state", "args", "queue", "functions", "heap", "stack", "jit")
+REGION_NAMES = ("state", "args", "queue", "free", "module_of", "functions", "heap", "stack",
+                "jit")
 #: The step kinds the engine records in each phase (data/lessons/README.md lists them for authors).
 #: Only for messages: a kind the run actually has is always accepted.
 KINDS: Mapping[str, tuple[str, ...]] = {
-    "setup": ("instantiate", "define"),
-    "generate": ("begin", "header", "section", "complete", "trap"),
+    "setup": ("instantiate", "define", "table.set"),
+    "generate": ("begin", "header", "section", "complete", "reuse", "trap"),
     "compile": ("compiled", "invalid"),
-    "link": ("linked", "link-error"),
+    # table.grow .. relocation: a start function's work, or main's reservation (pic).
+    "link": ("linked", "link-error", "table.grow", "table.init", "relocation", "no-room",
+             "reuse"),
     "patch": ("table.grow", "table.set", "relocation", "patched", "trap", "jit-done"),
-    "call": ("call", "callback", "tier-up", "note", "result", "trap"),
+    "call": ("call", "callback", "tier-up", "note", "result", "trap", "store", "truncated"),
 }
 LEVELS = ("beginner", "intermediate", "expert")
 ARROW_NAMES = ("import", "call", "callback", "compile", "patch")

@@ -42,8 +42,16 @@ def actor_text(pic: Picture, step: Step) -> str:
         return f"{who}: table.grow added {where}"
     if step.kind == "table.init" and "base" in d:
         return f"{m}'s start function: one table.init filled {_span(d['base'], d['count'])}"
+    if step.kind == "table.set" and "slot" in d and d.get("by") == "main":
+        # Main frees the slot of a function that was redefined (or that called one directly).
+        held = f" (it held {d['held']})" if d.get("held") else ""
+        why = {"redefined": "was redefined", "calls-redefined": "calls a redefined function"}
+        reason = f": {d.get('function', '?')} {why[d['why']]}" if d.get("why") in why else ""
+        return f"main's table.set freed slot {d['slot']}{held}{reason}"
     if step.kind == "table.set" and "slot" in d:
         return f"{m}'s patch: table.set filled slot {d['slot']}"
+    if step.kind == "reuse" and "slot" in d:
+        return f"main reuses free slot {d['slot']} for {d.get('function', '?')}"
     if step.kind == "linked" and "table_base" in d:
         return f"instantiation placed {m}'s segment at __table_base = {d['table_base']}"
     if step.kind == "no-room":
