@@ -4,6 +4,12 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import tempfile  # noqa: E402
+
+# The compiled main module and wasm-tools' output are cached on disk (engine/module_cache.py):
+# the suite keeps its own cache, so it never writes to the user's ~/.cache/wasmviz.
+os.environ["WASMVIZ_CACHE_DIR"] = tempfile.mkdtemp(prefix="wasmviz-test-cache-")
+
 import pytest  # noqa: E402
 
 

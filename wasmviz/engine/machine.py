@@ -97,7 +97,8 @@ def _engine_and_main() -> tuple[wasmtime.Engine, wasmtime.Module]:
     config = wasmtime.Config()
     config.consume_fuel = True
     engine = wasmtime.Engine(config)
-    return engine, wasmtime.Module(engine, wasmtime.wat2wasm(MAIN_WAT.read_text()))
+    from .module_cache import load_module  # noqa: PLC0415 - compiled once, cached on disk
+    return engine, load_module(engine, MAIN_WAT.read_text(), "consume_fuel=True")
 
 
 @functools.lru_cache(maxsize=1)

@@ -4,15 +4,20 @@ It is the first page of the Lesson dock (lesson_panel.py stacks it with the open
 page). It lives apart because it needs no running session: it only reads the lesson files and
 the progress saved in QSettings, and the dock drives it through ``refresh``, ``select`` and
 its ``open_requested`` signal.
+
+Reading and checking every lesson file took 60 ms, half of building the window (issue 11), for
+a page that starts hidden behind the Sandbox tab: the list is filled when the page is first
+shown (or asked for), never at start-up.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtWidgets import (QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (QDockWidget, QLabel, QListWidget, QListWidgetItem, QPushButton,
+                               QVBoxLayout, QWidget)
 
 from ..lessons import Lesson, LessonError, load, shipped
 from .lesson_session import is_done, lesson_label, saved_finished, saved_progress
@@ -48,10 +53,38 @@ class LessonBrowser(QWidget):
         layout.addWidget(heading)
         layout.addWidget(self.list, 1)
         layout.addWidget(self.open_button)
-        self.refresh()
+        #: Whether the list has been filled once (it is filled when first needed).
+        self.filled = False
+        self._watching = False
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if not self.filled:
+            # Once laid out: only then does the visible region tell a page behind a tab.
+            QTimer.singleShot(0, self._fill_if_seen)
+
+    def _fill_if_seen(self) -> None:
+        """Fill the list if any of it can be seen; else when its dock comes to the front."""
+        if self.filled or not self.isVisible():
+            return
+        if not self.visibleRegion().isEmpty():
+            self.refresh()
+            return
+        # A dock behind another tab stays "visible" to Qt (as in lazy.py): wait for its tab.
+        dock = self.parentWidget()
+        while dock is not None and not isinstance(dock, QDockWidget):
+            dock = dock.parentWidget()
+        if dock is not None and not self._watching:
+            self._watching = True
+            dock.visibilityChanged.connect(self._on_dock_visibility)
+
+    def _on_dock_visibility(self, visible: bool) -> None:
+        if visible and not self.filled:
+            QTimer.singleShot(0, self._fill_if_seen)
 
     def refresh(self) -> None:
         """Re-list the lessons with the progress remembered for each."""
+        self.filled = True
         current = self.list.currentRow()
         self.list.clear()
         for path in shipped():
@@ -94,6 +127,8 @@ class LessonBrowser(QWidget):
 
     def select(self, path: Path | None) -> None:
         """Make the lesson at ``path`` the current item (if listed)."""
+        if not self.filled:
+            self.refresh()
         for row in range(self.list.count()):
             if path is not None and Path(self.list.item(row).data(PATH_ROLE)) == Path(path):
                 self.list.setCurrentRow(row)

@@ -2,9 +2,15 @@
 
 The File commands are in window_files.py and the remembered settings in window_settings.py;
 MainWindow inherits both, so every command keeps its name on the window.
+
+Start-up (issue 11): the docks that start behind another tab (the lesson and the views) are
+made when first shown (lazy.LazyDock), and the first run is asked for before the window is
+shown, so wasmtime records it while Qt lays out and paints the window.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QShowEvent
@@ -14,7 +20,7 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QListWidget, QL
 from ..engine import Scenario, Trace
 from ..lessons import LESSONS_DIR, LessonError
 from ..lessons import find as find_lesson
-from .lesson_panel import LessonPanel
+from .lazy import LazyDock
 from .menus import build_menus
 from .lesson_session import LessonSession, lesson_label
 from .player import Player
@@ -23,9 +29,12 @@ from .sandbox import SandboxPanel
 from .theme import apply_theme
 from .transport import TransportBar
 from .views import make_central, make_docks
-from .window_files import FileCommands
+from .window_files import MAX_PROGRAM_BYTES, FileCommands
 from .window_layout import FocusMode, arrange_docks, configure_tabs
-from .window_settings import WindowSettings
+from .window_settings import DEFAULT_SOURCE, WindowSettings
+
+if TYPE_CHECKING:
+    from .lesson_panel import LessonPanel
 
 APP_TITLE = "wasmviz"
 
@@ -57,12 +66,27 @@ class MainWindow(FileCommands, WindowSettings, QMainWindow):
         self.sandbox = SandboxPanel()
         self.docks: dict[str, QDockWidget] = {}
         self._dock("Sandbox", self.sandbox, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.session = LessonSession(self.player, self.settings, self)
-        self.lesson_panel = LessonPanel(self.session)
-        self._dock("Lesson", self.lesson_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
-        for title, widget, area in make_docks(self.player):
-            self._dock(title, widget, area)
         self.messages = QListWidget()
+        self.sandbox.scenario_requested.connect(self.run_scenario)
+        self.runner.finished.connect(self._on_trace_ready)
+        self.runner.failed.connect(self._on_run_failed)
+        self.runner.busy_changed.connect(self._on_busy)
+        self.player.trace_changed.connect(self._update_title)
+        self.player.step_changed.connect(self._on_step_changed)
+        # The first run is asked for now: wasmtime records it in the worker while the rest of
+        # the window is built and shown (issue 11). Input it cannot run is reported below, once
+        # the window is whole.
+        early_errors: list[str] = []
+        if lesson is None and autorun:
+            self._restore_inputs()
+            early = self.sandbox.input_error.connect(lambda msg, _: early_errors.append(msg))
+            self.sandbox.request(jit_now=True)
+            self.sandbox.input_error.disconnect(early)
+
+        self.session = LessonSession(self.player, self.settings, self)
+        self._dock("Lesson", self._make_lesson_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
+        for title, factory, area in make_docks(self.player):
+            self._dock(title, factory, area)
         self.messages.setToolTip("Errors and notices; the app keeps running whatever happens")
         self.messages.setAccessibleName("Messages")
         self.messages.setWordWrap(True)
@@ -94,16 +118,10 @@ class MainWindow(FileCommands, WindowSettings, QMainWindow):
         self.focus_action: QAction
         self.dark_action: QAction
         build_menus(self)
-        self.sandbox.scenario_requested.connect(self.run_scenario)
         # The sandbox shows its own input errors in place: raising Messages over it (they share
         # a tab column on small screens) would hide the underline.
         self.sandbox.input_error.connect(lambda msg, _where: self.notify(msg, error=True,
                                                                          bring_forward=False))
-        self.runner.finished.connect(self._on_trace_ready)
-        self.player.trace_changed.connect(self._update_title)
-        self.runner.failed.connect(self._on_run_failed)
-        self.runner.busy_changed.connect(self._on_busy)
-        self.player.step_changed.connect(self._on_step_changed)
         self.session.failed.connect(lambda msg: self.notify(msg, error=True))
         self.session.position_changed.connect(self._on_lesson_position)
         self.session.loaded.connect(self._on_lesson_loaded)
@@ -112,19 +130,41 @@ class MainWindow(FileCommands, WindowSettings, QMainWindow):
         self._restore()
         if lesson is not None:
             self.open_lesson(lesson)
-        elif autorun:
+        elif early_errors:
+            # Asked again now that the window is whole: the input is underlined where it is
+            # wrong and the problem is in Messages, as for any run.
             self.sandbox.request(jit_now=True)
 
+    def _restore_inputs(self) -> None:
+        """The sandbox's remembered inputs, as _restore (window_settings.py) reads them."""
+        self._reset_settings = []   # _restore starts its list again: noted once
+        self.sandbox.editor.setPlainText(self._text("sandbox/source", DEFAULT_SOURCE,
+                                                    MAX_PROGRAM_BYTES))
+        self.sandbox.args_edit.setText(self._text("sandbox/args", "7", 4096))
+
     # ---------------------------------------------------------------- building
-    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
-        dock = QDockWidget(title, self)
+    def _dock(self, title: str, widget: QWidget | Callable[[], QWidget],
+              area: Qt.DockWidgetArea) -> QDockWidget:
+        """Add a dock holding ``widget``, or the widget a factory makes when first needed."""
+        dock = QDockWidget(title, self) if isinstance(widget, QWidget) else \
+            LazyDock(title, self, widget)
         # Re-docking by hand can create new tab bars: name them as they appear.
         dock.dockLocationChanged.connect(lambda _area: self.name_dock_tabs())
         dock.setObjectName(f"dock-{title.lower().replace(' ', '-')}")
-        dock.setWidget(widget)
+        if isinstance(widget, QWidget):
+            dock.setWidget(widget)
         self.addDockWidget(area, dock)
         self.docks[title] = dock
         return dock
+
+    def _make_lesson_panel(self) -> QWidget:
+        from .lesson_panel import LessonPanel  # noqa: PLC0415 - when the Lesson dock is shown
+        return LessonPanel(self.session)
+
+    @property
+    def lesson_panel(self) -> LessonPanel:
+        """The Lesson dock's panel (made now if the dock was never shown)."""
+        return self.docks["Lesson"].widget()  # type: ignore[return-value]
 
     # ---------------------------------------------------------------- running
     def run_scenario(self, scenario: Scenario, what: str | None = None) -> None:

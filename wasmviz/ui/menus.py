@@ -7,13 +7,13 @@ debugger keys), Run (the sandbox and the faults), View (zoom, focus, docks, pale
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu
 
 from ..engine import FAULT_DESCRIPTIONS, FAULTS
-from . import about
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -103,8 +103,14 @@ def build_menus(w: MainWindow) -> None:
     help_menu = bar.addMenu("&Help")
     add(w, help_menu, "&Lessons", w.show_lessons, "F1",
         "The guided lessons, from first contact to expert (F1 focuses the list)")
-    add(w, help_menu, "&Keyboard shortcuts", lambda: about.show_shortcuts(w), "Ctrl+/",
+    add(w, help_menu, "&Keyboard shortcuts", lambda: _about().show_shortcuts(w), "Ctrl+/",
         "Every shortcut of the window")
     help_menu.addSeparator()
-    add(w, help_menu, "&About wasmviz", lambda: about.show_about(w))
-    add(w, help_menu, "About &Qt", lambda: about.show_about_qt(w))
+    add(w, help_menu, "&About wasmviz", lambda: _about().show_about(w))
+    add(w, help_menu, "About &Qt", lambda: _about().show_about_qt(w))
+
+
+def _about() -> ModuleType:
+    """The Help dialogs' module, imported when one is first opened (start-up, issue 11)."""
+    from . import about  # noqa: PLC0415
+    return about

@@ -12,9 +12,8 @@ layout is the lead's and changes, so positions are searched, never assumed.
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
-import numpy as np
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QFontMetricsF, QPainterPath
 from PySide6.QtWidgets import QGraphicsItem
@@ -25,6 +24,9 @@ from .items import Arrow, Box, Note
 from .paint import font
 from .picture import CAPTION, COLUMN, HOST, MAIN, SCENE, TABLE, Picture, routed
 from .strips import RegionItem, SlotItem
+
+if TYPE_CHECKING:
+    import numpy as np
 
 #: Space kept between a placed label and anything else, in scene units.
 GAP = 4.0
@@ -54,13 +56,21 @@ def obstacles(pic: Picture, ignore: Iterable[QGraphicsItem] = (),
     """(solid, frames) in scene coordinates: what a label must not cover (with ``arrows``, the
     arrows' legs too), and the panels it must be wholly inside or wholly outside of (never
     across their border)."""
+    solid, legs, frames = _scan(pic, ignore)
+    return (solid + legs if arrows else solid), frames
+
+
+def _scan(pic: Picture, ignore: Iterable[QGraphicsItem] = ()
+          ) -> tuple[list[QRectF], list[QRectF], list[QRectF]]:
+    """(solid, arrow legs, frames): one walk over the scene's items serves both of place's
+    tries (clear of arrows, then not), which matters on the link steps' many labels."""
     skip = set(map(id, ignore))
-    solid, frames = [QRectF(CAPTION)], []
+    solid, legs, frames = [QRectF(CAPTION)], [], []
     for item in pic.scene.items():
         if id(item) in skip or not item.isVisible():
             continue
         if isinstance(item, Arrow):
-            solid += _legs(item) if arrows else []
+            legs += _legs(item)
         elif isinstance(item, Note):
             r = item.mapRectToScene(item.rect())
             if item.text or item.heading or item.fill is not None:
@@ -76,10 +86,11 @@ def obstacles(pic: Picture, ignore: Iterable[QGraphicsItem] = (),
                 solid.append(r)
         elif isinstance(item, (SlotItem, RegionItem)):
             solid.append(item.sceneBoundingRect())
-    return solid, frames
+    return solid, legs, frames
 
 
 def _array(rects: list[QRectF], margin: float) -> np.ndarray:
+    import numpy as np  # noqa: PLC0415 - only the grid search needs it (start-up, issue 11)
     return np.array([(r.left() - margin, r.top() - margin, r.right() + margin,
                       r.bottom() + margin) for r in rects] or np.zeros((0, 4)))
 
@@ -96,6 +107,9 @@ def free_spot(pic: Picture, width: float, height: float, anchor: QPointF, *,
                                    CAPTION.top() - GAP - SCENE.top()))
     if area.width() < width or area.height() < height:
         return None
+    # Imported here, not at the top: most labels find a place through first_free, and numpy
+    # would add a quarter to the app's start-up (issue 11).
+    import numpy as np  # noqa: PLC0415
     xs = np.arange(area.left(), area.right() - width + 0.01, step)
     ys = np.arange(area.top(), area.bottom() - height + 0.01, step)
     x0, y0 = (a.ravel() for a in np.meshgrid(xs, ys))
@@ -143,17 +157,39 @@ def first_free(pic: Picture, candidates: list[QRectF], *, arrows: bool = False,
     if not candidates:
         return None
     solid, frames = obstacles(pic, ignore, arrows)
-    c = _array(candidates, 0.0)
-    cx0, cy0, cx1, cy1 = (c[:, i][:, None] for i in range(4))
-    s, f = _array(solid, GAP), _array(frames, 0.0)
-    free = (cx0[:, 0] >= SCENE.left()) & (cx1[:, 0] <= SCENE.right()) & \
-        (cy0[:, 0] >= SCENE.top()) & (cy1[:, 0] <= CAPTION.top() - GAP)
-    if len(s):
-        free &= ~((cx0 < s[:, 2]) & (cx1 > s[:, 0]) & (cy0 < s[:, 3]) & (cy1 > s[:, 1])).any(1)
-    if len(f):
-        free &= ~_crosses_frame(cx0, cy0, cx1, cy1, f)
-    hits = np.flatnonzero(free)
-    return QRectF(candidates[int(hits[0])]) if hits.size else None
+    return _first_clear(candidates, solid, frames)
+
+
+def _first_clear(candidates: list[QRectF], solid: list[QRectF],
+                 frames: list[QRectF]) -> QRectF | None:
+    """first_free's test, against obstacles already gathered."""
+    # Plain Python: a few candidates against the drawn items is less work than importing numpy.
+    s = [_edges(r, GAP) for r in solid]
+    f = [_edges(r, 0.0) for r in frames]
+    for rect in candidates:
+        x0, y0, x1, y1 = _edges(rect, 0.0)
+        if not (x0 >= SCENE.left() and x1 <= SCENE.right() and y0 >= SCENE.top()
+                and y1 <= CAPTION.top() - GAP):
+            continue
+        if any(x0 < sx1 and x1 > sx0 and y0 < sy1 and y1 > sy0 for sx0, sy0, sx1, sy1 in s):
+            continue
+        if any(_straddles(x0, y0, x1, y1, frame) for frame in f):
+            continue
+        return QRectF(rect)
+    return None
+
+
+def _edges(r: QRectF, margin: float) -> tuple[float, float, float, float]:
+    return r.left() - margin, r.top() - margin, r.right() + margin, r.bottom() + margin
+
+
+def _straddles(x0: float, y0: float, x1: float, y1: float,
+               f: tuple[float, float, float, float]) -> bool:
+    """Whether the rect straddles the panel border ``f``, as _crosses_frame for one pair."""
+    fx0, fy0, fx1, fy1 = f
+    meets = x0 < fx1 + GAP and x1 > fx0 - GAP and y0 < fy1 + GAP and y1 > fy0 - GAP
+    inside = x0 >= fx0 + GAP and x1 <= fx1 - GAP and y0 >= fy0 + GAP and y1 <= fy1 - GAP
+    return meets and not inside
 
 
 def place(pic: Picture, width: float, height: float, anchor: QPointF,
@@ -162,8 +198,9 @@ def place(pic: Picture, width: float, height: float, anchor: QPointF,
     """Where a label goes: the first free of ``candidates`` (clear of arrows if possible),
     else the nearest free spot within ``near`` of ``anchor``; else the last candidate anyway,
     since a label far from what it names would mislead more than one that touches a line."""
-    spot = first_free(pic, candidates, arrows=True, ignore=ignore) or \
-        first_free(pic, candidates, ignore=ignore)
+    solid, legs, frames = _scan(pic, ignore)
+    spot = _first_clear(candidates, solid + legs, frames) or \
+        _first_clear(candidates, solid, frames)
     if spot is not None:
         return spot
     window = QRectF(anchor.x() - near, anchor.y() - near, 2 * near, 2 * near)
