@@ -29,9 +29,9 @@ from .sandbox import SandboxPanel
 from .theme import apply_theme
 from .transport import TransportBar
 from .views import make_central, make_docks
-from .window_files import MAX_PROGRAM_BYTES, FileCommands
+from .window_files import FileCommands
 from .window_layout import FocusMode, arrange_docks, configure_tabs
-from .window_settings import DEFAULT_SOURCE, WindowSettings
+from .window_settings import WindowSettings
 
 if TYPE_CHECKING:
     from .lesson_panel import LessonPanel
@@ -68,6 +68,7 @@ class MainWindow(FileCommands, WindowSettings, QMainWindow):
         self._dock("Sandbox", self.sandbox, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.messages = QListWidget()
         self.sandbox.scenario_requested.connect(self.run_scenario)
+        self.sandbox.compare_trace.connect(self.show_compared)
         self.runner.finished.connect(self._on_trace_ready)
         self.runner.failed.connect(self._on_run_failed)
         self.runner.busy_changed.connect(self._on_busy)
@@ -138,9 +139,7 @@ class MainWindow(FileCommands, WindowSettings, QMainWindow):
     def _restore_inputs(self) -> None:
         """The sandbox's remembered inputs, as _restore (window_settings.py) reads them."""
         self._reset_settings = []   # _restore starts its list again: noted once
-        self.sandbox.editor.setPlainText(self._text("sandbox/source", DEFAULT_SOURCE,
-                                                    MAX_PROGRAM_BYTES))
-        self.sandbox.args_edit.setText(self._text("sandbox/args", "7", 4096))
+        self._read_inputs()
 
     # ---------------------------------------------------------------- building
     def _dock(self, title: str, widget: QWidget | Callable[[], QWidget],
@@ -177,16 +176,25 @@ class MainWindow(FileCommands, WindowSettings, QMainWindow):
     def run_fault(self, fault: str) -> None:
         source = self.sandbox.editor.toPlainText().strip()
         expr = source if source and "def" not in source else "x * x + 3"
-        self.run_scenario(Scenario.for_fault(fault, expr=expr), f"fault {fault}: {expr}")
+        link = self.sandbox.link_style()
+        self.run_scenario(Scenario.for_fault(fault, expr=expr, link=link),
+                          f"fault {fault}: {expr}" + (f" · link {link}" if link != "patch" else ""))
+
+    def show_compared(self, trace: Trace, scenario: Scenario) -> None:
+        """Show a run the link-style comparison made (its "Watch" buttons)."""
+        self.scenario = scenario
+        self._pending_what = f"{self._describe(scenario)} · link {scenario.link}"
+        self._on_trace_ready(trace, scenario)
 
     @staticmethod
     def _describe(scenario: Scenario) -> str:
+        link = f" · link {scenario.link}" if scenario.link != "patch" else ""
         if scenario.exprs:
-            return "sandbox: " + scenario.exprs[-1]
+            return "sandbox: " + scenario.exprs[-1] + link
         if scenario.call:
             args = ", ".join(str(a) for a in scenario.args)
-            return f"sandbox: {scenario.call}({args})"
-        return "sandbox run"
+            return f"sandbox: {scenario.call}({args}){link}"
+        return "sandbox run" + link
 
     def _on_trace_ready(self, trace: Trace, scenario: Scenario) -> None:
         self._shown_what = getattr(self, "_pending_what", "sandbox run")
@@ -272,6 +280,14 @@ class MainWindow(FileCommands, WindowSettings, QMainWindow):
                 self.docks["Module"].widget().select_section(h.target)  # type: ignore[attr-defined]
 
     # ---------------------------------------------------------------- status
+    def _fuel_text(self, fuel_used: int) -> str:
+        """The status bar's fuel, or that the engine that recorded the trace has none (V8)."""
+        steps = self.player.trace.steps
+        engine = steps[0].detail.get("engine") if steps else None
+        if isinstance(engine, dict) and "fuel" in engine and engine["fuel"] is None:
+            return f" fuel: none ({engine.get('name', 'engine')}) "
+        return f" fuel: {fuel_used:,} "
+
     def _on_step_changed(self, index: int, _previous: int) -> None:
         step = self.player.current
         if step is None:
@@ -284,7 +300,7 @@ class MainWindow(FileCommands, WindowSettings, QMainWindow):
         self.status_phase.setText(f" phase: {step.phase} / {step.kind} ")
         self.status_slots.setText(f" slots: {used}/{len(step.table)} ")
         self.status_pages.setText(f" memory: {step.memory_pages} pages ")
-        self.status_fuel.setText(f" fuel: {step.fuel_used:,} ")
+        self.status_fuel.setText(self._fuel_text(step.fuel_used))
 
     # ---------------------------------------------------------------- window events
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override

@@ -69,6 +69,9 @@ def build_menus(w: MainWindow) -> None:
         "tiers up")
     add(w, run, "&JIT now", lambda: w.sandbox.request(True), "Ctrl+J",
         "Compile the sandbox input at once and call it through the table")
+    add(w, run, "&Compare link styles…", w.sandbox.open_comparison, "Ctrl+Shift+K",
+        "Run the sandbox input in the three link styles (patch, start, pic) and compare them "
+        "side by side")
     faults = run.addMenu("&Faults")
     faults.setToolTipsVisible(True)
     for name in FAULTS:
@@ -105,9 +108,21 @@ def build_menus(w: MainWindow) -> None:
         "The guided lessons, from first contact to expert (F1 focuses the list)")
     add(w, help_menu, "&Keyboard shortcuts", lambda: _about().show_shortcuts(w), "Ctrl+/",
         "Every shortcut of the window")
+    add(w, help_menu, "&Costs: wasmtime and V8…", lambda: _costs(w),
+        tip="Measure, on this machine, what late linking costs under wasmtime and Node's V8")
     help_menu.addSeparator()
     add(w, help_menu, "&About wasmviz", lambda: _about().show_about(w))
     add(w, help_menu, "About &Qt", lambda: _about().show_about_qt(w))
+
+
+def _costs(window: MainWindow) -> None:
+    """Help > Costs: one dialog per window, made (and its module imported) when first asked."""
+    dialog = getattr(window, "costs_dialog", None)
+    if dialog is None:
+        from .costs_dialog import CostsDialog  # noqa: PLC0415 - start-up, issue 11
+        dialog = window.costs_dialog = CostsDialog(window)
+    dialog.show()
+    dialog.raise_()
 
 
 def _about() -> ModuleType:

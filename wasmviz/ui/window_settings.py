@@ -67,9 +67,7 @@ class WindowSettings:
             # they are sized when first shown.
             arrange_docks(self, self.docks)
             self._first_layout = True
-        self.sandbox.editor.setPlainText(self._text("sandbox/source", DEFAULT_SOURCE,
-                                                    MAX_PROGRAM_BYTES))
-        self.sandbox.args_edit.setText(self._text("sandbox/args", "7", 4096))
+        self._read_inputs()
         self.transport.set_speed(self._number("player/speed", 2.0))
         self.central.set_zoom(self._number("view/zoom", 1.0))
         dark = self._text("view/dark", "false", 16).lower()
@@ -83,6 +81,15 @@ class WindowSettings:
             self.notify("Some saved settings could not be read and were reset to their "
                         f"defaults: {', '.join(self._reset_settings)}", error=True,
                         bring_forward=False)
+
+    def _read_inputs(self) -> None:
+        """The sandbox's remembered inputs: its program, arguments and link style."""
+        self.sandbox.editor.setPlainText(self._text("sandbox/source", DEFAULT_SOURCE,
+                                                    MAX_PROGRAM_BYTES))
+        self.sandbox.args_edit.setText(self._text("sandbox/args", "7", 4096))
+        link = self._text("sandbox/link", "patch", 16)
+        if not self.sandbox.set_link_style(link):
+            self._note_reset("sandbox/link", link)
 
     def _available(self) -> QRect:
         screen = self.screen() or QGuiApplication.primaryScreen()
@@ -125,6 +132,7 @@ class WindowSettings:
     def _save_inputs(self) -> None:
         self.settings.setValue("sandbox/source", self.sandbox.editor.toPlainText())
         self.settings.setValue("sandbox/args", self.sandbox.args_edit.text())
+        self.settings.setValue("sandbox/link", self.sandbox.link_style())
 
     def _save_settings(self) -> None:
         """Remember the window, the speed, the zoom, the palette and the sandbox's inputs."""

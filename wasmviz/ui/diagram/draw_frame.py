@@ -85,7 +85,10 @@ def draw_frame(pic: Picture, step: Step) -> None:
                  f"Step {step.index + 1} of {len(pic.trace)} · {step.kind}", ink,
                  align=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
                  tip="Where you are in the recorded run, and what kind of event this is."))
-    pic.boxes["host"] = pic.add(Box(HOST, "host · Python + wasmtime", colors.HOST, ink,
+    # Which engine recorded the run: its first step says so when it was not wasmtime.
+    engine = pic.trace.steps[0].detail.get("engine") or {} if pic.trace.steps else {}
+    host = "host · Node.js + V8" if engine.get("name") == "node" else "host · Python + wasmtime"
+    pic.boxes["host"] = pic.add(Box(HOST, host, colors.HOST, ink,
                                     title_pt=11.5, tip=HOST_TIPS[link]))
     pic.host_line = HOST_LINES[link]
     pic.label(QRectF(HOST.left() + 260, HOST.top() + 8, 530, 30), pic.host_line, 10.5, False,
