@@ -17,6 +17,7 @@ from wasmviz.engine.scenario import LINK_DESCRIPTIONS, LINKS
 from wasmviz.ui import colors
 from wasmviz.ui.diagram import paint
 from wasmviz.ui.diagram.history import module_link
+from wasmviz.ui.diagram.items import Box
 from wasmviz.ui.diagram.view import DiagramView
 from wasmviz.ui.event_log import EventLog
 from wasmviz.ui.link_compare import LinkCompareDialog, who_does_what
@@ -317,3 +318,22 @@ def test_the_table_label_says_main_freed_a_redefined_functions_slot() -> None:
     assert actor_text(Seen, freed) == (f"main's table.set freed slot {freed.detail['slot']} "
                                        f"(it held {freed.detail['held']}): f was redefined")
     assert actor_text(Seen, reuse) == f"main reuses free slot {reuse.detail['slot']} for f"
+
+
+def test_a_module_no_slot_refers_to_is_drawn_as_kept_by_the_store(view) -> None:
+    """Issue 12 item 3: the app shows what the store keeps alive, as the trace recorded it."""
+    trace = run(Scenario(source="def f(x) = x * x + 3\n", call="f", args=(7,), jit_now=True,
+                         redefine=("def f(x) = x * 2 - 1\n",)))
+    view.player.set_trace(trace)
+    last = trace.steps[-1]
+    view.player.go(last.index)
+    cards = {b.pill: b for b in view.scene().items() if isinstance(b, Box) and b.pill}
+    kept = {i.module: i for i in last.instances}
+    assert not kept[1].in_table and kept[2].in_table
+    assert cards["m1"].title == "kept, unreferenced"
+    assert f"· kept: {kept[1].code_bytes:,} B of code" in cards["m1"].lines
+    assert cards["m2"].title != "kept, unreferenced"
+    before = next(s for s in trace if s.kind == "table.set" and s.detail.get("by") == "main")
+    view.player.go(before.index - 1)   # m1 still holds slot 6: an ordinary card
+    cards = {b.pill: b for b in view.scene().items() if isinstance(b, Box) and b.pill}
+    assert cards["m1"].title != "kept, unreferenced"

@@ -87,3 +87,33 @@ def test_a_trace_recorded_under_v8_says_so_in_the_diagram_and_the_status_bar(win
     window.player.go(1)
     assert window.status_fuel.text().strip().startswith("fuel: ")
     assert "none" not in window.status_fuel.text()
+
+
+def test_redefine_in_the_sandbox_frees_the_old_slot_and_the_app_shows_the_store(
+        window, qtbot) -> None:
+    """Issue 12 item 3: a function redefined in the sandbox: main frees its old slot, the JIT
+    reuses it, and the last step shows what the store keeps alive."""
+    sandbox = window.sandbox
+    assert not sandbox.redefine_button.isEnabled()   # nothing run yet in this session
+    sandbox.editor.setPlainText("def f(x) = x * x + 3\n")
+    sandbox.args_edit.setText("7")
+    with qtbot.waitSignal(window.runner.finished, timeout=30000):
+        sandbox.jit_button.click()
+    assert not sandbox.redefine_button.isEnabled()   # the editor holds the same program
+    sandbox.editor.setPlainText("def f(x) = x * 2 - 1\n")
+    assert sandbox.redefine_button.isEnabled()
+    with qtbot.waitSignal(window.runner.finished, timeout=30000):
+        sandbox.redefine_button.click()
+    trace = window.player.trace
+    assert window.scenario.redefine == ("def f(x) = x * 2 - 1\n",)
+    freed = [s for s in trace if s.kind == "table.set" and s.detail.get("by") == "main"]
+    reused = [s for s in trace if s.kind == "reuse"]
+    assert freed and reused and reused[0].detail["slot"] == freed[0].detail["slot"]
+    assert trace.result == 13 and trace.steps[-1].kind == "store"
+    # Redefining again starts from the program the run ended with.
+    assert sandbox.session_program == "def f(x) = x * 2 - 1\n"
+    sandbox.editor.setPlainText("def g(x) = x\n")
+    sandbox.redefine_button.click()
+    assert "must define g again" in sandbox.message.text()
+    sandbox.new_session()
+    assert not sandbox.redefine_button.isEnabled()

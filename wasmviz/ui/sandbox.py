@@ -48,6 +48,8 @@ class SandboxPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session_exprs: list[str] = []
+        #: The last program run in this session: Redefine loads the editor's over it.
+        self.session_program: str | None = None
         self._parser: ParseRunner | None = None  # made on the first long source
         self.editor = CodeEditor()
         self.editor.setPlaceholderText("x * x + 3\n\n# or a program:\n"
@@ -80,6 +82,11 @@ class SandboxPanel(QWidget):
             self.link_combo.setItemData(self.link_combo.count() - 1, LINK_DESCRIPTIONS[name],
                                         Qt.ItemDataRole.ToolTipRole)
         self.link_combo.setAccessibleName("Link style")
+        # Sized for a short label, not the longest one: a wide combo widened the dock and
+        # took room from the diagram (each full line is in the item's tooltip).
+        self.link_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.link_combo.setMinimumContentsLength(10)
         self.link_combo.currentIndexChanged.connect(self._show_link_tip)
         self._show_link_tip()
         self.compare_button = QPushButton("Compare…")
@@ -96,10 +103,17 @@ class SandboxPanel(QWidget):
         self.jit_button = QPushButton("JIT now")
         self.jit_button.setToolTip("Compile at once into a new module, then call through the "
                                    "table (Ctrl+J). Each new expression adds a module.")
+        self.redefine_button = QPushButton("Redefine")
+        self.redefine_button.setToolTip(
+            "Run the session's last program (compiled at once), then load the editor's program "
+            "into the same run and call again: a function it defines again is redefined, so "
+            "main frees its old slot and the JIT reuses it (docs/abi.md)")
+        self.redefine_button.setEnabled(False)
         self.clear_button = QPushButton("New session")
-        self.clear_button.setToolTip("Forget this session's expressions: the next JIT now "
-                                     "compiles only the one in the editor")
+        self.clear_button.setToolTip("Forget this session's expressions and program: the next "
+                                     "JIT now compiles only what is in the editor")
         for button, name in ((self.run_button, "Run"), (self.jit_button, "JIT now"),
+                             (self.redefine_button, "Redefine"),
                              (self.clear_button, "New session")):
             button.setAccessibleName(name)
         self.message = QLabel()
@@ -126,7 +140,7 @@ class SandboxPanel(QWidget):
         link_row.addWidget(self.compare_button)
         form.addRow("Link style", link_row)
         buttons = QHBoxLayout()
-        for b in (self.run_button, self.jit_button, self.clear_button):
+        for b in (self.run_button, self.jit_button, self.redefine_button, self.clear_button):
             buttons.addWidget(b)
         layout = QVBoxLayout(self)
         layout.addWidget(self.editor, 1)
@@ -136,6 +150,7 @@ class SandboxPanel(QWidget):
         layout.addWidget(self.session_label)
         self.run_button.clicked.connect(lambda: self.request(jit_now=False))
         self.jit_button.clicked.connect(lambda: self.request(jit_now=True))
+        self.redefine_button.clicked.connect(lambda: self.request(jit_now=True, redefine=True))
         self.clear_button.clicked.connect(self.new_session)
         self.editor.textChanged.connect(lambda: self.message.clear())
         self.editor.textChanged.connect(self._show_session)  # the list depends on the editor
@@ -170,8 +185,9 @@ class SandboxPanel(QWidget):
                                    + LINK_DESCRIPTIONS[self.link_style()])
 
     def new_session(self) -> None:
-        """Forget the session's expressions; the next JIT now compiles only the editor's."""
+        """Forget the session's expressions and program; the next run starts afresh."""
         self.session_exprs.clear()
+        self.session_program = None
         self._show_session()
 
     def next_session(self) -> list[str]:
@@ -192,6 +208,9 @@ class SandboxPanel(QWidget):
                 f"yours as m{len(earlier) + 1}. New session forgets them.")
 
     def _show_session(self) -> None:
+        program = getattr(self, "session_program", None)
+        self.redefine_button.setEnabled(program is not None
+                                        and program != self.editor.toPlainText())
         text = self.session_text()
         self.session_label.setText(text)
         self.session_label.setVisible(bool(text))
@@ -211,10 +230,12 @@ class SandboxPanel(QWidget):
         except ValueError as exc:
             raise ValueError(f"argument {exc}") from None
 
-    def build(self, jit_now: bool, program: object = None) -> Scenario:
+    def build(self, jit_now: bool, program: object = None, redefine: bool = False) -> Scenario:
         """Return the scenario for the current input; raises SourceError or ValueError.
 
-        ``program`` is the editor's source already compiled (by the parse worker)."""
+        ``program`` is the editor's source already compiled (by the parse worker). With
+        ``redefine`` the run is the session's last program, then the editor's loaded into the
+        same run (its functions of the same name are redefined), each followed by the call."""
         source = self.editor.toPlainText()
         if len(source) > MAX_SOURCE_BYTES:
             raise ValueError(f"the source is {len(source):,} characters; the sandbox takes at "
@@ -236,11 +257,26 @@ class SandboxPanel(QWidget):
         wanted = len(program.function(call).params)
         if len(args) != wanted:
             raise ValueError(f"{call} takes {wanted} argument(s), {len(args)} given")
+        if redefine:
+            earlier = self.session_program
+            if earlier is None or bare:
+                raise ValueError("Redefine needs a program run earlier in this session and a "
+                                 "program in the editor")
+            before = compile_program(earlier)
+            again = sorted(set(names) & {f.name for f in before.functions})
+            if not again or call not in {f.name for f in before.functions}:
+                raise ValueError(f"the editor's program must define {call} again (and the "
+                                 f"session's program define it too); it redefines "
+                                 f"{', '.join(again) or 'nothing'}")
+            return Scenario(source=earlier, call=call, args=args, jit_now=True,
+                            threshold=self.threshold.value(), window=self.threshold.value(),
+                            repeat=self.repeat.value(), link=self.link_style(),
+                            redefine=(source,))
         return Scenario(source=source, call=call, args=args, jit_now=jit_now,
                         threshold=self.threshold.value(), window=self.threshold.value(),
                         repeat=self.repeat.value(), link=self.link_style())
 
-    def request(self, jit_now: bool) -> None:
+    def request(self, jit_now: bool, redefine: bool = False) -> None:
         """Validate the input and emit scenario_requested, or show what is wrong.
 
         A short source is answered at once; a long one once the parse worker is done."""
@@ -250,12 +286,12 @@ class SandboxPanel(QWidget):
                 self._parser = ParseRunner(self)
                 self._parser.parsed.connect(self._on_parsed)
             self.message.setText("Reading the program…")
-            self._parser.start(source, (source, jit_now))
+            self._parser.start(source, (source, jit_now, redefine))
             return
-        self._finish_request(jit_now, None)
+        self._finish_request(jit_now, None, redefine)
 
     def _on_parsed(self, outcome: object, request: tuple[str, bool]) -> None:
-        source, jit_now = request
+        source, jit_now, redefine = request
         if source != self.editor.toPlainText():
             self.message.clear()
             return  # edited meanwhile: the next Run parses the new text
@@ -264,15 +300,15 @@ class SandboxPanel(QWidget):
         elif isinstance(outcome, BaseException):
             self._input_error(f"cannot read the program: {outcome!r}", None)
         else:
-            self._finish_request(jit_now, outcome)
+            self._finish_request(jit_now, outcome, redefine)
 
     def _input_error(self, message: str, where: object) -> None:
         self.show_error(message, where)
         self.input_error.emit(message, where)
 
-    def _finish_request(self, jit_now: bool, program: object) -> None:
+    def _finish_request(self, jit_now: bool, program: object, redefine: bool = False) -> None:
         try:
-            scenario = self.build(jit_now, program)
+            scenario = self.build(jit_now, program, redefine)
         except SourceError as exc:
             self.show_error(str(exc), (exc.line, exc.column, exc.message))
             self.input_error.emit(str(exc), (exc.line, exc.column, exc.message))
@@ -283,6 +319,10 @@ class SandboxPanel(QWidget):
             return
         if scenario.exprs:
             self.session_exprs = list(scenario.exprs)
-            self._show_session()
+        elif scenario.source is not None:
+            # The program now in the run's memory: the next Redefine starts from it.
+            self.session_program = scenario.redefine[-1] if scenario.redefine \
+                else scenario.source
+        self._show_session()
         self.message.clear()
         self.scenario_requested.emit(scenario)

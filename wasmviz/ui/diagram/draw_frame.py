@@ -140,6 +140,16 @@ def draw_modules(pic: Picture, step: Step, modules: dict[int, ModuleState]) -> N
         return
     slots = generated_slots(step.table)
     shown = [modules[n] for n in sorted(modules)]
+    # The instances the store holds at this step (recorded by the engine): a module no slot
+    # refers to any more is still there, with its compiled code, until the store is dropped.
+    held = {i.module: i for i in step.instances if i.linked}
+
+    def unreferenced(m: ModuleState) -> bool:
+        """Linked in full (patch has run, or the start function or the segment filled its
+        slots) and yet no slot holds any of its functions now."""
+        record = held.get(m.number)
+        done = m.status == "patched" or m.status == "linked" and m.link in ("start", "pic")
+        return done and record is not None and not record.in_table
 
     def rows(m: ModuleState) -> list[tuple[str, str]]:
         out = [(f, f"{f}  → slot {slots[(m.number, f)]}" if (m.number, f) in slots else f)
@@ -147,6 +157,8 @@ def draw_modules(pic: Picture, step: Step, modules: dict[int, ModuleState]) -> N
         out += [("…", f"· … {len(m.functions) - 5} more")] if len(m.functions) > 5 else []
         if m.status == "failed":
             return out + [("", "· not installed: they stay interpreted")]
+        if unreferenced(m):
+            return out + [("store", f"· kept: {held[m.number].code_bytes:,} B of code")]
         if m.link == "pic":   # the two imported globals, with the values the host passed
             out += [(f"env.{g}", f"· {g}" + ("" if v is None else f" = {v:#07x}"
                                             if g == "__memory_base" else f" = {v}"))
@@ -171,6 +183,8 @@ def draw_modules(pic: Picture, step: Step, modules: dict[int, ModuleState]) -> N
         failed, full = m.status == "failed", i >= folded
         title = m.problem if failed else STATUS_BY_LINK.get((m.status, m.link),
                                                             STATUS[m.status])
+        if unreferenced(m):
+            title = "kept, unreferenced"
         if m.link == "start" and not failed and runs_link_function(step, m):
             title = "instantiating: start runs"   # the link steps happen inside instantiate
         box = Box(QRectF(col.left(), y, col.width(), height),
@@ -181,7 +195,10 @@ def draw_modules(pic: Picture, step: Step, modules: dict[int, ModuleState]) -> N
                   tip=f"Generated module {m.number} ({title}): "
                       f"{', '.join(m.functions) or 'its functions'}"
                       + MODULE_TIPS.get(m.link, ".")
-                      + (f" wasmtime said: {step.error}" if failed and step.error else ""))
+                      + (f" wasmtime said: {step.error}" if failed and step.error else "")
+                      + (" No table slot refers to it any more, yet the store keeps the "
+                         "instance and its compiled code until the store itself is dropped."
+                         if unreferenced(m) else ""))
         box.number, box.keys = m.number, list(keys)
         running = LINK_FUNCTIONS.get(m.link)
         if full and running in box.keys and runs_link_function(step, m):
