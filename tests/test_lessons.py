@@ -103,7 +103,7 @@ EXPECTED: dict[str, tuple[str, int, int]] = {
     "unknown-phase": ("unknown phase 'linking' in at = 'linking/linked'; the phases are: "
                       "setup, generate, compile, link, patch, call", 10, 1),
     "unknown-kind": ("unknown kind 'sections' in at = 'generate/sections'; generate kinds are: "
-                     "begin, header, section, complete, reuse, trap", 10, 1),
+                     "begin, header, section, complete, reuse, load, trap", 10, 1),
     "nth-beyond-matches": ("nth = 9 asks for match 9 of 'generate/section'; the run has 6",
                            10, 1),
     "steps-backwards": ("at = 'generate/begin' is trace step 2, but the step before shows "

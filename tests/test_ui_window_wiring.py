@@ -117,3 +117,25 @@ def test_redefine_in_the_sandbox_frees_the_old_slot_and_the_app_shows_the_store(
     assert "must define g again" in sandbox.message.text()
     sandbox.new_session()
     assert not sandbox.redefine_button.isEnabled()
+
+
+def test_file_open_module_links_a_module_of_your_own_from_the_sandbox(window, qtbot) -> None:
+    """Issue 13: File > Open module puts a .wat file in the Sandbox's Your module page (read
+    by a worker); Link and run links it in place of the JIT's output and shows the trace."""
+    from wasmviz.data import data_path
+
+    assert window.wat_editor is None   # made when first needed (start-up)
+    open_module = action(window, "Open module")
+    assert open_module.shortcut() == QKeySequence("Ctrl+M")
+    window.open_module(str(data_path() / "modules" / "handwritten_patch.wat"))
+    editor = window.wat_editor
+    assert window.input_tabs.currentWidget() is editor
+    qtbot.waitUntil(lambda: "valid" in editor.status.text(), timeout=30000)
+    with qtbot.waitSignal(editor.trace_ready, timeout=30000):
+        editor.link_button.click()
+    trace = window.player.trace
+    assert trace.result == 49
+    assert any(s.kind == "effect" for s in trace)
+    assert "handwritten_patch.wat" in window.windowTitle()
+    window.input_tabs.setCurrentIndex(0)
+    assert window.input_tabs.currentWidget() is window.sandbox

@@ -79,6 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "during instantiation) or pic (position-independent: main reserves "
                         "the room, the host passes __table_base/__memory_base, then calls "
                         "__wasm_apply_data_relocs)")
+    t.add_argument("--module", type=Path, metavar="FILE",
+                   help="a .wat or .wasm module of your own, linked by the host right after "
+                        "set-up, in place of the JIT's output; its imports are matched to what "
+                        "main offers by name, then by kind (docs/foreign-modules.md)")
+    t.add_argument("--call-slot", nargs="+", metavar=("N", "ARG"),
+                   help="with --module: after any --call, call table slot N directly with "
+                        "the ARGs, through call_indirect with the type their number implies, "
+                        "(i32 x k) -> i32 (for main's convention pass self last)")
     t.add_argument("--threshold", type=int, default=100,
                    help="interpreted calls before a function is hot (default 100)")
     t.add_argument("--window", type=int, default=100,
@@ -123,7 +131,9 @@ def scenario_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser
             parser.error(f"cannot read {path}: {exc}")
     exprs = tuple(args.expr)
     if source is None:
-        if not exprs and args.fault is None:
+        if args.call_slot and args.module is None:
+            parser.error("--call-slot needs --module FILE")
+        if not exprs and args.fault is None and not (args.module and args.call_slot):
             parser.error("give --expr EXPR, --source FILE --call NAME ..., or --fault FAULT")
         if len(call_args) > 1:
             parser.error("an expression has one argument, x: give --arg once")
@@ -203,6 +213,8 @@ def print_trace(trace: Trace, out: TextIO | None = None) -> None:
 
 def cmd_trace(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     scenario = scenario_from_args(args, parser)
+    if args.module is not None:
+        return cmd_trace_module(args, parser, scenario)
     try:
         if args.host == "node":
             from .engine import node_engine  # noqa: PLC0415 - only when asked for
@@ -223,6 +235,41 @@ def cmd_trace(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if trace.trap is not None and scenario.fault is None:
         return 1
     return 0
+
+
+def cmd_trace_module(args: argparse.Namespace, parser: argparse.ArgumentParser,
+                     scenario: Scenario) -> int:
+    """``--module FILE``: the run with the user's module linked in place of the JIT's output
+    (engine/foreign.py). Exit 2 when the file cannot be read or assembled, or the module is
+    invalid or refused (an import main cannot satisfy): the trace is printed, then why."""
+    from .engine.foreign import ForeignFileError, read_module, run_foreign  # noqa: PLC0415
+    if args.host != "wasmtime":
+        parser.error("--module needs --host wasmtime")
+    slot = None
+    if args.call_slot:
+        try:
+            slot = (_int(args.call_slot[0]), [_int(a) for a in args.call_slot[1:]])
+        except argparse.ArgumentTypeError as exc:
+            parser.error(f"--call-slot: {exc}")
+    try:
+        module = read_module(args.module)
+        run = run_foreign(scenario, module, call_slot=slot, disassemble=not args.no_disasm)
+    except ForeignFileError as exc:
+        print(f"wasmviz: {exc}", file=sys.stderr)
+        return 2
+    except SourceError as exc:
+        print(f"wasmviz: bad source: {exc}", file=sys.stderr)
+        return 2
+    except EngineError as exc:
+        print(f"wasmviz: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        sys.stdout.write(run.trace.dumps() + "\n")
+    else:
+        print_trace(run.trace)
+    if run.message:
+        print(f"wasmviz: {run.message}", file=sys.stderr)
+    return run.exit_code
 
 
 def join_values(argv: Sequence[str]) -> list[str]:

@@ -96,6 +96,9 @@ class Scenario:
     direct_calls: bool = True
     link: str = "patch"
     redefine: tuple[str, ...] = ()
+    #: A module of your own (docs/foreign-modules.md): a file of wasmviz/data/modules by name,
+    #: or WAT text. The host links it right after set-up, in place of the JIT run.
+    module: str | None = None
 
     def validate(self) -> None:
         """Raise ScenarioError if the scenario is not runnable as described."""
@@ -171,7 +174,7 @@ class Scenario:
 _FIELD_TYPES = {"exprs": "texts", "args": "ints", "source": "text", "call": "text",
                 "jit_now": "bool", "jit": "bool", "fault": "text", "threshold": "int",
                 "window": "int", "fuel": "int", "repeat": "int", "direct_calls": "bool",
-                "link": "text", "redefine": "texts"}
+                "link": "text", "redefine": "texts", "module": "text"}
 _TYPE_NAMES = {"texts": "a list of texts", "ints": "a list of whole numbers", "text": "text",
                "bool": "true or false", "int": "a whole number"}
 
@@ -201,6 +204,10 @@ def run(scenario: Scenario, *, record: bool = True, disassemble: bool = True) ->
     faults are not errors, they end the trace as steps.
     """
     scenario.validate()
+    if scenario.module is not None:
+        from .foreign import run_foreign, shipped_or_text  # noqa: PLC0415 - it imports us
+        return run_foreign(scenario, shipped_or_text(scenario.module), record=record,
+                           disassemble=disassemble).trace
     machine = Machine(record=record, fuel=scenario.fuel, threshold=scenario.threshold,
                       window=scenario.window, jit=scenario.jit,
                       fault=scenario.fault if scenario.fault in FAULT_MODES else None,

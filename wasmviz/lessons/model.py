@@ -28,13 +28,14 @@ REGION_NAMES = ("state", "args", "queue", "free", "module_of", "functions", "hea
 #: Only for messages: a kind the run actually has is always accepted.
 KINDS: Mapping[str, tuple[str, ...]] = {
     "setup": ("instantiate", "define", "table.set"),
-    "generate": ("begin", "header", "section", "complete", "reuse", "trap"),
+    "generate": ("begin", "header", "section", "complete", "reuse", "load", "trap"),
     "compile": ("compiled", "invalid"),
     # table.grow .. relocation: a start function's work, or main's reservation (pic).
     "link": ("linked", "link-error", "table.grow", "table.init", "relocation", "no-room",
-             "reuse"),
-    "patch": ("table.grow", "table.set", "relocation", "patched", "trap", "jit-done"),
-    "call": ("call", "callback", "tier-up", "note", "result", "trap", "store", "truncated"),
+             "reuse", "reserve", "effect"),
+    "patch": ("table.grow", "table.set", "relocation", "patched", "trap", "jit-done", "effect"),
+    "call": ("call", "callback", "tier-up", "note", "result", "trap", "store", "truncated",
+             "slot-call", "slot-result", "slot-trap"),
 }
 LEVELS = ("beginner", "intermediate", "expert")
 ARROW_NAMES = ("import", "call", "callback", "compile", "patch")

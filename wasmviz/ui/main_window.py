@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Callable
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QListWidget, QListWidgetItem,
-                               QMainWindow, QTabBar, QWidget)
+                               QMainWindow, QTabBar, QTabWidget, QWidget)
 
 from ..engine import Scenario, Trace
 from ..lessons import LESSONS_DIR, LessonError
@@ -64,8 +64,20 @@ class MainWindow(FileCommands, WindowSettings, QMainWindow):
         configure_tabs(self)
 
         self.sandbox = SandboxPanel()
+        # The sandbox's two inputs: a program for main's JIT, or a module of your own
+        # (WAT) linked in its place. Pages of one dock: a ninth dock tab would not fit the
+        # column's labels at 1280x720. The WAT editor is made when its page is first shown.
+        self.input_tabs = QTabWidget()
+        self.input_tabs.setAccessibleName("Sandbox input")
+        self.input_tabs.addTab(self.sandbox, "Program")
+        self.input_tabs.addTab(QWidget(), "Your module (WAT)")
+        self.input_tabs.setTabToolTip(0, "A program or an expression for main's JIT")
+        self.input_tabs.setTabToolTip(1, "A module of your own, in WAT, linked in place of the "
+                                         "JIT's output (docs/foreign-modules.md)")
+        self.input_tabs.currentChanged.connect(self._on_input_tab)
+        self.wat_editor: QWidget | None = None
         self.docks: dict[str, QDockWidget] = {}
-        self._dock("Sandbox", self.sandbox, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self._dock("Sandbox", self.input_tabs, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.messages = QListWidget()
         self.sandbox.scenario_requested.connect(self.run_scenario)
         self.sandbox.compare_trace.connect(self.show_compared)
@@ -159,6 +171,49 @@ class MainWindow(FileCommands, WindowSettings, QMainWindow):
     def _make_lesson_panel(self) -> QWidget:
         from .lesson_panel import LessonPanel  # noqa: PLC0415 - when the Lesson dock is shown
         return LessonPanel(self.session)
+
+    def _on_input_tab(self, index: int) -> None:
+        if index == 1:
+            self.module_editor()
+
+    def module_editor(self) -> QWidget:
+        """The Your module (WAT) page of the Sandbox dock, made when first needed."""
+        if self.wat_editor is None:
+            from .wat_editor import WatEditor  # noqa: PLC0415 - when the page is first shown
+            editor = WatEditor()
+            editor.trace_ready.connect(self._on_module_trace)
+            editor.message.connect(lambda text, error: self.notify(text, error=error))
+            self.wat_editor = editor
+            current = self.input_tabs.currentIndex()
+            placeholder = self.input_tabs.widget(1)
+            self.input_tabs.blockSignals(True)
+            self.input_tabs.removeTab(1)
+            self.input_tabs.insertTab(1, editor, "Your module (WAT)")
+            self.input_tabs.setTabToolTip(1, "A module of your own, in WAT, linked in place "
+                                             "of the JIT's output (docs/foreign-modules.md)")
+            self.input_tabs.setCurrentIndex(current)
+            self.input_tabs.blockSignals(False)
+            placeholder.deleteLater()
+        return self.wat_editor
+
+    def _on_module_trace(self, trace: Trace, what: str) -> None:
+        """A run with the learner's module (WatEditor.trace_ready): show it like a sandbox run."""
+        self._shown_what = what
+        self.player.set_trace(trace)
+        self.central.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def open_module(self, path: str | None = None) -> None:
+        """File > Open module…: a .wat or .wasm file into the Your module panel (its worker
+        reads it, off the GUI thread); Link and run links it (docs/foreign-modules.md)."""
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Open module", "",
+                                                  "WebAssembly (*.wat *.wasm);;All files (*)")
+        if not path:
+            return
+        editor = self.module_editor()
+        self.focus_dock("Sandbox")
+        self.input_tabs.setCurrentWidget(editor)
+        editor.open_file(str(path))  # type: ignore[attr-defined]
 
     @property
     def lesson_panel(self) -> LessonPanel:

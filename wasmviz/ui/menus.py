@@ -44,6 +44,9 @@ def build_menus(w: MainWindow) -> None:
         "Load a program file (.wv) into the sandbox")
     add(w, file, "&Save program…", lambda: w.save_program(None), "Ctrl+Shift+S",
         "Save the sandbox's text as a program file")
+    add(w, file, "Open &module…", lambda: w.open_module(None), "Ctrl+M",
+        "Open a .wat or .wasm module of your own; Link and run links it in place of the JIT's "
+        "output (docs/foreign-modules.md)")
     file.addSeparator()
     add(w, file, "Open &trace JSON…", lambda: w.open_trace(None), "Ctrl+O",
         "Open a trace saved earlier")

@@ -31,7 +31,10 @@ class _Job(QRunnable):
             outcome = self.work()
         except Exception as exc:  # noqa: BLE001 - the app must stay up whatever happens
             outcome = exc
-        self.runner._done.emit(self.serial, outcome)
+        try:
+            self.runner._done.emit(self.serial, outcome)
+        except RuntimeError:
+            pass   # the window that asked was closed meanwhile: nobody is waiting
 
 
 class BackgroundRunner(QObject):

@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QGridLayout, QHBoxLayout, QLabel,
+                               QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from ..engine import Scenario, SourceError, compile_program
 from ..engine.scenario import LINK_DESCRIPTIONS, LINKS
@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from .link_compare import LinkCompareDialog
 
 #: The combo box's names for the link styles (the tooltips say what each does).
-LINK_LABELS = {"patch": "patch (exported, host calls it)", "start": "start function",
-               "pic": "position-independent (pic)"}
+#: Short enough for the dock's width at 1280x720; each style's full line is its tooltip.
+LINK_LABELS = {"patch": "patch export", "start": "start function", "pic": "pic (bases)"}
 
 #: A source this long parses in well under 50 ms: parsed at once, on the GUI thread. A longer
 #: one (up to MAX_SOURCE_BYTES) is parsed by a worker, so the window never freezes.
@@ -139,9 +139,12 @@ class SandboxPanel(QWidget):
         link_row.addWidget(self.link_combo, 1)
         link_row.addWidget(self.compare_button)
         form.addRow("Link style", link_row)
-        buttons = QHBoxLayout()
-        for b in (self.run_button, self.jit_button, self.redefine_button, self.clear_button):
-            buttons.addWidget(b)
+        # Two rows of two: one row of four would set the dock's minimum width above the width
+        # the window gives it at 1280x720, and the diagram would lose the difference.
+        buttons = QGridLayout()
+        for i, b in enumerate((self.run_button, self.jit_button, self.redefine_button,
+                               self.clear_button)):
+            buttons.addWidget(b, i // 2, i % 2)
         layout = QVBoxLayout(self)
         layout.addWidget(self.editor, 1)
         layout.addLayout(form)
