@@ -16,7 +16,7 @@ from PySide6.QtCore import QEvent, QPointF, QRect, Qt
 from PySide6.QtGui import QPainter, QPaintEvent, QPalette, QStaticText
 from PySide6.QtWidgets import QStyle, QStyleOptionFocusRect, QTableView, QWidget
 
-from .memory_model import MemoryModel
+from .memory_model import MemoryModel, as_text
 
 _BACKGROUND = Qt.ItemDataRole.BackgroundRole
 _FOREGROUND = Qt.ItemDataRole.ForegroundRole
@@ -76,37 +76,36 @@ class HexTable(QTableView):
         for row in range(first, last + 1):
             y, height = self.rowViewportPosition(row), self.rowHeight(row)
             lo = row * n
+            chunk = bytes(memory[lo:min(lo + n, size)])   # one read per row, not per byte
+            # Only a row a change touches asks the model for colours (most rows: none).
+            changed_row = model.touches(lo, lo + n)
             for column, x, width in columns:
                 cell = QRect(x, y, width, height)
-                index = None
                 if (row, column) in selected:
                     painter.fillRect(cell, palette.color(QPalette.ColorRole.Highlight))
                     color = palette.color(QPalette.ColorRole.HighlightedText)
                 else:
-                    address = lo + column
-                    special = column == n or model.span_at(address) is not None
                     color = None
-                    if special:
+                    if changed_row and (column == n or model.span_at(lo + column) is not None):
                         index = model.index(row, column)
                         background = model.data(index, _BACKGROUND)
                         if background is not None:
                             painter.fillRect(cell, background)
                         color = model.data(index, _FOREGROUND)
                     if color is None:
-                        color = (dim if column < n and address < size and memory[address] == 0
+                        color = (dim if column < len(chunk) and chunk[column] == 0
                                  else text_color)
                 if color != pen:
                     painter.setPen(color)
                     pen = color
                 if column == n:
-                    text = model.ascii_text(row)
                     painter.drawText(cell.adjusted(_ASCII_PAD, 0, 0, 0),
                                      Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                                     text)
-                elif lo + column < size:
+                                     as_text(chunk))
+                elif column < len(chunk):
                     painter.drawStaticText(QPointF(x + width / 2 - half_width,
                                                    y + height / 2 - half_height),
-                                           texts[memory[lo + column]])
+                                           texts[chunk[column]])
         if current.isValid() and self.hasFocus():
             option = QStyleOptionFocusRect()
             option.initFrom(self)

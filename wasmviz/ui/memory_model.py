@@ -11,6 +11,7 @@ pages: Qt only asks for the rows on screen.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from typing import Any, NamedTuple
 
@@ -68,6 +69,11 @@ _HEX = tuple(f"{v:02X}" for v in range(256))
 _ASCII = tuple(chr(v) if 0x20 <= v < 0x7F else "·" for v in range(256))
 
 
+def as_text(chunk: bytes) -> str:
+    """``chunk`` as the ASCII column shows it: a middle dot for each byte not printable."""
+    return "".join(_ASCII[b] for b in chunk)
+
+
 class MemoryModel(QAbstractTableModel):
     """Rows of 16 (or 8, 4) bytes over the memory after the current step, plus an ASCII column."""
 
@@ -78,6 +84,7 @@ class MemoryModel(QAbstractTableModel):
         self._spans: list[_Span] = []
         self._shown: int | None = None   # the step whose memory is shown
         self._starts: list[int] = []
+        self._max_ends: list[int] = []   # the furthest end among spans[0..i]
         self._per_row = BYTES_PER_ROW
         self._base = QColor()
         self._text = QColor()
@@ -105,7 +112,7 @@ class MemoryModel(QAbstractTableModel):
     def ascii_text(self, row: int) -> str:
         """Row ``row``'s bytes as text, a middle dot for each byte that is not printable."""
         lo = row * self._per_row
-        return "".join(_ASCII[b] for b in self._memory[lo:lo + self._per_row])
+        return as_text(self._memory[lo:lo + self._per_row])
 
     @property
     def ascii_column(self) -> int:
@@ -144,6 +151,7 @@ class MemoryModel(QAbstractTableModel):
             self.beginResetModel()
         self._memory, self._spans, self._shown = memory, spans, index
         self._starts = [s.start for s in self._spans]
+        self._max_ends = list(itertools.accumulate((s.end for s in self._spans), max))
         if not adjacent:
             self.endResetModel()
             return
@@ -174,6 +182,11 @@ class MemoryModel(QAbstractTableModel):
             vm = self.player.current.vm if self.player.current else None
             return colors.module_color((vm.modules if vm is not None else 0) + 1)
         return QColor(colors.CHANGE)
+
+    def touches(self, lo: int, hi: int) -> bool:
+        """Whether any change of this step covers a byte in ``lo``..``hi - 1``."""
+        j = bisect.bisect_left(self._starts, hi)
+        return j > 0 and self._max_ends[j - 1] > lo
 
     def span_at(self, address: int) -> _Span | None:
         i = bisect.bisect_right(self._starts, address) - 1

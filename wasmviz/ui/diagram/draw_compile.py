@@ -97,10 +97,13 @@ def _array(rects: list[QRectF], margin: float) -> np.ndarray:
 
 def free_spot(pic: Picture, width: float, height: float, anchor: QPointF, *,
               within: QRectF | None = None, ignore: Iterable[QGraphicsItem] = (),
-              step: float = 6.0, arrows: bool = False) -> tuple[QRectF, float] | None:
+              step: float = 6.0, arrows: bool = False,
+              found: tuple[list[QRectF], list[QRectF]] | None = None
+              ) -> tuple[QRectF, float] | None:
     """The ``width`` x ``height`` rect nearest ``anchor`` that covers nothing drawn (arrows
     only if ``arrows``), crosses no panel border and stays above the caption; with its
-    distance from ``anchor``. None if the picture has no such room (in ``within``, if given)."""
+    distance from ``anchor``. None if the picture has no such room (in ``within``, if given).
+    ``found``: the (solid, frames) obstacles, when the caller has gathered them already."""
     area = QRectF(within) if within is not None else \
         QRectF(SCENE.left() + 6, SCENE.top() + 6, SCENE.width() - 12, CAPTION.top() - 12)
     area = area.intersected(QRectF(SCENE.left(), SCENE.top(), SCENE.width(),
@@ -117,7 +120,7 @@ def free_spot(pic: Picture, width: float, height: float, anchor: QPointF, *,
     dist = np.hypot(np.maximum(np.maximum(x0 - ax, ax - x0 - width), 0),
                     np.maximum(np.maximum(y0 - ay, ay - y0 - height), 0))
     order = np.argsort(dist, kind="stable")
-    solid, frames = obstacles(pic, ignore, arrows)
+    solid, frames = found if found is not None else obstacles(pic, ignore, arrows)
     s, f = _array(solid, GAP), _array(frames, 0.0)
     # Nearest first, a chunk at a time: there is usually room close by, so only a few
     # hundred candidates are ever tested against the obstacles.
@@ -204,8 +207,9 @@ def place(pic: Picture, width: float, height: float, anchor: QPointF,
     if spot is not None:
         return spot
     window = QRectF(anchor.x() - near, anchor.y() - near, 2 * near, 2 * near)
-    found = free_spot(pic, width, height, anchor, within=window, step=4.0, ignore=ignore)
-    return found[0] if found is not None else QRectF(candidates[-1])
+    spot_found = free_spot(pic, width, height, anchor, within=window, step=4.0, ignore=ignore,
+                           found=(solid, frames))
+    return spot_found[0] if spot_found is not None else QRectF(candidates[-1])
 
 
 def leader_points(rect: QRectF, target: QRectF) -> tuple[QPointF, QPointF]:
