@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPalette
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPalette, QStaticText
 
 from .. import colors
 
@@ -50,6 +50,16 @@ def _font(pixels: int, bold: bool) -> QFont:
 @lru_cache(maxsize=4096)
 def _elided(text: str, f: QFont, width: float) -> str:
     return QFontMetricsF(f).elidedText(text, Qt.TextElideMode.ElideRight, width)
+
+
+@lru_cache(maxsize=4096)
+def _static(text: str, f: QFont) -> tuple[QStaticText, float, float]:
+    """``text`` laid out once in ``f``, with its advance width and line height."""
+    static = QStaticText(text)
+    static.setTextFormat(Qt.TextFormat.PlainText)
+    static.setPerformanceHint(QStaticText.PerformanceHint.AggressiveCaching)
+    metrics = QFontMetricsF(f)
+    return static, metrics.horizontalAdvance(text), metrics.height()
 
 
 @lru_cache(maxsize=1024)
@@ -102,4 +112,16 @@ def draw_text(p: QPainter, rect: QRectF, text: str, f: QFont, color: QColor,
         shown = _elided(text, f, round(rect.width(), 1))
         if shown != text:
             elided.add(text)
-        p.drawText(rect, int(flags), shown)
+        # A one-line label is laid out once and kept (QStaticText): the same labels are
+        # painted on every step and every animation frame, and laying them out again each
+        # time was a good part of a frame at 1920x1080.
+        static, width, height = _static(shown, f)
+        h = int(flags) & int(Qt.AlignmentFlag.AlignHorizontal_Mask)
+        v = int(flags) & int(Qt.AlignmentFlag.AlignVertical_Mask)
+        x = rect.right() - width if h & int(Qt.AlignmentFlag.AlignRight) else \
+            rect.center().x() - width / 2 if h & int(Qt.AlignmentFlag.AlignHCenter) else \
+            rect.left()
+        y = rect.top() if v & int(Qt.AlignmentFlag.AlignTop) else \
+            rect.bottom() - height if v & int(Qt.AlignmentFlag.AlignBottom) else \
+            rect.center().y() - height / 2
+        p.drawStaticText(QPointF(x, y), static)
