@@ -115,3 +115,17 @@ def test_lesson_option_names_an_unknown_lesson(capsys: pytest.CaptureFixture[str
     assert main(["--lesson", "no-such-lesson"]) == 2
     err = capsys.readouterr().err
     assert "no-such-lesson" in err and "01-why-a-table" in err
+
+
+@pytest.mark.parametrize("extra", [["--redefine", "wasmviz/data/programs/fib.wv"],
+                                   ["--module", "wasmviz/data/modules/handwritten_patch.wat"]])
+def test_what_only_the_wasmtime_host_records_is_refused_under_node(
+        extra: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    root = Path(__file__).resolve().parents[1]
+    argv = ["trace", "--host", "node", "--source", str(root / "wasmviz/data/programs/fib.wv"),
+            "--call", "fib", "5"] + [str(root / a) if a.endswith((".wv", ".wat")) else a
+                                     for a in extra]
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert "need --host wasmtime" in capsys.readouterr().err

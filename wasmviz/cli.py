@@ -140,6 +140,10 @@ def scenario_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser
         call_args = call_args or (0,)
     if args.host == "node" and args.fuel is not None:
         parser.error("--fuel needs --host wasmtime: V8 has no fuel (docs/engines.md)")
+    if args.host == "node" and (args.redefine or getattr(args, "module", None) is not None):
+        # The store's instances and a module of your own are recorded by the wasmtime host
+        # only (docs/engines.md, "Instances"): refused, rather than run without them.
+        parser.error("--redefine and --module need --host wasmtime (docs/engines.md)")
     if args.fault is not None and args.no_jit:
         # Every fault is in the JIT's work: without it the run had no fault and said nothing.
         parser.error(f"--fault {args.fault} needs the JIT; leave out --no-jit")
