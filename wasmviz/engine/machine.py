@@ -7,14 +7,13 @@ during instantiation, or passes the bases main reserved and runs `__wasm_apply_d
 returned, asynchronously; wasmtime lets this host do it synchronously, inside `instantiate`.)
 It never writes a generated module's bytes itself. It also owns the language front end
 (source -> bytecode in main memory), as an embedder would. The instantiate path itself
-(compile, link, patch, a status for every failure) is in instantiate.py.
+(compile, link, patch, a status for every failure) is in instantiate.py; what the host is
+set up with (fuel, store limits, link styles, fault modes, the shared engine) in machine_setup.py.
 """
 
 from __future__ import annotations
 
-import functools
 import weakref
-from dataclasses import dataclass
 from typing import Callable, ClassVar, Sequence
 
 import wasmtime
@@ -24,87 +23,22 @@ from .frontend import compile_program
 from .instantiate import (INVALID_MODULE, LINK_ERROR, NO_ROOM, OK, PATCH_TRAPPED, first_line,
                           instantiate_module, trap_info)
 from .layout import Layout
+from .machine_setup import (DEFAULT_FUEL, FAULT_MODES, LINK_STYLES, MAIN_WAT, MAX_MEMORY_PAGES,
+                            MAX_PATCH_NOTES, MAX_TABLE_ELEMENTS, NOTE_CALL, PATCH_NOTES,
+                            SETUP_FUEL, EngineError, FunctionInfo, _engine_and_main,
+                            count_instances)
 from .reference import wrap_i32
 from .trace import TrapInfo
 
-from ..data import MAIN_WAT  # wasmviz/data/main.wat, found via importlib.resources
-
-# The instantiate statuses and trap helpers live in instantiate.py; they stay importable from
-# here, where tests, bench and lessons have always found them.
+# The instantiate statuses and trap helpers live in instantiate.py, the set-up constants, the
+# errors and the shared engine in machine_setup.py; they stay importable from here, where
+# tests, bench and lessons have always found them (bench and tests use _engine_and_main too).
 __all__ = [
     "DEFAULT_FUEL", "FAULT_MODES", "INVALID_MODULE", "LINK_ERROR", "LINK_STYLES", "MAIN_WAT",
     "MAX_MEMORY_PAGES", "MAX_PATCH_NOTES", "MAX_TABLE_ELEMENTS", "NOTE_CALL", "NO_ROOM", "OK",
     "PATCH_NOTES", "PATCH_TRAPPED", "SETUP_FUEL", "EngineError", "FunctionInfo", "Machine",
     "first_line", "trap_info",
 ]
-
-#: Fuel for one top-level operation: enough for fib(30) interpreted, small enough that a
-#: runaway loop in generated code stops in under a second (`make bench`, line 4, measures it).
-DEFAULT_FUEL = 1_500_000_000
-
-#: Fuel for the host's own set-up operations, whatever a run's ``fuel`` says: instantiating
-#: main, loading a program and a JIT run the host asks for (``jit_now``). A run's ``fuel`` meters
-#: its calls (review D15: with ``--fuel 1000`` main could not even write its first module,
-#: which takes about 10,000 units for one expression; docs/abi.md, "Fuel", has the figures).
-#: Still finite, so a generated module's start function or patch that never returns stops.
-SETUP_FUEL = DEFAULT_FUEL
-
-#: Store limits (docs/abi.md): generous, finite bounds on what any code in the store, above all
-#: a generated module, may grow main's memory and table to. main starts with 8 pages and 6
-#: slots and the JIT adds one slot per compiled function; without a bound one `table.grow` of
-#: 10^9 took the host past 6 GB (review D10). A grow beyond them returns -1, as in a browser.
-MAX_MEMORY_PAGES = 1024          # 64 MiB
-MAX_TABLE_ELEMENTS = 65536
-
-#: Notes a generated module may send while it is patched in: kinds from PATCH_NOTES up (slot
-#: installed, code slot written, ...; docs/abi.md), at most MAX_PATCH_NOTES of them (a patch
-#: sends three per function it installs).
-PATCH_NOTES = 16
-MAX_PATCH_NOTES = 4096
-
-#: The note main's invoke sends once it has read the code slot it calls through (docs/abi.md).
-NOTE_CALL = 8
-
-#: `set_link` styles: how a generated module gets its functions into main's table
-#: (docs/abi.md, "Link styles"). ``patch`` is the default and the oldest.
-LINK_STYLES = {"patch": 0, "start": 1, "pic": 2}
-
-#: `set_fault` modes of the template JIT.
-FAULT_MODES = {"null-slot": 1, "bad-signature": 2, "out-of-bounds": 3, "invalid-module": 4,
-               "runaway": 5, "link-mismatch": 6}
-
-
-class EngineError(Exception):
-    """A request the engine cannot carry out (bad name, too many functions, ...)."""
-
-
-@dataclass(frozen=True)
-class FunctionInfo:
-    """A function the host defined in the main module."""
-
-    name: str
-    obj: int
-    params: tuple[str, ...]
-    code: bytes
-    source: str
-    name_ptr: int
-    code_ptr: int
-
-
-@functools.lru_cache(maxsize=1)
-def _engine_and_main() -> tuple[wasmtime.Engine, wasmtime.Module]:
-    # One engine per process: compiling main.wat once keeps every later Machine cheap.
-    config = wasmtime.Config()
-    config.consume_fuel = True
-    engine = wasmtime.Engine(config)
-    from .module_cache import load_module  # noqa: PLC0415 - compiled once, cached on disk
-    return engine, load_module(engine, MAIN_WAT.read_text(), "consume_fuel=True")
-
-
-@functools.lru_cache(maxsize=1)
-def _probe_module(engine: wasmtime.Engine) -> wasmtime.Module:
-    # The smallest module: instantiating it costs an instance and nothing else.
-    return wasmtime.Module(engine, b"\0asm\x01\0\0\0")
 
 
 class Machine:
@@ -314,29 +248,7 @@ class Machine:
         store holds n or more. A refused probe leaves nothing behind; the one admitted probe
         stays (a store frees nothing before it is dropped), so call this last, after the run.
         """
-        probe = _probe_module(self.engine)
-
-        def admits(limit: int) -> bool:
-            self.store.set_limits(memory_size=MAX_MEMORY_PAGES * 65536,
-                                  table_elements=self._table_limit, instances=limit)
-            try:
-                wasmtime.Instance(self.store, probe, [])
-                return True
-            except (wasmtime.WasmtimeError, wasmtime.Trap):
-                return False
-
-        try:
-            expected = self.instances_counted()
-            extra = 0
-            if admits(expected):  # fewer than counted: the probe is one more; count again
-                expected, extra = 0, 1
-            n = expected
-            while not admits(n + 1):  # refused at n: it holds n or more
-                n += 1
-            return n - extra
-        finally:
-            self.store.set_limits(memory_size=MAX_MEMORY_PAGES * 65536,
-                                  table_elements=self._table_limit)
+        return count_instances(self.store, self.instances_counted(), self._table_limit)
 
     def _alloc(self, size: int) -> int:
         ptr = int(self._fn["alloc"](self.store, size))

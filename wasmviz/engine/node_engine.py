@@ -7,7 +7,8 @@ any trap, mapped to wasmtime's trap code names. This module is the Python half: 
 is a Machine whose store, memory, table, globals and functions are mirrors of V8's, kept
 exact at every reported instant, and it replays each report to its listeners, so the ONE
 Recorder (recorder.py) makes the steps from the same state it would read from wasmtime. The
-host-side work (load, jit_now, call) is Machine's own code, inherited.
+host-side work (load, jit_now, call) is Machine's own code, inherited. The mirrors are in
+node_mirrors.py, the pipe to the Node process and the replay in node_protocol.py.
 
 What differs between the engines (trap messages, fuel, laziness) is in docs/engines.md.
 """
@@ -15,15 +16,11 @@ What differs between the engines (trap messages, fuel, laziness) is in docs/engi
 from __future__ import annotations
 
 import base64
-import ctypes
-import itertools
-import json
 import os
 import shutil
 import subprocess
 from dataclasses import replace
 from importlib import resources
-from types import SimpleNamespace
 from typing import Any, Sequence
 
 import wasmtime
@@ -35,6 +32,9 @@ from .layout import Layout
 from .machine import (DEFAULT_FUEL, FAULT_MODES, LINK_STYLES, MAIN_WAT, MAX_MEMORY_PAGES,
                       MAX_PATCH_NOTES, MAX_TABLE_ELEMENTS, NOTE_CALL, PATCH_NOTES, EngineError,
                       Machine)
+from .node_mirrors import (NodeFunc, NodeGlobal, NodeTrap, _Export, _Exports, _functype, _ids,
+                           _Instance, _Memory, _Store, _Table)
+from .node_protocol import NodePipe
 from .records import RecordReader
 from .scenario import Scenario, _call, with_disassembly
 from .snapshot import live_memory
@@ -48,155 +48,13 @@ DEFAULT_TIMEOUT_MS = 2_000
 ENGINE_NOTE = ("V8 has no fuel: fuel_used is 0 in every step and a runaway call is stopped "
                "by the host's watchdog (trap INTERRUPT), not by fuel (OUT_OF_FUEL)")
 
-_ids = itertools.count(1)
-#: An import's kind as the JS API names it -> a wasmtime type of that kind: the recorder names
-#: an import's kind by the class of its type (recorder._extern_kind). Only the kind is read.
-_JS_KINDS = {"function": lambda: wasmtime.FuncType([], []),
-             "table": lambda: wasmtime.TableType(wasmtime.ValType.funcref(),
-                                                 wasmtime.Limits(0, None)),
-             "memory": lambda: wasmtime.MemoryType(wasmtime.Limits(0, None)),
-             "global": lambda: wasmtime.GlobalType(wasmtime.ValType.i32(), False)}
-
 
 def node_path() -> str | None:
     """The `node` executable (``WASMVIZ_NODE`` first, then PATH), or None."""
     return os.environ.get("WASMVIZ_NODE") or shutil.which("node")
 
 
-def _valtype(name: str) -> wasmtime.ValType:
-    return getattr(wasmtime.ValType, name)()  # i32, i64, f32, f64, funcref, externref
-
-
-def _functype(t: dict[str, list[str]] | None) -> wasmtime.FuncType | None:
-    """The type the JS host read from a module's binary (None: unknown to it or to us)."""
-    if t is None:
-        return None
-    try:
-        return wasmtime.FuncType([_valtype(v) for v in t["params"]],
-                                 [_valtype(v) for v in t["results"]])
-    except (AttributeError, TypeError):  # a value type wasmtime-py has no constructor for
-        return None
-
-
-class NodeTrap(wasmtime.Trap):
-    """A V8 trap as the recorder reads a wasmtime.Trap: ``trap_code.name`` and ``message``."""
-
-    def __init__(self, info: TrapInfo) -> None:  # noqa: D107 - no C trap behind it
-        Exception.__init__(self, info.message)
-        self.info = info
-
-    @property
-    def message(self) -> str:  # type: ignore[override]
-        return self.info.message
-
-    @property
-    def trap_code(self) -> Any:  # type: ignore[override]
-        return None if self.info.code == "UNKNOWN" else SimpleNamespace(name=self.info.code)
-
-    def __del__(self) -> None:  # nothing to free
-        pass
-
-
-class NodeFunc(wasmtime.Func):
-    """A function in V8, named by its key (``main:enter0``, ``m2:f``); equal keys are the
-    same function, as wasmtime's func_key says for its own functions."""
-
-    def __init__(self, key: str, ty: wasmtime.FuncType | None, store_id: int) -> None:
-        self.key, self._type = key, ty
-        self._func = SimpleNamespace(store_id=store_id)  # type: ignore[assignment]
-        setattr(self._func, "__private", next(_ids))
-
-    def type(self, store: Any) -> wasmtime.FuncType:
-        if self._type is None:
-            raise EngineError(f"V8 does not say the type of {self.key}")
-        return self._type
-
-
-class NodeGlobal(wasmtime.Global):
-    """One of main's exported globals, as V8 reported it last."""
-
-    def __init__(self, machine: NodeMachine, name: str) -> None:
-        self._m, self._name = machine, name
-
-    def value(self, store: Any) -> Any:
-        return self._m._globals[self._name]
-
-
-class _Memory:
-    """Main memory as V8 reported it last: a ctypes buffer, so snapshot.live_memory reads it
-    in place exactly as it reads wasmtime's; writes also go to V8 with the next command."""
-
-    def __init__(self, machine: NodeMachine) -> None:
-        self._m = machine
-        self.buf = (ctypes.c_ubyte * 0)()
-
-    def resize(self, size: int) -> None:
-        old = bytes(self.buf)[:size]
-        self.buf = (ctypes.c_ubyte * size)()
-        ctypes.memmove(self.buf, old, len(old))
-
-    def data_len(self, store: Any) -> int:
-        return len(self.buf)
-
-    def data_ptr(self, store: Any) -> Any:
-        return ctypes.cast(self.buf, ctypes.POINTER(ctypes.c_ubyte))
-
-    def read(self, store: Any, start: int, stop: int) -> bytes:
-        if not 0 <= start <= stop <= len(self.buf):
-            raise IndexError(f"out of bounds memory read [{start}, {stop})")
-        return bytes(memoryview(self.buf).cast("B")[start:stop])
-
-    def put(self, at: int, data: bytes) -> None:
-        memoryview(self.buf).cast("B")[at:at + len(data)] = data
-
-    def write(self, store: Any, data: bytes, at: int) -> None:
-        self.put(at, bytes(data))
-        self._m._writes.append([at, base64.b64encode(bytes(data)).decode()])
-
-
-class _Table:
-    """Main's funcref table as V8 reported it last (a key per slot, None for null)."""
-
-    def __init__(self, machine: NodeMachine) -> None:
-        self._m = machine
-        self.keys: list[str | None] = []
-
-    def size(self, store: Any) -> int:
-        return len(self.keys)
-
-    def get(self, store: Any, i: int) -> NodeFunc | None:
-        key = self.keys[i]
-        return None if key is None else self._m._func(key)
-
-
-class _Store:
-    """The store (or caller) handed to listeners: ``get`` answers as a wasmtime Caller does
-    inside a start function, with the exports of the module being instantiated."""
-
-    def __init__(self, machine: NodeMachine) -> None:
-        self._m = machine
-
-    def get(self, name: str) -> NodeFunc | None:
-        key = f"m{self._m._pending}:{name}"
-        return self._m._func(key) if key in self._m._types else None
-
-    def set_fuel(self, fuel: int) -> None:
-        """Machine.load gives set-up fuel; V8 has none to give."""
-
-
-class _Exports(dict):  # type: ignore[type-arg]
-    """An instance's exports: ``.get``, ``[name]`` and ``.items()``, as wasmtime gives them."""
-
-
-class _Instance:
-    def __init__(self, exports: _Exports) -> None:
-        self._exports = exports
-
-    def exports(self, store: Any) -> _Exports:
-        return self._exports
-
-
-class NodeMachine(Machine):
+class NodeMachine(NodePipe, Machine):
     """A Machine whose main module runs in a Node process (node_host.mjs), not in wasmtime.
 
     ``fuel`` is accepted and ignored (V8 has none; docs/engines.md); ``timeout_ms`` bounds
@@ -320,166 +178,6 @@ class NodeMachine(Machine):
 
     def instantiate_bytes(self, data: bytes) -> int:
         raise EngineError("instantiate_bytes is wasmtime's fuzzing entry; not under node")
-
-    def close(self) -> None:
-        """End the Node process (a machine is also closed when it is collected)."""
-        if self._proc.poll() is None:
-            try:
-                self._proc.stdin.write('{"op": "quit"}\n')  # type: ignore[union-attr]
-                self._proc.stdin.close()  # type: ignore[union-attr]
-            except OSError:
-                pass
-            try:
-                self._proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-
-    def __del__(self) -> None:
-        if not hasattr(self, "_proc"):
-            return  # __init__ failed before node started
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001 - at interpreter exit anything may be gone
-            pass
-
-    # ---------------------------------------------------------------- the pipe
-    def _command(self, cmd: dict[str, Any]) -> dict[str, Any]:
-        if self._writes:
-            cmd["writes"], self._writes = self._writes, []
-        try:
-            self._proc.stdin.write(json.dumps(cmd) + "\n")  # type: ignore[union-attr]
-            self._proc.stdin.flush()  # type: ignore[union-attr]
-            line = self._proc.stdout.readline()  # type: ignore[union-attr]
-        except OSError as exc:
-            raise EngineError(f"the node host stopped: {exc}") from None
-        if not line:
-            raise EngineError(f"the node host exited (status {self._proc.poll()})")
-        reply: dict[str, Any] = json.loads(line)
-        if "error" in reply:
-            raise EngineError(f"the node host failed: {reply['error']}")
-        return reply
-
-    def _run(self, cmd: dict[str, Any]) -> dict[str, Any]:
-        """Send ``cmd``; replay the events it reported, then the state after it."""
-        reply = self._command(cmd)
-        self._replay(reply["events"])
-        self._apply(reply["sync"])
-        return reply
-
-    def _func(self, key: str) -> NodeFunc:
-        f = self._funcs.get(key)
-        if f is None:
-            f = self._funcs[key] = NodeFunc(key, self._types.get(key), self._store_id)
-        return f
-
-    def _apply(self, sync: dict[str, Any]) -> None:
-        """Bring the mirrors to the state V8 reported (memory runs, table, globals)."""
-        if "size" in sync:
-            self.memory.resize(sync["size"])
-        for at, data in sync.get("mem", ()):
-            self.memory.put(at, base64.b64decode(data))
-        if "table" in sync:
-            self.table.keys = sync["table"]
-        self._globals["vsp"] = sync["vsp"]
-        self._globals["link"] = sync["link"]
-
-    def _replay(self, events: list[dict[str, Any]]) -> None:
-        """Tell the listeners of each event, with the mirrors as they were at its instant."""
-        for ev in events:
-            self._apply(ev["sync"])
-            self.link_stage = ev["stage"]
-            self.link_bases = tuple(ev["bases"]) if ev["bases"] is not None else None
-            kind, number = ev["e"], ev.get("number", 0)
-            if kind == "compiled":
-                # Module `number` is being instantiated: a start function's notes may name
-                # its exports (_Store.get), as a wasmtime Caller can.
-                self._pending = number
-                for e in ev["exports"]:
-                    if e["kind"] == "function":
-                        self._types[f"m{number}:{e['name']}"] = _functype(e["type"])
-            elif kind == "linked":
-                self.modules.append(number)  # before on_linked, as instantiate.py does
-            handler = getattr(self, f"_on_{kind}")
-            for listener in self.listeners:
-                handler(listener, ev, tuple(ev.get("providers", ())))
-        self.link_stage = None
-
-    # Each ``_on_<event>`` tells one listener of one reported event, with the arguments
-    # instantiate.py passes for the same event under wasmtime.
-    def _on_note(self, li: Listener, ev: dict[str, Any], providers: tuple[str, ...]) -> None:
-        li.on_note(self.store, ev["kind"], ev["a"], ev["b"])  # type: ignore[arg-type]
-
-    def _on_invalid(self, li: Listener, ev: dict[str, Any], providers: tuple[str, ...]) -> None:
-        data = self.memory.read(self.store, ev["ptr"], ev["ptr"] + ev["len"])
-        li.on_invalid(self.store, ev["number"], ev["ptr"], data,  # type: ignore[arg-type]
-                      Exception(ev["message"]))
-
-    def _on_compiled(self, li: Listener, ev: dict[str, Any], providers: tuple[str, ...]) -> None:
-        module = SimpleNamespace(
-            imports=[SimpleNamespace(module=i["module"], name=i["name"],
-                                     type=_JS_KINDS.get(i["kind"], lambda: i["kind"])())
-                     for i in ev["imports"]],
-            exports=[SimpleNamespace(name=e["name"]) for e in ev["exports"]])
-        data = self.memory.read(self.store, ev["ptr"], ev["ptr"] + ev["len"])
-        li.on_compiled(self.store, ev["number"], ev["ptr"], data, module)  # type: ignore[arg-type]
-
-    def _on_link_error(self, li: Listener, ev: dict[str, Any],
-                       providers: tuple[str, ...]) -> None:
-        exc = NodeTrap(_trap(ev["trap"])) if ev["trap"] else Exception(ev["message"])
-        li.on_link_error(self.store, ev["number"], exc, providers)  # type: ignore[arg-type]
-
-    def _on_linked(self, li: Listener, ev: dict[str, Any], providers: tuple[str, ...]) -> None:
-        exports = _Exports({e["name"]: self._func(e["key"]) if e["key"] else None
-                            for e in ev["exports"]})
-        li.on_linked(self.store, ev["number"], exports, providers)  # type: ignore[arg-type]
-
-    def _on_no_patch(self, li: Listener, ev: dict[str, Any], providers: tuple[str, ...]) -> None:
-        li.on_patch_trapped(self.store, ev["number"], _no_patch(ev))  # type: ignore[arg-type]
-
-    def _on_patch_trapped(self, li: Listener, ev: dict[str, Any],
-                          providers: tuple[str, ...]) -> None:
-        li.on_patch_trapped(self.store, ev["number"], _trap(ev["trap"]))  # type: ignore[arg-type]
-
-    def _on_patched(self, li: Listener, ev: dict[str, Any], providers: tuple[str, ...]) -> None:
-        li.on_patched(self.store, ev["number"])  # type: ignore[arg-type]
-
-
-class _Export:
-    """One of main's exported functions, called in V8 as ``fn(store, *args)``."""
-
-    def __init__(self, machine: NodeMachine, name: str) -> None:
-        self._m, self._name = machine, name
-
-    def __call__(self, store: Any, *args: int) -> int | None:
-        m = self._m
-        reply = m._run({"op": "call", "name": self._name, "args": [int(a) for a in args],
-                        "guard": m._guard})
-        m.last_elapsed_ms = float(reply["elapsed_ms"])
-        m.elapsed_ms += m.last_elapsed_ms
-        m.instantiate_ms += float(reply["instantiate_ms"])
-        if reply["trap"] is not None:
-            raise NodeTrap(m._resolve(_trap(reply["trap"])))
-        value = reply["value"]
-        return None if value is None else int(value)
-
-
-def _trap(t: dict[str, Any]) -> TrapInfo:
-    return TrapInfo(t["code"], t["message"], tuple(t.get("frames", ())))
-
-
-def _no_patch(ev: dict[str, Any]) -> TrapInfo:
-    """The trap instantiate.py reports for a missing or ill-typed link export."""
-    name, what = ev["name"], ev["what"]
-    if what == "missing":
-        text = f"exports no `{name}`"
-    elif what == "not a function":
-        text = f"exports a `{name}` that is not a function"
-    else:
-        ty = f"({' '.join(what['params'])}) -> ({' '.join(what['results'])})"
-        text = f"exports a `{name}` of type {ty}, not () -> ()"
-    return TrapInfo(ev["code"], f"module {ev['number']} {text}; the host calls {name}() "
-                                "after linking")
 
 
 _MAIN_WASM: bytes | None = None
