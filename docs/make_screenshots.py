@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from wasmviz.data import data_path  # noqa: E402
 from wasmviz.engine import Scenario  # noqa: E402
 from wasmviz.ui.main_window import MainWindow  # noqa: E402
 
@@ -76,6 +77,12 @@ def main() -> None:
         steps = window.player.trace.find(phase, kind)
         window.player.go(steps[nth].index)
         window.docks[DOCK_FOR.get(name, "Sandbox")].raise_()
+        if scenario.module is not None:   # the module's text in the Sandbox's WAT page
+            window.open_module(str(data_path() / "modules" / scenario.module))
+            for _ in range(100):
+                settle(app)
+                if "valid" in window.wat_editor.status.text():
+                    break
         settle(app)
         window.statusBar().clearMessage()   # a 5-second notice from the previous run
         window.grab().save(str(OUT / name))
