@@ -222,3 +222,18 @@ def test_redefine_needs_a_program() -> None:
     s = Scenario.from_mapping({"source": FIRST, "call": "f", "args": [7],
                                "redefine": [SECOND]})
     assert s.redefine == (SECOND,)
+
+
+@pytest.mark.parametrize("link", STYLES)
+def test_what_the_table_holds_of_each_instance_is_read_back_from_the_table(link: str) -> None:
+    """The JSON writes an instance where it was made; its in_table is derived from each
+    step's table when read back (incrementally where slots only gained functions, from the
+    whole table where one lost its function): equal to what the recorder saw, every step."""
+    many = "".join(f"def f{i}(x) = x + {i}\n" for i in range(6)) + \
+        "def g(x) = " + " + ".join(f"f{i}(x)" for i in range(6)) + "\n"
+    for trace in (run(Scenario(source=many, call="g", args=(1,), jit_now=True, link=link),
+                      disassemble=False),
+                  redefined(link, PAIR, call="g")):
+        back = Trace.loads(trace.dumps())
+        assert [s.instances for s in back] == [s.instances for s in trace]
+        assert any(i.in_table for s in trace for i in s.instances if i.module)

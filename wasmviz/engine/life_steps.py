@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import wasmtime
 
 from .slots import slot_label
-from .trace import InstanceRecord, Slot
+from .trace import InstanceRecord, Slot, instances_in
 
 if TYPE_CHECKING:
     from .machine import Machine
@@ -108,16 +108,8 @@ class LifeSteps:
         if self._alive_key is not None and self._alive_key[0] is table \
                 and self._alive_key[1] == self._made_version:
             return self._alive
-        held: dict[int, set[str]] = {}
-        for s in table:
-            if s.kind == "generated" and s.module is not None and s.function:
-                held.setdefault(s.module, set()).add(s.function)
-            elif s.kind == "main" and s.function:
-                held.setdefault(0, set()).add(s.function)
-        now = tuple(InstanceRecord(number, fns,
-                                   tuple(f for f in fns if f in held.get(number, ())),
-                                   size, linked)
-                    for number, fns, size, linked in self._made)
+        now = instances_in(tuple(InstanceRecord(number, fns, (), size, linked)
+                                 for number, fns, size, linked in self._made), table)
         if now != self._alive:
             self._alive = now
         self._alive_key = (table, self._made_version)

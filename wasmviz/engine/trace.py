@@ -13,7 +13,7 @@ call it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterator, Mapping
 
 from .layout import DEFAULT_LAYOUT, FUNC_FIELDS, FUNC_STATES, STATE_FIELDS, Layout
@@ -261,6 +261,26 @@ class InstanceRecord:
         return InstanceRecord(int(d["module"]), tuple(d.get("functions", ())),
                               tuple(d.get("in_table", ())), int(d.get("code_bytes", 0)),
                               bool(d.get("linked", True)))
+
+
+def held_by_table(table: tuple[Slot, ...]) -> dict[int, set[str]]:
+    """The functions each instance has in ``table``: module number (0: main) -> names."""
+    held: dict[int, set[str]] = {}
+    for s in table:
+        if s.kind == "generated" and s.module is not None and s.function:
+            held.setdefault(s.module, set()).add(s.function)
+        elif s.kind == "main" and s.function:
+            held.setdefault(0, set()).add(s.function)
+    return held
+
+
+def instances_in(instances: tuple[InstanceRecord, ...],
+                 table: tuple[Slot, ...]) -> tuple[InstanceRecord, ...]:
+    """``instances`` with each one's ``in_table`` read from ``table``: it is the table's to
+    say (the recorder and a trace read back from JSON both take it from there)."""
+    held = held_by_table(table)
+    return tuple(replace(i, in_table=tuple(f for f in i.functions if f in held.get(i.module, ())))
+                 for i in instances)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping
 
 from .layout import Layout
 from .trace import (Delta, Edge, FunctionRecord, InstanceRecord, MemoryChange, ModuleInfo,
-                    Slot, Step, Trace, TrapInfo, VmState)
+                    Slot, Step, Trace, TrapInfo, VmState, instances_in)
 
 
 def step_from_json(d: Mapping[str, Any], prev: Step | None = None) -> Step:
@@ -30,7 +30,7 @@ def step_from_json(d: Mapping[str, Any], prev: Step | None = None) -> Step:
         edges = tuple(Edge.from_json(e) for e in d.get("edges", ()))
         functions = tuple(FunctionRecord.from_json(f) for f in d.get("functions") or ())
         vm = VmState.from_json(d["vm"]) if d.get("vm") else None
-        instances = _instances(d.get("instances"))
+        instances = instances_in(_instances(d.get("instances")), table)
     else:
         table = _decode(d.get("table", _SAME), prev.table, Slot.from_json, deltas)
         edges = _decode(d.get("edges", _SAME), prev.edges, Edge.from_json, deltas)
@@ -38,8 +38,15 @@ def step_from_json(d: Mapping[str, Any], prev: Step | None = None) -> Step:
                             FunctionRecord.from_json, deltas)
         vm = (prev.vm if "vm" not in d
               else VmState.from_json(d["vm"]) if d["vm"] else None)
-        instances = prev.instances if "instances" not in d else \
-            _reshare(prev.instances, _instances(d["instances"]))
+        # What each instance has in the table is the table's to say: derived again where
+        # the table or the instances changed, else shared with the previous step.
+        if "instances" in d:
+            instances = _reshare(prev.instances,
+                                 instances_in(_instances(d["instances"]), table))
+        elif table is not prev.table and prev.instances:
+            instances = _reshare(prev.instances, _held_after(prev, table, deltas))
+        else:
+            instances = prev.instances
     return Step(
         index=d["index"], phase=d["phase"], kind=d["kind"], caption=d["caption"],
         table=table, memory_pages=d["memory_pages"],
@@ -76,10 +83,11 @@ def trace_to_json(trace: Trace) -> dict[str, Any]:
                 step.deltas)
         if prev is None or step.vm is not prev.vm and step.vm != prev.vm:
             d["vm"] = step.vm.to_json() if step.vm else None
-        # The store's instances: written where they changed, like the VM state.
-        if prev is None or step.instances is not prev.instances and \
-                step.instances != prev.instances:
-            d["instances"] = [i.to_json() for i in step.instances]
+        # The store's instances: written where one was made (not where only what the table
+        # holds of them changed: that is the table's to say, and read back from it; writing
+        # it at every table.set made the JSON grow as k squared with k functions).
+        if prev is None or _made(step.instances) != _made(prev.instances):
+            d["instances"] = [_made_json(i) for i in step.instances]
         steps.append(d)
         prev = step
     return {"format": 2, "steps": steps, "result": trace.result,
@@ -207,6 +215,47 @@ def _decode(value: Any, before: tuple[Any, ...], read: Any,
     now = tuple(items)
     deltas.append(Delta(before, now, tuple(at)))
     return now
+
+
+def _held_after(prev: Step, table: tuple[Slot, ...],
+                deltas: list[Delta]) -> tuple[InstanceRecord, ...]:
+    """prev's instances with what ``table`` holds of them, from the slots that changed.
+
+    A slot that gained a function adds it to its instance's ``in_table``; only a slot that
+    lost one (main freeing a redefined function's slot, a rare step) needs the whole table
+    read again, since the function may still be in another slot. Reading the table at every
+    step that changed it made loading grow as k squared with k functions made hot together.
+    """
+    delta = next((x for x in deltas if x.now is table), None)
+    if delta is None or len(table) < len(prev.table):
+        return instances_in(prev.instances, table)
+    added: dict[int, set[str]] = {}
+    for p in delta.at:
+        old = prev.table[p] if p < len(prev.table) else None
+        new = table[p]
+        if old is not None and old.kind != "null" and \
+                (old.kind, old.module, old.function) != (new.kind, new.module, new.function):
+            return instances_in(prev.instances, table)
+        if new.kind in ("main", "generated") and new.function:
+            added.setdefault(0 if new.kind == "main" else new.module or 0, set()).add(new.function)
+    out = []
+    for i in prev.instances:
+        if i.module in added:
+            have = added[i.module].union(i.in_table)   # sets: a batch has many functions
+            i = replace(i, in_table=tuple(f for f in i.functions if f in have))
+        out.append(i)
+    return tuple(out)
+
+
+def _made(instances: tuple[InstanceRecord, ...]) -> tuple[tuple[Any, ...], ...]:
+    """What a step's instances are, apart from what the table holds of them."""
+    return tuple((i.module, i.functions, i.code_bytes, i.linked) for i in instances)
+
+
+def _made_json(i: InstanceRecord) -> dict[str, Any]:
+    d = i.to_json()
+    del d["in_table"]   # derived from the step's table when read back
+    return d
 
 
 def _instances(value: Any) -> tuple[InstanceRecord, ...]:
