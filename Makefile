@@ -27,6 +27,7 @@ screenshots: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_engine.py
 	$(BIN)/python bench/bench_engines.py
+	$(BIN)/python bench/bench_links.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/bench_ui.py
 
 clean:
