@@ -12,13 +12,15 @@ import shutil
 import sys
 import textwrap
 from pathlib import Path
-from typing import Sequence, TextIO
+from typing import Callable, Sequence, TextIO, TypeVar
 
 from .engine.frontend import SourceError
 from .engine.machine import EngineError
 from .engine.reference import parse_i32
 from .engine.scenario import FAULTS, LINKS, Scenario, run
 from .engine.trace import Step, Trace
+
+T = TypeVar("T")
 from .safe_files import MAX_SOURCE_BYTES, read_small_text
 
 #: Options whose value may start with "-" (an expression "-x", an argument "-5"): argparse
@@ -219,23 +221,14 @@ def cmd_trace(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     scenario = scenario_from_args(args, parser)
     if args.module is not None:
         return cmd_trace_module(args, parser, scenario)
-    try:
-        if args.host == "node":
-            from .engine import node_engine  # noqa: PLC0415 - only when asked for
-            trace = node_engine.run(scenario, disassemble=not args.no_disasm)
-        else:
-            trace = run(scenario, disassemble=not args.no_disasm)
-    except SourceError as exc:
-        print(f"wasmviz: bad source: {exc}", file=sys.stderr)
-        return 2
-    except EngineError as exc:
-        print(f"wasmviz: {exc}", file=sys.stderr)
-        return 2
-    if args.json:
-        # One dumps and one write: json.dump's chunked writes took most of the time.
-        sys.stdout.write(trace.dumps() + "\n")
+    if args.host == "node":
+        from .engine import node_engine  # noqa: PLC0415 - only when asked for
+        trace = _recorded(lambda: node_engine.run(scenario, disassemble=not args.no_disasm))
     else:
-        print_trace(trace)
+        trace = _recorded(lambda: run(scenario, disassemble=not args.no_disasm))
+    if trace is None:
+        return 2
+    _show(trace, args)
     if trace.trap is not None and scenario.fault is None:
         return 1
     return 0
@@ -246,7 +239,7 @@ def cmd_trace_module(args: argparse.Namespace, parser: argparse.ArgumentParser,
     """``--module FILE``: the run with the user's module linked in place of the JIT's output
     (engine/foreign.py). Exit 2 when the file cannot be read or assembled, or the module is
     invalid or refused (an import main cannot satisfy): the trace is printed, then why."""
-    from .engine.foreign import ForeignFileError, read_module, run_foreign  # noqa: PLC0415
+    from .engine.foreign import read_module, run_foreign  # noqa: PLC0415
     if args.host != "wasmtime":
         parser.error("--module needs --host wasmtime")
     slot = None
@@ -255,25 +248,34 @@ def cmd_trace_module(args: argparse.Namespace, parser: argparse.ArgumentParser,
             slot = (_int(args.call_slot[0]), [_int(a) for a in args.call_slot[1:]])
         except argparse.ArgumentTypeError as exc:
             parser.error(f"--call-slot: {exc}")
-    try:
-        module = read_module(args.module)
-        run = run_foreign(scenario, module, call_slot=slot, disassemble=not args.no_disasm)
-    except ForeignFileError as exc:
-        print(f"wasmviz: {exc}", file=sys.stderr)
+    ran = _recorded(lambda: run_foreign(scenario, read_module(args.module), call_slot=slot,
+                                        disassemble=not args.no_disasm))
+    if ran is None:
         return 2
+    _show(ran.trace, args)
+    if ran.message:
+        print(f"wasmviz: {ran.message}", file=sys.stderr)
+    return ran.exit_code
+
+
+def _recorded(record: Callable[[], T]) -> T | None:
+    """What ``record`` returns; None (having said why on stderr) when the file, the source
+    or the request was refused, which is exit 2 (a module file refused is an EngineError)."""
+    try:
+        return record()
     except SourceError as exc:
         print(f"wasmviz: bad source: {exc}", file=sys.stderr)
-        return 2
     except EngineError as exc:
         print(f"wasmviz: {exc}", file=sys.stderr)
-        return 2
+    return None
+
+
+def _show(trace: Trace, args: argparse.Namespace) -> None:
     if args.json:
-        sys.stdout.write(run.trace.dumps() + "\n")
+        # One dumps and one write: json.dump's chunked writes took most of the time.
+        sys.stdout.write(trace.dumps() + "\n")
     else:
-        print_trace(run.trace)
-    if run.message:
-        print(f"wasmviz: {run.message}", file=sys.stderr)
-    return run.exit_code
+        print_trace(trace)
 
 
 def join_values(argv: Sequence[str]) -> list[str]:

@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..safe_files import read_small_bytes
-from .module_cache import cache_dir
+from .module_cache import cache_dir, read_sealed, write_sealed
 
 if TYPE_CHECKING:
     import subprocess
@@ -153,15 +151,9 @@ def _cache_path(data: bytes) -> Path | None:
 
 def _read_cached(path: Path) -> tuple[str, str] | None:
     """The texts cached at ``path``; None if missing, unreadable or not sound."""
+    payload = read_sealed(path, MAGIC, MAX_CACHED_BYTES, "disassembly cache")
     try:
-        raw = read_small_bytes(path, MAX_CACHED_BYTES, "disassembly cache")
-        end = len(MAGIC) + 64
-        if not raw.startswith(MAGIC) or raw[end:end + 1] != b"\n":
-            return None
-        payload = raw[end + 1:]
-        if hashlib.sha256(payload).hexdigest().encode("ascii") != raw[len(MAGIC):end]:
-            return None
-        wat, annotated = json.loads(payload.decode("utf-8"))
+        wat, annotated = json.loads(payload.decode("utf-8")) if payload else (None, None)
     except Exception:  # noqa: BLE001 - any fault in the cache: run the tool instead
         return None
     if not isinstance(wat, str) or not isinstance(annotated, str):
@@ -170,28 +162,6 @@ def _read_cached(path: Path) -> tuple[str, str] | None:
 
 
 def _write_cached(path: Path, texts: tuple[str, str]) -> None:
-    """Keep ``texts`` at ``path`` (atomically), then trim the cache; failures are ignored."""
-    import tempfile  # noqa: PLC0415 - only when writing
-    payload = json.dumps(list(texts)).encode("utf-8")
-    tmp: str | None = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".disasm-", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as out:
-            out.write(MAGIC + hashlib.sha256(payload).hexdigest().encode("ascii") + b"\n")
-            out.write(payload)
-        os.replace(tmp, path)
-        tmp = None
-        entries = [e for e in os.scandir(path.parent) if e.name.endswith(".json")]
-        if len(entries) > MAX_CACHED:
-            entries.sort(key=lambda e: e.stat().st_mtime_ns)
-            for entry in entries[:len(entries) - MAX_CACHED * 3 // 4]:
-                os.unlink(entry.path)
-    except Exception:  # noqa: BLE001 - read-only or full disk: just no cache next time
-        pass
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+    """Keep ``texts`` at ``path``, then trim the cache; failures are ignored."""
+    write_sealed(path, MAGIC, json.dumps(list(texts)).encode("utf-8"), "*.json", MAX_CACHED,
+                 trim_to=MAX_CACHED * 3 // 4)

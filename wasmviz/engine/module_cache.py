@@ -91,16 +91,9 @@ def load_module(engine: wasmtime.Engine, wat: str, config: str) -> wasmtime.Modu
 
 def _read(engine: wasmtime.Engine, path: Path) -> wasmtime.Module | None:
     """The module cached at ``path``, or None (missing, unreadable, corrupt or refused)."""
-    try:
-        data = read_small_bytes(path, MAX_CACHE_BYTES, "module cache")
-    except Exception:  # noqa: BLE001 - missing, not a regular file, too large, unreadable
-        return None
-    end = len(MAGIC) + 64   # the hex digest, then a newline
-    if not data.startswith(MAGIC) or data[end:end + 1] != b"\n":
-        return None
-    digest, payload = data[len(MAGIC):end], data[end + 1:]
-    if hashlib.sha256(payload).hexdigest().encode("ascii") != digest:
-        return None   # truncated or corrupt: never hand such bytes to wasmtime
+    payload = read_sealed(path, MAGIC, MAX_CACHE_BYTES, "module cache")
+    if payload is None:
+        return None   # never hand unchecked bytes to wasmtime: deserialize trusts them
     try:
         return wasmtime.Module.deserialize(engine, payload)
     except Exception:  # noqa: BLE001 - another engine build or configuration refuses it
@@ -108,22 +101,56 @@ def _read(engine: wasmtime.Engine, path: Path) -> wasmtime.Module | None:
 
 
 def _write(module: wasmtime.Module, path: Path) -> None:
-    """Store ``module`` at ``path`` atomically; any failure only means no cache next time."""
+    """Store ``module`` at ``path``; any failure only means no cache next time."""
+    try:
+        payload = module.serialize()
+    except Exception:  # noqa: BLE001 - an engine that cannot serialise: compile next time
+        return
+    write_sealed(path, MAGIC, payload, "main-*.cwasm", MAX_ENTRIES)
+
+
+# ---------------------------------------------------------------- sealed files
+# The two caches (this one and wasm-tools' output, disasm.py) keep their entries the same way:
+# a header naming what the file is, the payload's sha256, then the payload.
+
+def read_sealed(path: Path, magic: bytes, limit: int, what: str) -> bytes | None:
+    """The payload of the sealed file at ``path``; None if missing, too large, not a regular
+    file, of another kind, truncated or corrupt."""
+    try:
+        data = read_small_bytes(path, limit, what)
+    except Exception:  # noqa: BLE001 - missing, not a regular file, too large, unreadable
+        return None
+    end = len(magic) + 64   # the hex digest, then a newline
+    if not data.startswith(magic) or data[end:end + 1] != b"\n":
+        return None
+    digest, payload = data[len(magic):end], data[end + 1:]
+    if hashlib.sha256(payload).hexdigest().encode("ascii") != digest:
+        return None
+    return payload
+
+
+def write_sealed(path: Path, magic: bytes, payload: bytes, siblings: str, keep: int,
+                 trim_to: int | None = None) -> None:
+    """Write ``payload`` sealed at ``path`` atomically (a temporary file renamed into place,
+    so a crash or a second app never leaves half a file under the name); when more than
+    ``keep`` files matching ``siblings`` are there, the oldest go, down to ``trim_to`` (default
+    ``keep``). Any failure (read-only or full disk, no permission) only means no cache."""
     import tempfile  # noqa: PLC0415 - only when writing: it costs more to import than to use
     tmp: str | None = None
     try:
-        payload = module.serialize()
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".main-", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=".sealed-", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as out:
-            out.write(MAGIC + hashlib.sha256(payload).hexdigest().encode("ascii") + b"\n")
+            out.write(magic + hashlib.sha256(payload).hexdigest().encode("ascii") + b"\n")
             out.write(payload)
         os.replace(tmp, path)
         tmp = None
-        entries = sorted(path.parent.glob("main-*.cwasm"), key=lambda p: p.stat().st_mtime_ns)
-        for old in entries[:-MAX_ENTRIES]:
-            old.unlink()
-    except Exception:  # noqa: BLE001 - read-only or full disk, no permission: compile next time
+        entries = list(path.parent.glob(siblings))
+        if len(entries) > keep:
+            entries.sort(key=lambda p: p.stat().st_mtime_ns)
+            for old in entries[:len(entries) - (keep if trim_to is None else trim_to)]:
+                old.unlink()
+    except Exception:  # noqa: BLE001 - no cache next time, that is all
         pass
     finally:
         if tmp is not None:

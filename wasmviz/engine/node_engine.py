@@ -36,7 +36,7 @@ from .node_mirrors import (NodeFunc, NodeGlobal, NodeTrap, _Export, _Exports, _f
                            _Instance, _Memory, _Store, _Table)
 from .node_protocol import NodePipe
 from .records import RecordReader
-from .scenario import Scenario, _call, with_disassembly
+from .scenario import Scenario, drive, with_disassembly
 from .snapshot import live_memory
 from .trace import Trace, TrapInfo
 
@@ -195,31 +195,16 @@ def run(scenario: Scenario, *, record: bool = True, disassemble: bool = True,
         timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Trace:
     """Run ``scenario`` under Node's V8 and return its trace (scenario.run's twin)."""
     scenario.validate()
+    if scenario.redefine or scenario.module is not None:
+        # The store's instances and a module of your own are the wasmtime host's to record.
+        raise EngineError("redefine and module need the wasmtime host (docs/engines.md)")
     machine = NodeMachine(record=record, fuel=scenario.fuel, threshold=scenario.threshold,
                           window=scenario.window, jit=scenario.jit,
                           fault=scenario.fault if scenario.fault in FAULT_MODES else None,
                           direct_calls=scenario.direct_calls, link=scenario.link,
                           timeout_ms=timeout_ms)
     try:
-        result, trap = None, None
-        if scenario.source is not None:
-            machine.load(scenario.source)
-            if scenario.fault == "table-limit":
-                machine.freeze_table()
-            if scenario.jit_now and scenario.jit:
-                machine.jit_now()
-            result, trap = _call(machine, scenario.call or "", scenario)
-        many = len(scenario.exprs) > 1
-        for i, expr in enumerate(scenario.exprs, start=1):
-            name = f"expr{i}" if many else "expr"
-            machine.load(expr, expr_name=name)
-            if scenario.fault == "table-limit":
-                machine.freeze_table()
-            if scenario.jit:
-                machine.jit_now([name])
-            result, trap = _call(machine, name, scenario)
-            if trap:
-                break
+        result, trap = drive(machine, scenario)
     finally:
         machine.close()
     if machine.recorder is None:

@@ -197,21 +197,9 @@ def _is(value: Any, kind: str) -> bool:
             "int": is_int(value)}[kind]
 
 
-def run(scenario: Scenario, *, record: bool = True, disassemble: bool = True) -> Trace:
-    """Run ``scenario`` in a fresh Machine and return its trace.
-
-    Raises ``frontend.SourceError`` for bad source and EngineError for bad requests; traps and
-    faults are not errors, they end the trace as steps.
-    """
-    scenario.validate()
-    if scenario.module is not None:
-        from .foreign import run_foreign, shipped_or_text  # noqa: PLC0415 - it imports us
-        return run_foreign(scenario, shipped_or_text(scenario.module), record=record,
-                           disassemble=disassemble).trace
-    machine = Machine(record=record, fuel=scenario.fuel, threshold=scenario.threshold,
-                      window=scenario.window, jit=scenario.jit,
-                      fault=scenario.fault if scenario.fault in FAULT_MODES else None,
-                      direct_calls=scenario.direct_calls, link=scenario.link)
+def drive(machine: Machine, scenario: Scenario) -> tuple[int | None, TrapInfo | None]:
+    """Do what ``scenario`` asks of ``machine`` (any engine's): load, compile, call; return
+    the last call's (result, trap)."""
     result, trap = None, None
     if scenario.source is not None:
         machine.load(scenario.source)
@@ -239,6 +227,25 @@ def run(scenario: Scenario, *, record: bool = True, disassemble: bool = True) ->
         result, trap = _call(machine, name, scenario)
         if trap:
             break
+    return result, trap
+
+
+def run(scenario: Scenario, *, record: bool = True, disassemble: bool = True) -> Trace:
+    """Run ``scenario`` in a fresh Machine and return its trace.
+
+    Raises ``frontend.SourceError`` for bad source and EngineError for bad requests; traps and
+    faults are not errors, they end the trace as steps.
+    """
+    scenario.validate()
+    if scenario.module is not None:
+        from .foreign import run_foreign, shipped_or_text  # noqa: PLC0415 - it imports us
+        return run_foreign(scenario, shipped_or_text(scenario.module), record=record,
+                           disassemble=disassemble).trace
+    machine = Machine(record=record, fuel=scenario.fuel, threshold=scenario.threshold,
+                      window=scenario.window, jit=scenario.jit,
+                      fault=scenario.fault if scenario.fault in FAULT_MODES else None,
+                      direct_calls=scenario.direct_calls, link=scenario.link)
+    result, trap = drive(machine, scenario)
     if machine.recorder is None:
         return Trace((), result, trap, machine.layout)
     # Last, as it leaves a probe instance behind: what wasmtime's store really holds, to set
