@@ -337,3 +337,19 @@ def test_a_module_no_slot_refers_to_is_drawn_as_kept_by_the_store(view) -> None:
     view.player.go(before.index - 1)   # m1 still holds slot 6: an ordinary card
     cards = {b.pill: b for b in view.scene().items() if isinstance(b, Box) and b.pill}
     assert cards["m1"].title != "kept, unreferenced"
+
+
+def test_a_toolchain_modules_imports_are_drawn_to_what_the_host_bound_them(view) -> None:
+    """Issue 13: a module of your own importing env.memory and env.__indirect_function_table
+    (matched by kind) gets its import arrows to main's memory and table, labelled with its own
+    import names."""
+    from wasmviz.ui.diagram.items import Note
+
+    trace = run(Scenario(source="def square(x) = x * x\n", call="square", args=(7,),
+                         module="toolchain_start.wat"))
+    view.player.set_trace(trace)
+    linked = next(s for s in trace if s.kind == "linked")
+    assert {b["provider"] for b in linked.detail["bindings"]} == {"main.memory", "main.table"}
+    view.player.go(linked.index)
+    texts = {i.text for i in view.scene().items() if isinstance(i, Note)}
+    assert {"env.memory", "env.__indirect_function_table"} <= texts

@@ -10,11 +10,13 @@ to different lanes of the channel between the main module and the module column.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
+from weakref import ref
 
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QColor, QPainterPath
 
-from ...engine.trace import Step
+from ...engine.trace import Step, Trace
 from .. import colors
 from .draw_compile import (GAP, LABEL_PT, free_spot, label_width, lane,
                            leader_points, place)
@@ -84,6 +86,11 @@ def draw_imports(pic: Picture, step: Step) -> None:
     newest = max((b.number or 0 for b in pic.modules), default=0)
     for e in step.edges:
         box = pic.module_box(int(e.source[1:])) if e.source[1:].isdigit() else None
+        shown_as = None   # the import's own name, where it is not main's (a module of yours)
+        if e.kind == "import" and e.target not in IMPORT_NAMES and box is not None:
+            bound = bindings(pic.trace, box.number or 0).get(e.target)
+            if bound in IMPORT_NAMES and bound not in GLOBALS:
+                e, shown_as = replace(e, target=bound), e.target
         if e.kind == "import" and e.target in IMPORT_NAMES and box is not None:
             k = (box.number or 0) % 3
             # The imports leave the module's title bar one above the other, each in its lane;
@@ -105,8 +112,10 @@ def draw_imports(pic: Picture, step: Step) -> None:
             focus = box.number in (linking, newest) or f"m{box.number}" in called
             color = colors.module_color(box.number)
             color.setAlphaF(1.0 if focus else 0.4)
-            name = IMPORT_NAMES[e.target]
-            tip = _import_tip(e.source, e.target, name)
+            name = shown_as or IMPORT_NAMES[e.target]
+            tip = _import_tip(e.source, e.target, IMPORT_NAMES[e.target])
+            if shown_as:
+                tip = f"{e.source} imports {shown_as}; the host bound it to {e.target}. " + tip
             arrow = pic.add(Arrow(routed([start, QPointF(x, start.y()), QPointF(x, end.y()),
                                           end]), color, ink, IMPORT_WIDTH, dashed=True,
                                   tip=tip), 4)
@@ -127,6 +136,25 @@ def draw_imports(pic: Picture, step: Step) -> None:
                                                          f"the module.")), 4)
             pic.arrows.setdefault("patch", []).append(arrow)
             pic.tween(arrow.set_progress, 0.4, 1.0)
+
+
+#: The last trace's bindings (a trace is unhashable: kept by identity, held weakly).
+_BINDINGS: list[tuple[ref[Trace], dict[int, dict[str, str]]]] = []
+
+
+def bindings(trace: Trace, module: int) -> dict[str, str]:
+    """How the host bound module ``module``'s imports (import -> what main offered), as its
+    link step recorded them; read once per trace."""
+    if not _BINDINGS or _BINDINGS[0][0]() is not trace:
+        found: dict[int, dict[str, str]] = {}
+        for s in trace.steps:
+            if s.kind == "linked" and isinstance(s.detail.get("bindings"), list):
+                number = s.detail.get("module")
+                found[number if isinstance(number, int) else 0] = {
+                    b["import"]: b["provider"] for b in s.detail["bindings"]
+                    if isinstance(b, dict) and "import" in b and "provider" in b}
+        _BINDINGS[:] = [(ref(trace), found)]
+    return _BINDINGS[0][1].get(module, {})
 
 
 def _import_label(pic: Picture, name: str, end: QPointF, frame: QRectF | None,
