@@ -134,9 +134,17 @@ def with_module_sections(trace: Trace, number: int, unexported: tuple[str, ...] 
                 if i.module == number else i for i in step.instances)
         return shared[key]
 
+    # Its functions as the module card and the Module dock name them: those its instance can
+    # put in a table slot (its exports, and the unexported ones named after the function
+    # object whose code slot reaches them).
+    last = instances(trace.steps[-1]) if trace.steps else ()
+    names = next((i.functions for i in last if i.module == number), ())
+
     def fill(step: Any) -> Any:
         m = step.module
-        if m is not None and m.number == number and not m.sections:
-            step = replace(step, module=replace(m, sections=module_sections(m.data)))
+        if m is not None and m.number == number and (not m.sections or not m.functions):
+            step = replace(step, module=replace(m, sections=m.sections or
+                                                module_sections(m.data),
+                                                functions=m.functions or names))
         return replace(step, instances=instances(step)) if unexported else step
     return replace(trace, steps=tuple(fill(s) for s in trace.steps))
