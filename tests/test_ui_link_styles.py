@@ -353,3 +353,7 @@ def test_a_toolchain_modules_imports_are_drawn_to_what_the_host_bound_them(view)
     view.player.go(linked.index)
     texts = {i.text for i in view.scene().items() if isinstance(i, Note)}
     assert {"env.memory", "env.__indirect_function_table"} <= texts
+    # It exports nothing, yet its card names the function its start function put in slot 6.
+    assert all(s.module.functions == ("square",) for s in trace if s.module is not None)
+    card = view.module_box(1)
+    assert card is not None and "square" in card.keys
