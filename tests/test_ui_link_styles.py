@@ -357,3 +357,5 @@ def test_a_toolchain_modules_imports_are_drawn_to_what_the_host_bound_them(view)
     assert all(s.module.functions == ("square",) for s in trace if s.module is not None)
     card = view.module_box(1)
     assert card is not None and "square" in card.keys
+    # No note told the host: the table read before and after shows the slot it filled.
+    assert view._pic.filled == [i for i, s in enumerate(linked.table) if s.kind == "generated"]

@@ -58,8 +58,12 @@ def filled_slots(pic: Picture, step: Step) -> list[int]:
         named = [d.get("slot")]
     elif step.kind == "table.init":
         named = list(range(d.get("base", 0), d.get("base", 0) + d.get("count", 0)))
-    elif step.kind == "linked":
+    elif step.kind == "linked" and "placed" in d:
         named = [p.get("slot") for p in d.get("placed", ())]
+    elif step.kind in ("linked", "effect"):
+        # A module of your own may change the table while it is instantiated (a start
+        # function, a segment) and send no note: the table before and after says which.
+        named = [i for i, s in enumerate(step.table) if s.kind != "null"]
     else:
         return []
     prev = pic.trace[pic.index - 1].table if pic.index > 0 else ()
@@ -106,7 +110,9 @@ def draw_table(pic: Picture, step: Step) -> None:
             pic.tween(lambda t, it=item: it.set_glow(math.sin(math.pi * t)), 0.5, 1.0)
             if arrows < MAX_INSTALL_ARROWS:
                 arrows += 1
-                draw_install(pic, item, INSTALL_TIPS.get(step.kind, INSTALL_TIPS["table.set"]))
+                kind = "linked-own" if step.kind == "linked" and "placed" not in d \
+                    else step.kind
+                draw_install(pic, item, INSTALL_TIPS.get(kind, INSTALL_TIPS["table.set"]))
 
 
 INSTALL_TIPS = {
@@ -116,6 +122,10 @@ INSTALL_TIPS = {
                   "element segment into slot {i}.",
     "linked": "Instantiation placed the active element segment at __table_base: slot {i} now "
               "holds this function, before any code of the module ran.",
+    "effect": "Your module put this function into slot {i}: the host read the table before "
+              "and after and found it changed.",
+    "linked-own": "Your module put this function into slot {i} while it was instantiated: "
+                  "the table read before and after says so.",
 }
 
 
