@@ -217,3 +217,31 @@ def test_the_next_lessons_title_is_read_with_the_lesson(qtbot, window: MainWindo
     opened = window.session.opened
     assert opened is not None and opened.in_course and opened.next_path == second
     assert opened.next_label == lesson_label(second, load(second).title)
+
+
+def test_the_lesson_list_is_read_by_a_worker(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    """The shipped lessons are parsed off the GUI thread when the list is first shown (they
+    took 60-90 ms); later refreshes reuse them and re-read only the progress."""
+    import threading
+
+    from wasmviz.lessons import shipped
+    from wasmviz.ui import lesson_browser
+
+    threads: list[str] = []
+    real = lesson_browser.load
+
+    def spy(path):  # type: ignore[no-untyped-def]
+        threads.append(threading.current_thread().name)
+        return real(path)
+
+    lesson_browser.load = spy
+    try:
+        window.show_lessons()
+        browser = window.lesson_panel.browser
+        qtbot.waitUntil(lambda: browser.list.count() == len(shipped()), timeout=30000)
+        assert threads and threading.main_thread().name not in threads
+        count = len(threads)
+        browser.refresh()
+        assert len(threads) == count and browser.list.count() == len(shipped())
+    finally:
+        lesson_browser.load = real

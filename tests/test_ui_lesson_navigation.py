@@ -147,6 +147,7 @@ def test_browser_numbers_lessons_as_the_readme_and_ticks_done(qtbot,
                                                               window: MainWindow) -> None:
     window.show_lessons()
     lst = window.lesson_panel.browser.list
+    qtbot.waitUntil(lambda: lst.count() == len(shipped()), timeout=30000)   # read by a worker
     for i, path in enumerate(shipped()):
         number = path.stem.split("-")[0]
         assert lst.item(i).text().startswith(f"{number} · {load(path).title}")
@@ -227,6 +228,7 @@ def test_focus_browser_then_down_and_return_opens_a_lesson(qtbot, window: MainWi
     panel.focus_browser()
     lst = panel.browser.list
     qtbot.waitUntil(lambda: QApplication.focusWidget() is lst)
+    qtbot.waitUntil(lambda: lst.count() == len(shipped()), timeout=30000)   # read by a worker
     assert lst.currentRow() == 0
     focused = QApplication.focusWidget()
     qtbot.keyClick(focused, Qt.Key.Key_Down)

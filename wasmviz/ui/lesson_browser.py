@@ -5,9 +5,11 @@ page). It lives apart because it needs no running session: it only reads the les
 the progress saved in QSettings, and the dock drives it through ``refresh``, ``select`` and
 its ``open_requested`` signal.
 
-Reading and checking every lesson file took 60 ms, half of building the window (issue 11), for
-a page that starts hidden behind the Sandbox tab: the list is filled when the page is first
-shown (or asked for), never at start-up.
+Reading and checking every lesson file takes 60-90 ms: it is done once, in a worker
+(runner.FileRunner, as every file the app reads), when the page is first shown or asked for,
+never at start-up and never on the GUI thread; the list says it is reading meanwhile. Progress
+(QSettings) changes as the learner goes; the parsed lessons do not, so a refresh re-reads only
+the progress.
 """
 
 from __future__ import annotations
@@ -19,11 +21,25 @@ from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (QDockWidget, QLabel, QListWidget, QListWidgetItem, QPushButton,
                                QVBoxLayout, QWidget)
 
-from ..lessons import Lesson, LessonError, load, shipped
+from ..lessons import Lesson, LessonError, Where, load, shipped
 from .lesson_session import is_done, lesson_label, saved_finished, saved_progress
+from .runner import FileRunner
 
 #: Item data role holding the lesson file's path (a str) of each list item.
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
+
+Parsed = list[tuple[Path, "Lesson | LessonError"]]
+
+
+def read_shipped(_folder: str = "") -> Parsed:
+    """Every shipped lesson, parsed (or why it could not be): the worker's job."""
+    out: Parsed = []
+    for path in shipped():
+        try:
+            out.append((path, load(path)))
+        except LessonError as exc:
+            out.append((path, exc))
+    return out
 
 
 class LessonBrowser(QWidget):
@@ -56,6 +72,9 @@ class LessonBrowser(QWidget):
         #: Whether the list has been filled once (it is filled when first needed).
         self.filled = False
         self._watching = False
+        self._parsed: Parsed | None = None   # the shipped lessons, once the worker read them
+        self._pending: Path | None = None    # a lesson to select once they are there
+        self._reader: FileRunner | None = None
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
@@ -83,22 +102,50 @@ class LessonBrowser(QWidget):
             QTimer.singleShot(0, self._fill_if_seen)
 
     def refresh(self) -> None:
-        """Re-list the lessons with the progress remembered for each."""
+        """Re-list the lessons with the progress remembered for each (reading them first, in
+        the worker, the first time)."""
         self.filled = True
+        if self._parsed is None:
+            self._read()
+            return
         current = self.list.currentRow()
         self.list.clear()
-        for path in shipped():
-            try:
-                lesson = load(path)
-            except LessonError as exc:
+        for path, lesson in self._parsed:
+            if isinstance(lesson, LessonError):
                 item = QListWidgetItem(f"⚠ {path.stem}: broken lesson")
-                item.setToolTip(str(exc))
+                item.setToolTip(str(lesson))
                 item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{path.stem}, broken lesson")
             else:
                 item = self._item(path, lesson)
             item.setData(PATH_ROLE, str(path))
             self.list.addItem(item)
         self.list.setCurrentRow(max(current, 0))
+
+    @property
+    def reading(self) -> bool:
+        """Whether the worker is still reading the lessons (the list shows it)."""
+        return self._parsed is None and self._reader is not None
+
+    def _read(self) -> None:
+        if self._reader is None:
+            self._reader = FileRunner(self)
+            self._reader.loaded.connect(self._on_read)
+            self._reader.start("", read_shipped)
+        self.list.clear()
+        waiting = QListWidgetItem("Reading the lessons…")
+        waiting.setFlags(Qt.ItemFlag.NoItemFlags)
+        self.list.addItem(waiting)
+
+    def _on_read(self, outcome: object, _request: object) -> None:
+        if isinstance(outcome, BaseException):   # the worker's read failed as a whole
+            outcome = [(path, LessonError(Where(str(path)), f"cannot read it: {outcome}"))
+                       for path in shipped()]
+        self._parsed = outcome  # type: ignore[assignment]
+        self.refresh()
+        if self._pending is not None:
+            self.select(self._pending)
+        elif self.list.count():
+            self.list.setCurrentRow(0)
 
     def _item(self, path: Path, lesson: Lesson) -> QListWidgetItem:
         position, answers = saved_progress(self.settings, path)
@@ -126,9 +173,14 @@ class LessonBrowser(QWidget):
         return item
 
     def select(self, path: Path | None) -> None:
-        """Make the lesson at ``path`` the current item (if listed)."""
+        """Make the lesson at ``path`` the current item (if listed; once the lessons are read,
+        if the worker is still reading them)."""
         if not self.filled:
             self.refresh()
+        if self._parsed is None:
+            self._pending = path
+            return
+        self._pending = None
         for row in range(self.list.count()):
             if path is not None and Path(self.list.item(row).data(PATH_ROLE)) == Path(path):
                 self.list.setCurrentRow(row)
