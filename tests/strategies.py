@@ -148,3 +148,22 @@ def program_and_args(draw: st.DrawFn) -> tuple[str, str, tuple[int, ...]]:
     source, entry, arity = draw(programs())
     args = tuple(draw(i32s()) for _ in range(arity))
     return source, entry, args
+
+
+@st.composite
+def mutated(draw: st.DrawFn, original: bytes) -> bytes:
+    """``original`` (a module's bytes) with one to six bytes set, deleted, inserted or the rest
+    cut off: what a buggy JIT or a bad file could hand the host."""
+    data = bytearray(original)
+    for _ in range(draw(st.integers(1, 6))):
+        at = draw(st.integers(0, max(len(data) - 1, 0)))
+        how = draw(st.sampled_from(["set", "delete", "insert", "truncate"]))
+        if how == "set" and data:
+            data[at] = draw(st.integers(0, 255))
+        elif how == "delete" and data:
+            del data[at]
+        elif how == "insert":
+            data.insert(at, draw(st.integers(0, 255)))
+        elif how == "truncate":
+            del data[at:]
+    return bytes(data)

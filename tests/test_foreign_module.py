@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from strategies import mutated
 from wasmviz import cli
 from wasmviz.data import data_path
 from wasmviz.engine import Scenario
@@ -264,21 +265,8 @@ def handwritten() -> bytes:
     return read_module(MODULES / "handwritten_patch.wat").data
 
 
-@st.composite
-def mutants(draw: st.DrawFn) -> bytes:
-    data = bytearray(handwritten())
-    for _ in range(draw(st.integers(1, 6))):
-        at = draw(st.integers(0, max(len(data) - 1, 0)))
-        how = draw(st.sampled_from(["set", "delete", "insert", "truncate"]))
-        if how == "set" and data:
-            data[at] = draw(st.integers(0, 255))
-        elif how == "delete" and data:
-            del data[at]
-        elif how == "insert":
-            data.insert(at, draw(st.integers(0, 255)))
-        elif how == "truncate":
-            del data[at:]
-    return bytes(data)
+def mutants() -> st.SearchStrategy[bytes]:
+    return st.deferred(lambda: mutated(handwritten()))
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -15,6 +15,7 @@ import wasmtime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from strategies import mutated
 from wasmviz.engine import Scenario, run
 from wasmviz.engine.machine import (INVALID_MODULE, LINK_ERROR, MAX_TABLE_ELEMENTS, OK,
                                     PATCH_TRAPPED, Machine)
@@ -41,21 +42,8 @@ def module(body: str) -> bytes:
     return wasmtime.wat2wasm(f"(module {IMPORTS} {body})")
 
 
-@st.composite
-def mutants(draw: st.DrawFn) -> bytes:
-    data = bytearray(generated_module())
-    for _ in range(draw(st.integers(1, 6))):
-        at = draw(st.integers(0, max(len(data) - 1, 0)))
-        how = draw(st.sampled_from(["set", "delete", "insert", "truncate"]))
-        if how == "set" and data:
-            data[at] = draw(st.integers(0, 255))
-        elif how == "delete" and data:
-            del data[at]
-        elif how == "insert":
-            data.insert(at, draw(st.integers(0, 255)))
-        elif how == "truncate":
-            del data[at:]
-    return bytes(data)
+def mutants() -> st.SearchStrategy[bytes]:
+    return st.deferred(lambda: mutated(generated_module()))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
