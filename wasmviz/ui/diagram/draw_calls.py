@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from weakref import ref
 
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QColor, QPainterPath
 
-from ...engine.trace import Step, Trace
+from ...engine.trace import Step
 from .. import colors
 from .draw_compile import (GAP, LABEL_PT, free_spot, label_width, lane,
                            leader_points, place)
@@ -88,7 +87,8 @@ def draw_imports(pic: Picture, step: Step) -> None:
         box = pic.module_box(int(e.source[1:])) if e.source[1:].isdigit() else None
         shown_as = None   # the import's own name, where it is not main's (a module of yours)
         if e.kind == "import" and e.target not in IMPORT_NAMES and box is not None:
-            bound = bindings(pic.trace, box.number or 0).get(e.target)
+            owner = pic.history.get(box.number or 0)
+            bound = owner.bindings.get(e.target) if owner is not None else None
             if bound in IMPORT_NAMES and bound not in GLOBALS:
                 e, shown_as = replace(e, target=bound), e.target
         if e.kind == "import" and e.target in IMPORT_NAMES and box is not None:
@@ -136,25 +136,6 @@ def draw_imports(pic: Picture, step: Step) -> None:
                                                          f"the module.")), 4)
             pic.arrows.setdefault("patch", []).append(arrow)
             pic.tween(arrow.set_progress, 0.4, 1.0)
-
-
-#: The last trace's bindings (a trace is unhashable: kept by identity, held weakly).
-_BINDINGS: list[tuple[ref[Trace], dict[int, dict[str, str]]]] = []
-
-
-def bindings(trace: Trace, module: int) -> dict[str, str]:
-    """How the host bound module ``module``'s imports (import -> what main offered), as its
-    link step recorded them; read once per trace."""
-    if not _BINDINGS or _BINDINGS[0][0]() is not trace:
-        found: dict[int, dict[str, str]] = {}
-        for s in trace.steps:
-            if s.kind == "linked" and isinstance(s.detail.get("bindings"), list):
-                number = s.detail.get("module")
-                found[number if isinstance(number, int) else 0] = {
-                    b["import"]: b["provider"] for b in s.detail["bindings"]
-                    if isinstance(b, dict) and "import" in b and "provider" in b}
-        _BINDINGS[:] = [(ref(trace), found)]
-    return _BINDINGS[0][1].get(module, {})
 
 
 def _import_label(pic: Picture, name: str, end: QPointF, frame: QRectF | None,

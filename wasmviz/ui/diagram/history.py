@@ -32,6 +32,8 @@ class ModuleState:
     #: pic only: the slots main reserved for it before instantiating (link/table.grow, by
     #: main): (first, count).
     reserved: tuple[int, int] | None = None
+    #: How the host bound its imports (import -> what main offered), once linked.
+    bindings: dict[str, str] = field(default_factory=dict)
 
 
 def module_link(module: ModuleInfo) -> str:
@@ -112,6 +114,9 @@ def history(trace: Trace, index: int) -> tuple[dict[int, ModuleState], JitFill |
                     jit.end = max(jit.end, step.module.address + len(step.module.data))
             if at == ("link", "linked") and "table_base" in d:
                 m.table_base, m.memory_base = d.get("table_base"), d.get("memory_base")
+            if at == ("link", "linked") and isinstance(d.get("bindings"), list):
+                m.bindings = {b["import"]: b["provider"] for b in d["bindings"]
+                              if isinstance(b, dict) and "import" in b and "provider" in b}
             if at in _STATUS_AT and m.status != "failed":
                 m.status = _STATUS_AT[at]
             if at in _FAILURE_AT:
