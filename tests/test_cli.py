@@ -129,3 +129,12 @@ def test_what_only_the_wasmtime_host_records_is_refused_under_node(
         main(argv)
     assert info.value.code == 2
     assert "need --host wasmtime" in capsys.readouterr().err
+
+
+def test_call_slot_without_a_module_is_refused_with_a_program_too(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    root = Path(__file__).resolve().parents[1]
+    with pytest.raises(SystemExit) as info:
+        main(["trace", "--source", str(root / "wasmviz/data/programs/fib.wv"), "--call", "fib",
+              "5", "--call-slot", "1", "2"])
+    assert info.value.code == 2 and "--call-slot needs --module" in capsys.readouterr().err

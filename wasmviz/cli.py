@@ -19,9 +19,9 @@ from .engine.machine import EngineError
 from .engine.reference import parse_i32
 from .engine.scenario import FAULTS, LINKS, Scenario, run
 from .engine.trace import Step, Trace
+from .safe_files import MAX_SOURCE_BYTES, read_small_text
 
 T = TypeVar("T")
-from .safe_files import MAX_SOURCE_BYTES, read_small_text
 
 #: Options whose value may start with "-" (an expression "-x", an argument "-5"): argparse
 #: would take "-x" for an option, so main() joins them as "--expr=-x" first (review D16).
@@ -132,9 +132,9 @@ def scenario_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser
         except (OSError, ValueError) as exc:
             parser.error(f"cannot read {path}: {exc}")
     exprs = tuple(args.expr)
+    if args.call_slot and args.module is None:
+        parser.error("--call-slot needs --module FILE")
     if source is None:
-        if args.call_slot and args.module is None:
-            parser.error("--call-slot needs --module FILE")
         if not exprs and args.fault is None and not (args.module and args.call_slot):
             parser.error("give --expr EXPR, --source FILE --call NAME ..., or --fault FAULT")
         if len(call_args) > 1:
@@ -142,7 +142,7 @@ def scenario_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser
         call_args = call_args or (0,)
     if args.host == "node" and args.fuel is not None:
         parser.error("--fuel needs --host wasmtime: V8 has no fuel (docs/engines.md)")
-    if args.host == "node" and (args.redefine or getattr(args, "module", None) is not None):
+    if args.host == "node" and (args.redefine or args.module is not None):
         # The store's instances and a module of your own are recorded by the wasmtime host
         # only (docs/engines.md, "Instances"): refused, rather than run without them.
         parser.error("--redefine and --module need --host wasmtime (docs/engines.md)")
@@ -240,8 +240,6 @@ def cmd_trace_module(args: argparse.Namespace, parser: argparse.ArgumentParser,
     (engine/foreign.py). Exit 2 when the file cannot be read or assembled, or the module is
     invalid or refused (an import main cannot satisfy): the trace is printed, then why."""
     from .engine.foreign import read_module, run_foreign  # noqa: PLC0415
-    if args.host != "wasmtime":
-        parser.error("--module needs --host wasmtime")
     slot = None
     if args.call_slot:
         try:
