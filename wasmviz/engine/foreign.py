@@ -30,7 +30,7 @@ from .foreign_imports import (Binding, ForeignImportError, describe_offers, matc
                               module_sections)
 from .foreign_machine import LINK_EXPORTS, MAX_SLOT_ARGS, ForeignLink, ForeignMachine
 from .instantiate import OK
-from .scenario import Scenario, ScenarioError, with_disassembly
+from .scenario import Scenario, ScenarioError, call_repeated, with_disassembly
 from .trace import Trace
 
 # The parts live in foreign_files.py (reading and assembling the module), foreign_imports.py
@@ -100,10 +100,7 @@ def run_foreign(scenario: Scenario, module: ForeignModule, *,
     result, trap = None, None
     calls = [scenario.call] if scenario.source is not None else names
     for name in calls:
-        for _ in range(scenario.repeat):
-            result, trap = machine.call(name or "", scenario.args)
-            if trap:
-                break
+        result, trap = call_repeated(machine, name or "", scenario)
         if trap:
             break
     if call_slot is not None and trap is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Sequence
 
 from .captions import hexaddr
-from .foreign_imports import _kind
+from .instantiate import extern_kind
 
 if TYPE_CHECKING:
     import wasmtime
@@ -38,7 +38,7 @@ class _Captions:
                 f"so nothing of it is linked; main's functions stay as they were.")
 
     def compiled(self, name: str, number: int, module: wasmtime.Module) -> str:
-        imports = [f"{i.module}.{i.name} ({_kind(i.type)})" for i in module.imports]
+        imports = [f"{i.module}.{i.name} ({extern_kind(i.type)})" for i in module.imports]
         exports = [e.name for e in module.exports]
         return (f"wasmtime validated and compiled {name} as module {number}. It imports "
                 f"{_list(imports, 'nothing')}; it exports {_list(exports, 'nothing')}. Next "

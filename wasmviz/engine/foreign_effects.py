@@ -115,14 +115,15 @@ def _diff_ranges(a: bytes, b: bytes, block: int = 4096) -> list[tuple[int, int]]
     """The byte ranges where ``b`` differs from ``a`` (growth counts only if written)."""
     out: list[tuple[int, int]] = []
     n = len(b)
+    # Grown memory is zeros until written: compared as zeros, whole untouched blocks of it
+    # are equal at once (byte by byte, a module growing 1,000 pages took seconds).
+    a = a + bytes(max(0, n - len(a)))
     for lo in range(0, n, block):
         x, y = a[lo:lo + block], b[lo:lo + block]
         if x == y:
             continue
         for i in range(len(y)):
-            if i >= len(x) and y[i] == 0:
-                continue
-            if i < len(x) and x[i] == y[i]:
+            if x[i] == y[i]:
                 continue
             p = lo + i
             if out and out[-1][1] == p:

@@ -15,6 +15,8 @@ from typing import Any
 import wasmtime
 
 from .captions import SECTION_NAMES
+from .instantiate import _func_type
+from .instantiate import extern_kind as _kind
 from .machine import Machine
 from .trace import Section
 
@@ -40,19 +42,10 @@ class ForeignImportError(Exception):
     """An import the host will not satisfy, as the link-error step's reason."""
 
 
-_KINDS = {"FuncType": "func", "TableType": "table", "MemoryType": "memory",
-          "GlobalType": "global"}
-
-
-def _kind(t: Any) -> str:
-    return _KINDS.get(type(t).__name__, type(t).__name__)
-
-
 def _type_text(t: Any) -> str:
     kind = _kind(t)
     if kind == "func":
-        return (f"({' '.join(str(p) for p in t.params)}) -> "
-                f"({' '.join(str(r) for r in t.results)})")
+        return _func_type(t)
     if kind in ("table", "memory"):
         lim = t.limits
         unit = " pages" if kind == "memory" else ""

@@ -22,8 +22,9 @@ from .foreign_files import ForeignFileError, ForeignModule
 from .foreign_imports import (Binding, ForeignImportError, describe_offers, match_imports,
                               module_sections)
 from .instantiate import (INVALID_MODULE, LINK_ERROR, OK, PATCH_TRAPPED, read_dylink,
-                          refuel_after, trap_info)
+                          base_global, refuel_after, trap_info, validation_message)
 from .labels import MemoryLabels
+from .reference import wrap_i32
 from .machine import SETUP_FUEL, EngineError, Machine
 from .trace import ModuleInfo, TrapInfo
 
@@ -90,7 +91,7 @@ class ForeignMachine(ForeignEffects, Machine):
         except wasmtime.WasmtimeError as exc:
             for listener in self.listeners:
                 listener.on_invalid(store, number, start, fm.data, exc)
-            message = _one_line(exc)
+            message = validation_message(exc)
             self._amend("invalid", captions.invalid(fm.name, number, message))
             return ForeignLink(number, INVALID_MODULE, invalid=message)
         for listener in self.listeners:
@@ -152,9 +153,8 @@ class ForeignMachine(ForeignEffects, Machine):
             elif p == "main.memory":
                 out.append(self.memory)
             elif p in ("env.__table_base", "env.__memory_base") and bases is not None:
-                value = bases[0] if p == "env.__table_base" else bases[1]
-                ty = wasmtime.GlobalType(wasmtime.ValType.i32(), False)
-                out.append(wasmtime.Global(self.store, ty, wasmtime.Val.i32(value)))
+                out.append(base_global(self.store, bases[0] if p == "env.__table_base"
+                                        else bases[1]))
             else:   # main.<layout global>: main's own immutable export
                 out.append(ex[p.removeprefix("main.")])
         return out
@@ -185,7 +185,7 @@ class ForeignMachine(ForeignEffects, Machine):
                 self.link_stage = None
                 trapped = isinstance(exc, wasmtime.Trap)
                 self._amend("link-error", captions.link_failed(
-                    number, trap_info(exc).message if trapped else _one_line(exc), trapped))
+                    number, trap_info(exc).message if trapped else validation_message(exc), trapped))
                 self._effect(number, "instantiation", before)
                 return replace(result, status=LINK_ERROR)
             finally:
@@ -262,9 +262,8 @@ class ForeignMachine(ForeignEffects, Machine):
                           self.layout.state_field("callback_notes"))
         self._note_step("call", "slot-call", captions.slot_call(slot, args, ty, holds),
                         detail=detail)
-        values = [int(a) & 0xFFFFFFFF for a in args]
-        values = [v - (1 << 32) if v >= 1 << 31 else v for v in values]
-        index = slot - (1 << 32) if slot >= 1 << 31 else slot   # call_indirect's i32 operand
+        values = [wrap_i32(a) for a in args]
+        index = wrap_i32(slot)   # call_indirect's i32 operand
         result, trap = self._guarded(lambda: caller(store, *values, index), "call")
         value = None if result is None else int(result)  # type: ignore[call-overload]
         self._note_step("call", "slot-trap" if trap else "slot-result",
@@ -304,10 +303,3 @@ class ForeignMachine(ForeignEffects, Machine):
         if steps and steps[-1].kind == kind:
             steps[-1] = replace(steps[-1], caption=caption,
                                 detail={**steps[-1].detail, **detail})
-
-
-def _one_line(exc: BaseException) -> str:
-    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
-    useful = [ln for ln in lines if not ln.startswith(("Caused by", "Stack backtrace"))
-              and not ln[:1].isdigit()]
-    return "; ".join(useful[:3]) or type(exc).__name__

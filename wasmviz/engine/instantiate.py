@@ -99,7 +99,7 @@ def _instantiate(machine: Machine, caller: wasmtime.Caller, ptr: int, length: in
                  "main.memory": machine.memory}
         if machine.link_bases is not None:
             given.update(zip(("env.__table_base", "env.__memory_base"),
-                             (_base_global(caller, b) for b in machine.link_bases)))
+                             (base_global(caller, b) for b in machine.link_bases)))
         # A start function runs inside this call: its notes are steps of the link.
         machine.link_stage = "start"
         instance = wasmtime.Instance(caller, module, [given[n] for n in providers])
@@ -182,7 +182,7 @@ def read_dylink(data: bytes) -> dict[str, int] | None:
         return None
 
 
-def _base_global(store: wasmtime.Caller, value: int) -> wasmtime.Global:
+def base_global(store: wasmtime.Caller, value: int) -> wasmtime.Global:
     """An immutable i32 global holding ``value``: how a loader passes a base (pic)."""
     ty = wasmtime.GlobalType(wasmtime.ValType.i32(), False)
     signed = value - (1 << 32) if value >= 1 << 31 else value
@@ -207,3 +207,16 @@ def _func_type(ty: wasmtime.FuncType) -> str:
     def names(types: Sequence[wasmtime.ValType]) -> str:
         return "(" + " ".join(str(t) for t in types) + ")"
     return f"{names(ty.params)} -> {names(ty.results)}"
+
+
+def extern_kind(t: object) -> str:
+    """The kind of an import's type: func, table, memory or global."""
+    return {"FuncType": "func", "TableType": "table", "MemoryType": "memory",
+            "GlobalType": "global"}.get(type(t).__name__, type(t).__name__)
+
+
+def validation_message(exc: BaseException) -> str:
+    """Return wasmtime's message without its backtrace, on one line."""
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    useful = [ln for ln in lines if not ln.startswith(("Caused by", "Stack backtrace"))]
+    return "; ".join(useful[:3]) if useful else type(exc).__name__

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import wasmtime
 
-from .instantiate import read_dylink, trap_info
+from .instantiate import extern_kind, read_dylink, trap_info, validation_message
 from .life_steps import code_bytes
 from .slots import check_installed, slot_label, slot_problem
 from .trace import Edge, ModuleInfo, Section, Slot
@@ -150,7 +150,7 @@ class LinkSteps:
     # ------------------------------------------------------------------ host actions
     def on_invalid(self, store: wasmtime.Caller, number: int, ptr: int, data: bytes,
                        exc: Exception) -> None:
-        message = _validation_message(exc)
+        message = validation_message(exc)
         info = ModuleInfo(number, ptr, data, tuple(self._sections), tuple(self._batch))
         self.record(store, "compile", "invalid", self.captions.invalid(number, message),
                     module=info, error=message, detail={"module": number})
@@ -162,7 +162,7 @@ class LinkSteps:
         self._code[number] = code_bytes(module)
         imports = [f"{i.module}.{i.name}" for i in module.imports]
         self._imports[number] = imports
-        self._import_kinds[number] = [_extern_kind(i.type) for i in module.imports]
+        self._import_kinds[number] = [extern_kind(i.type) for i in module.imports]
         exports = [e.name for e in module.exports]
         self._exports[number] = exports
         step = self.record(store, "compile", "compiled",
@@ -193,7 +193,7 @@ class LinkSteps:
 
     def on_link_error(self, store: wasmtime.Caller, number: int, exc: Exception,
                       providers: tuple[str, ...] = ()) -> None:
-        message = _validation_message(exc)
+        message = validation_message(exc)
         before, table, changed = self._table_change(number, store)
         detail: dict[str, Any] = {"module": number,
                                   "bindings": self.bindings(number, providers)}
@@ -276,16 +276,3 @@ class LinkSteps:
                     table=table, module=self._modules.get(number), now=now,
                     detail={"module": number, "installed": [n for n, _ in installed],
                             "not_installed": [n for n, _ in problems]})
-
-
-def _validation_message(exc: Exception) -> str:
-    """Return wasmtime's message without its backtrace, on one line."""
-    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
-    useful = [ln for ln in lines if not ln.startswith(("Caused by", "Stack backtrace"))]
-    return "; ".join(useful[:3]) if useful else type(exc).__name__
-
-
-def _extern_kind(t: object) -> str:
-    """The kind of an import's type: func, table, memory or global."""
-    return {"FuncType": "func", "TableType": "table", "MemoryType": "memory",
-            "GlobalType": "global"}.get(type(t).__name__, type(t).__name__)

@@ -27,7 +27,7 @@ _ids = itertools.count(1)
 
 
 #: An import's kind as the JS API names it -> a wasmtime type of that kind: the recorder names
-#: an import's kind by the class of its type (link_steps._extern_kind). Only the kind is read.
+#: an import's kind by the class of its type (instantiate.extern_kind). Only the kind is read.
 _JS_KINDS = {"function": lambda: wasmtime.FuncType([], []),
              "table": lambda: wasmtime.TableType(wasmtime.ValType.funcref(),
                                                  wasmtime.Limits(0, None)),

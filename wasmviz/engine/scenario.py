@@ -207,7 +207,7 @@ def drive(machine: Machine, scenario: Scenario) -> tuple[int | None, TrapInfo | 
             machine.freeze_table()
         if scenario.jit_now and scenario.jit:
             machine.jit_now()
-        result, trap = _call(machine, scenario.call or "", scenario)
+        result, trap = call_repeated(machine, scenario.call or "", scenario)
         for later in scenario.redefine:
             if trap:
                 break
@@ -215,7 +215,7 @@ def drive(machine: Machine, scenario: Scenario) -> tuple[int | None, TrapInfo | 
             machine.load(later, redefine=True)
             if scenario.jit_now and scenario.jit:
                 machine.jit_now()
-            result, trap = _call(machine, scenario.call or "", scenario)
+            result, trap = call_repeated(machine, scenario.call or "", scenario)
     many = len(scenario.exprs) > 1
     for i, expr in enumerate(scenario.exprs, start=1):
         name = f"expr{i}" if many else "expr"
@@ -224,7 +224,7 @@ def drive(machine: Machine, scenario: Scenario) -> tuple[int | None, TrapInfo | 
             machine.freeze_table()
         if scenario.jit:
             machine.jit_now([name])
-        result, trap = _call(machine, name, scenario)
+        result, trap = call_repeated(machine, name, scenario)
         if trap:
             break
     return result, trap
@@ -258,7 +258,8 @@ def run(scenario: Scenario, *, record: bool = True, disassemble: bool = True) ->
     return with_disassembly(trace) if disassemble else trace
 
 
-def _call(machine: Machine, name: str, scenario: Scenario) -> tuple[int | None, TrapInfo | None]:
+def call_repeated(machine: Machine, name: str,
+                  scenario: Scenario) -> tuple[int | None, TrapInfo | None]:
     """Call ``name`` ``scenario.repeat`` times, stopping at the first trap; return the last."""
     result, trap = None, None
     for _ in range(scenario.repeat):
