@@ -29,8 +29,9 @@
 ;; Step 3 is the "patch" link style.  The JIT can write two others instead
 ;; (set_link; section 11 shows all three side by side):
 ;;   start  the module's START FUNCTION does patch's work while the host is
-;;          still instantiating it (table.grow, one table.init from a passive
-;;          element segment, the relocations) -- wingo's wasm-jit links so;
+;;          still instantiating it (table.grow, table.init from a passive
+;;          element segment: one for the new slots, one per free slot reused;
+;;          the relocations) -- wingo's wasm-jit links so;
 ;;   pic    position-independent, the way dynamic loaders link side modules:
 ;;          WE reserve the slots first ($load_pic), the host passes their base
 ;;          in as an imported global, an active element segment places the
@@ -1315,7 +1316,9 @@
   ;;
   ;; start (the module's start function, run BY instantiation; wingo's
   ;; wasm-jit links this way): the same grow, then ONE table.init copies the
-  ;; whole passive element segment into the new slots, then the relocations:
+  ;; whole passive element segment into the new slots (when free slots are
+  ;; reused, section 13, each reused slot gets a table.init of its own), then
+  ;; the relocations:
   ;;   (func $start (local $base i32)
   ;;     (local.tee $base (table.grow ...)) ... GROW note          ;; as above
   ;;     (table.init 0 0 (local.get $base) (i32.const 0) (i32.const n))

@@ -19,6 +19,11 @@ _PROVIDED = {"host.note": "the host's note function", "main.table": "the main mo
                                   "reserved"}
 
 
+def _slots(base: int, count: int) -> str:
+    """``slot 6`` or ``slots 6-9``."""
+    return f"slot {base}" if count == 1 else f"slots {base}-{base + count - 1}"
+
+
 def _cap(text: str) -> str:
     """``text`` with its first letter capitalised (a caption may start with a name)."""
     return text[:1].upper() + text[1:]
@@ -89,8 +94,7 @@ class LinkCaptions:
         return text
 
     def reserve(self, base: int, delta: int, dylink: Mapping[str, int] | None) -> str:
-        last = base + delta - 1
-        slots = f"slot {base}" if delta == 1 else f"slots {base}-{last}"
+        slots = _slots(base, delta)
         asked = (f"The module's dylink.0 asks for {dylink['tablesize']} table slot(s) and "
                  f"{dylink['memorysize']} bytes of memory. " if dylink else "")
         memory = ("It has no data, so main reserves no memory; __memory_base will be the "
@@ -99,15 +103,14 @@ class LinkCaptions:
                 f"itself: its own table.grow returned {base}, so {slots} (null for now) "
                 f"{'is' if delta == 1 else 'are'} the module's. {memory}").rstrip()
 
-    def no_room(self, delta: int, dylink: Mapping[str, int] | None) -> str:
+    def no_room(self, delta: int) -> str:
         return (f"Main tried to reserve {delta} table slot(s) for the module, but its "
                 f"table.grow returned -1: the store's table limit is reached. A loader with no "
                 f"room does not instantiate: no module is compiled, and jit_flush records "
                 f"status 4 (no room).")
 
     def grow(self, base: int, delta: int, who: str = "patch") -> str:
-        last = base + delta - 1
-        slots = f"slot {base}" if delta == 1 else f"slots {base}-{last}"
+        slots = _slots(base, delta)
         return (f"{_cap(who)} ran table.grow: the table gained {delta} slot(s), {slots}, null "
                 f"for now. table.grow returned the first new index, {base}.")
 
@@ -115,10 +118,9 @@ class LinkCaptions:
         return f"{_cap(who)} ran table.set: slot {slot} now holds {label}."
 
     def table_init(self, base: int, count: int, labels: Sequence[str], who: str) -> str:
-        last = base + count - 1
-        slots = f"slot {base}" if count == 1 else f"slots {base}-{last}"
-        return (f"{_cap(who)} ran one table.init: it copied the passive element segment's "
-                f"{count} function(s) into {slots}, which now hold {', '.join(labels)}.")
+        return (f"{_cap(who)} ran one table.init: it copied {count} function(s) of the passive "
+                f"element segment into {_slots(base, count)}, which now hold "
+                f"{', '.join(labels)}.")
 
     def relocation(self, address: int, value: int, name: str, problem: str | None,
                    who: str = "patch") -> str:

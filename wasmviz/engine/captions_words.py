@@ -64,7 +64,8 @@ LINK_SECTION_WHY: dict[str, dict[int, str]] = {
 SEGMENT_WHY = {
     3: SECTION_WHY[9],
     1: "a passive segment listing the new functions. Instantiation places it nowhere; the "
-       "start function copies it into the table with one table.init",
+       "start function copies it into the table with table.init (one for the new slots in a row, one "
+       "per free slot reused)",
     0: "an active segment listing the new functions, at offset (global.get __table_base): "
        "instantiation itself places them in the slots main reserved",
 }

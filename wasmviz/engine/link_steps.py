@@ -100,7 +100,7 @@ class LinkSteps:
         asks the host to instantiate; what the module asked for is in its dylink.0."""
         c, info = self.captions, read_dylink(self._written)
         if base == -1:
-            self.record(store, "link", "no-room", c.no_room(n, info),
+            self.record(store, "link", "no-room", c.no_room(n),
                         detail={"delta": n, "result": -1, "dylink": info})
             return
         self.record(store, "link", "table.grow", c.reserve(base, n, info),

@@ -25,6 +25,7 @@ from .events import Listener
 from .instantiate import read_dylink
 from .labels import MemoryLabels
 from .life_steps import FREE, REUSE, LifeSteps, code_bytes
+from .machine_setup import LINK_STYLES
 from .link_steps import GROW, INIT, RELOC, SET, LinkSteps
 from .records import Now, RecordReader
 from .slots import check_installed
@@ -38,8 +39,8 @@ if TYPE_CHECKING:
 # are link_steps.py's, and FREE and REUSE life_steps.py's.
 JIT_BEGIN, SECTION, JIT_END, HOT, JIT_DONE, HEADER, CALLBACK, CALL, FLUSH, RESERVE = range(1, 11)
 
-#: main's `link` global -> link style name (machine.LINK_STYLES).
-_STYLE_NAMES = ("patch", "start", "pic")
+#: main's `link` global -> link style name.
+_STYLE_NAMES = {number: name for name, number in LINK_STYLES.items()}
 
 #: Callbacks from JIT code into the interpreter recorded as steps per top-level call. A
 #: recursive or looping caller can call back thousands of times; the rest are only counted
@@ -229,8 +230,10 @@ class Recorder(CallSteps, LifeSteps, LinkSteps, Listener):
             name = SECTION_NAMES.get(a, f"#{a}")
             self._sections.append(Section(a, name, start, end))
             # What the section is for depends on the link style, and for the element
-            # section on the mode main really wrote: read from the bytes, not assumed.
-            written = bytes(m.memory.read(store, self._module_start, b))
+            # section on the mode main really wrote: read from the bytes, not assumed
+            # (only those two sections need them: the others are not copied out).
+            written = bytes(m.memory.read(store, self._module_start, b)) if a in (0, 9) \
+                else b""
             self.record(store, "generate", "section",
                         c.section(a, end - start, self._style,
                                   _segment_mode(written[start:]) if a == 9 else None,
@@ -289,7 +292,7 @@ class Recorder(CallSteps, LifeSteps, LinkSteps, Listener):
         if not isinstance(g, wasmtime.Global):
             return "patch"
         value = int(g.value(store))  # type: ignore[arg-type]
-        return _STYLE_NAMES[value] if 0 <= value < len(_STYLE_NAMES) else "patch"
+        return _STYLE_NAMES.get(value, "patch")
 
     def _queued_names(self, store: wasmtime.Storelike, count: int, now: Now) -> list[str]:
         """The names of the first ``count`` functions on main's hot queue."""

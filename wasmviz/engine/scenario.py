@@ -59,7 +59,8 @@ LINK_DESCRIPTIONS: dict[str, str] = {
     "patch": "the host instantiates the module, then calls its exported patch, which grows "
              "the table, table.sets each function and relocates the code slots",
     "start": "the module's start function does the linking during instantiation: "
-             "table.grow, one table.init from a passive element segment, the relocations",
+             "table.grow, table.init from a passive element segment (one for the new slots, "
+             "one per free slot reused), the relocations",
     "pic": "position-independent, like a dynamic loader: main reserves the slots first, an "
            "active element segment at __table_base places the functions at instantiation, "
            "__wasm_apply_data_relocs relocates; a dylink.0 section says how much room",

@@ -263,14 +263,21 @@ class InstanceRecord:
                               bool(d.get("linked", True)))
 
 
+def holder(slot: Slot) -> tuple[int, str] | None:
+    """The instance (module number, 0 for main) and function ``slot`` holds, if known."""
+    if slot.kind == "generated" and slot.module is not None and slot.function:
+        return slot.module, slot.function
+    if slot.kind == "main" and slot.function:
+        return 0, slot.function
+    return None
+
+
 def held_by_table(table: tuple[Slot, ...]) -> dict[int, set[str]]:
     """The functions each instance has in ``table``: module number (0: main) -> names."""
     held: dict[int, set[str]] = {}
     for s in table:
-        if s.kind == "generated" and s.module is not None and s.function:
-            held.setdefault(s.module, set()).add(s.function)
-        elif s.kind == "main" and s.function:
-            held.setdefault(0, set()).add(s.function)
+        if (h := holder(s)) is not None:
+            held.setdefault(h[0], set()).add(h[1])
     return held
 
 

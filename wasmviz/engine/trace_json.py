@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping
 
 from .layout import Layout
 from .trace import (Delta, Edge, FunctionRecord, InstanceRecord, MemoryChange, ModuleInfo,
-                    Slot, Step, Trace, TrapInfo, VmState, instances_in)
+                    Slot, Step, Trace, TrapInfo, VmState, holder, instances_in)
 
 
 def step_from_json(d: Mapping[str, Any], prev: Step | None = None) -> Step:
@@ -236,8 +236,8 @@ def _held_after(prev: Step, table: tuple[Slot, ...],
         if old is not None and old.kind != "null" and \
                 (old.kind, old.module, old.function) != (new.kind, new.module, new.function):
             return instances_in(prev.instances, table)
-        if new.kind in ("main", "generated") and new.function:
-            added.setdefault(0 if new.kind == "main" else new.module or 0, set()).add(new.function)
+        if (h := holder(new)) is not None:
+            added.setdefault(h[0], set()).add(h[1])
     out = []
     for i in prev.instances:
         if i.module in added:

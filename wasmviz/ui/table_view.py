@@ -49,7 +49,7 @@ def slot_color(slot: Slot) -> QColor:
 PLACED_BY = {
     "patch": "its patch put it here with table.set and wrote this index into the function's "
              "code slot.",
-    "start": "its start function copied it here with one table.init from a passive element "
+    "start": "its start function copied it here with a table.init from a passive element "
              "segment, during instantiation, and wrote this index into the function's code "
              "slot.",
     "pic": "instantiation placed its active element segment here, at __table_base; its "

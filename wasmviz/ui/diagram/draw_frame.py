@@ -28,7 +28,7 @@ PHASE_TIPS = {
 #: The link and patch phases as each link style has them (the trace's modules say which).
 LINK_PHASE_TIPS = {
     "start": {"link": "Link: the host instantiates the new module, and its start function "
-                      "runs inside that instantiation: table.grow, one table.init from a "
+                      "runs inside that instantiation: table.grow, table.init from a "
                       "passive segment, the relocations.",
               "patch": "Patch: nothing is left to patch (the start function did it); main "
                        "records the status instantiate returned."},
