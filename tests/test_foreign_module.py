@@ -346,3 +346,12 @@ def test_a_scenario_names_a_shipped_module_or_gives_its_text() -> None:
     assert shipped_or_text('(module (func (export "patch")))').wat is not None
     with pytest.raises(ForeignFileError, match="no shipped module"):
         shipped_or_text("missing.wat")
+
+
+def test_a_check_while_linking_does_not_drop_the_link(qtbot) -> None:  # type: ignore
+    """The check that runs when typing pauses has its own worker: a Link and run under way
+    still delivers its trace."""
+    w = editor(qtbot)
+    with qtbot.waitSignal(w.trace_ready, timeout=30000):
+        w.link()
+        w.check(auto=True)   # as if typing had just paused

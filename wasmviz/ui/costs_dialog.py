@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QHBoxLayout, QHeaderView,
                                QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
@@ -28,22 +28,15 @@ def _words(figure: str, n: object) -> str:
     return figure.format(n=n).replace(" -> ", " → ")
 
 
-class _Progress(QObject):
-    """Carries the worker's progress lines to the GUI thread (a queued signal)."""
-    said = Signal(str)
-
-
 class CostsRunner(BackgroundRunner):
     """Runs engine_costs.measure in the worker; ``measured`` gets Costs or the exception."""
 
     measured = Signal(object)
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.progress = _Progress(self)
+    #: A progress line, emitted by the worker (queued to the GUI thread, as ``_done`` is).
+    progress = Signal(str)
 
     def start(self, modules: int, fib_n: int, repeats: int) -> None:
-        say = self.progress.said.emit
+        say = self.progress.emit
         self._start(lambda: measure(modules, fib_n, repeats, progress=say), None)
 
     def _deliver(self, outcome: Any, request: Any) -> None:
@@ -104,7 +97,7 @@ class CostsDialog(QDialog):
         self.resize(820, 330)
 
         self.runner = CostsRunner(self)
-        self.runner.progress.said.connect(self._on_progress)
+        self.runner.progress.connect(self._on_progress)
         self.runner.measured.connect(self._on_measured)
         self.measure_button.clicked.connect(self.start)
 

@@ -6,7 +6,7 @@ the progress saved in QSettings, and the dock drives it through ``refresh``, ``s
 its ``open_requested`` signal.
 
 Reading and checking every lesson file takes 60-90 ms: it is done once, in a worker
-(runner.FileRunner, as every file the app reads), when the page is first shown or asked for,
+(runner.TaskRunner, as every file the app reads), when the page is first shown or asked for,
 never at start-up and never on the GUI thread; the list says it is reading meanwhile. Progress
 (QSettings) changes as the learner goes; the parsed lessons do not, so a refresh re-reads only
 the progress.
@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (QDockWidget, QLabel, QListWidget, QListWidgetItem
 
 from ..lessons import Lesson, LessonError, Where, load, shipped
 from .lesson_session import is_done, lesson_label, saved_finished, saved_progress
-from .runner import FileRunner
+from .runner import TaskRunner
 
 #: Item data role holding the lesson file's path (a str) of each list item.
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -31,7 +31,7 @@ PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 Parsed = list[tuple[Path, "Lesson | LessonError"]]
 
 
-def read_shipped(_folder: str = "") -> Parsed:
+def read_shipped() -> Parsed:
     """Every shipped lesson, parsed (or why it could not be): the worker's job."""
     out: Parsed = []
     for path in shipped():
@@ -74,7 +74,7 @@ class LessonBrowser(QWidget):
         self._watching = False
         self._parsed: Parsed | None = None   # the shipped lessons, once the worker read them
         self._pending: Path | None = None    # a lesson to select once they are there
-        self._reader: FileRunner | None = None
+        self._reader: TaskRunner | None = None
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
@@ -128,9 +128,9 @@ class LessonBrowser(QWidget):
 
     def _read(self) -> None:
         if self._reader is None:
-            self._reader = FileRunner(self)
-            self._reader.loaded.connect(self._on_read)
-            self._reader.start("", read_shipped)
+            self._reader = TaskRunner(self)
+            self._reader.done.connect(self._on_read)
+            self._reader.start(read_shipped)
         self.list.clear()
         waiting = QListWidgetItem("Reading the lessons…")
         waiting.setFlags(Qt.ItemFlag.NoItemFlags)

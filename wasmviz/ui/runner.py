@@ -94,6 +94,19 @@ class ScenarioRunner(BackgroundRunner):
             self.failed.emit(f"unexpected error: {outcome!r}", None)
 
 
+class TaskRunner(BackgroundRunner):
+    """Runs any ``work`` in the worker; ``done`` reports (what it returned, or the exception
+    it raised; ``request``). For work that needs no reporting of its own kind."""
+
+    done = Signal(object, object)
+
+    def start(self, work: Callable[[], Any], request: Any = None) -> None:
+        self._start(work, request)
+
+    def _deliver(self, outcome: Any, request: Any) -> None:
+        self.done.emit(outcome, request)
+
+
 class ParseRunner(BackgroundRunner):
     """Parses a long sandbox source off the GUI thread (review D6: a 1 MB source froze the
     window 16 s, on every start). Reports (program or SourceError, request)."""

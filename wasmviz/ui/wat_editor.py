@@ -1,7 +1,7 @@
 """Write your own patch (issue 13): a WAT editor whose module the host links into main.
 
 WatEditor is a CodeEditor (editor.py) with WAT highlighting, a program and a call to link
-against, and two actions that run off the GUI thread (ModuleRunner, a BackgroundRunner):
+against, and two actions that run off the GUI thread (a TaskRunner each):
 **Check** (wasm-tools assembles the text, wasmtime validates the bytes; the first error is
 underlined at its line and column) and **Link and run** (engine.foreign.run_foreign; the trace
 comes back with ``trace_ready``). Check also runs by itself shortly after typing stops. A file
@@ -23,7 +23,7 @@ from ..data import data_path
 from ..engine import EngineError, Scenario, SourceError
 from ..engine.foreign import ForeignFileError, ForeignModule, ForeignRun
 from .editor import ERROR_COLOR, CodeEditor, Highlighter
-from .runner import BackgroundRunner
+from .runner import TaskRunner
 
 #: (pattern, colour, bold); later rules win where they overlap, so comments come last.
 WAT_RULES = (
@@ -123,18 +123,6 @@ _STATUS = {0: "linked", 1: "invalid module", 2: "not linked (link error)",
            3: "its link export trapped"}
 
 
-class ModuleRunner(BackgroundRunner):
-    """Checks, links and reads modules in a worker; reports (outcome, request)."""
-
-    done = Signal(object, object)
-
-    def start(self, work: Any, request: str) -> None:
-        self._start(work, request)
-
-    def _deliver(self, outcome: Any, request: Any) -> None:
-        self.done.emit(outcome, request)
-
-
 class WatEditor(QWidget):
     """Edit a module's WAT, check it, and link it into a fresh run of main."""
 
@@ -181,9 +169,13 @@ class WatEditor(QWidget):
         layout.addLayout(form)
         layout.addWidget(self.status)
         layout.addLayout(buttons)
-        self.runner = ModuleRunner(self)
+        # Two workers: a runner reports only its latest request, and a check that fires
+        # when typing pauses must not drop the outcome of a Link and run under way.
+        self.runner = TaskRunner(self)       # checks and opened files
         self.runner.done.connect(self._on_done)
-        self.runner.busy_changed.connect(lambda busy: self.link_button.setEnabled(not busy))
+        self.linker = TaskRunner(self)       # link and run
+        self.linker.done.connect(self._on_done)
+        self.linker.busy_changed.connect(lambda busy: self.link_button.setEnabled(not busy))
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(600)   # check once typing pauses
@@ -219,7 +211,7 @@ class WatEditor(QWidget):
             scenario = Scenario(source=program or None, call=words[0] if words else None,
                                 args=args)
             return run_foreign(scenario, checked)
-        self.runner.start(work, "link")
+        self.linker.start(work, "link")
 
     def open_file(self, path: str) -> None:
         """Read a module file in the worker and edit it (File > Open module...)."""
