@@ -56,21 +56,23 @@ def obstacles(pic: Picture, ignore: Iterable[QGraphicsItem] = (),
     """(solid, frames) in scene coordinates: what a label must not cover (with ``arrows``, the
     arrows' legs too), and the panels it must be wholly inside or wholly outside of (never
     across their border)."""
-    solid, legs, frames = _scan(pic, ignore)
-    return (solid + legs if arrows else solid), frames
+    solid, legs, frames = _scan(pic, ignore, with_legs=arrows)
+    return solid + legs, frames
 
 
-def _scan(pic: Picture, ignore: Iterable[QGraphicsItem] = ()
+def _scan(pic: Picture, ignore: Iterable[QGraphicsItem] = (), with_legs: bool = True
           ) -> tuple[list[QRectF], list[QRectF], list[QRectF]]:
     """(solid, arrow legs, frames): one walk over the scene's items serves both of place's
-    tries (clear of arrows, then not), which matters on the link steps' many labels."""
+    tries (clear of arrows, then not), which matters on the link steps' many labels. Without
+    ``with_legs`` the arrows' legs are not worked out (an empty list)."""
     skip = set(map(id, ignore))
-    solid, legs, frames = [QRectF(CAPTION)], [], []
+    solid, leg_rects, frames = [QRectF(CAPTION)], [], []
     for item in pic.scene.items():
         if id(item) in skip or not item.isVisible():
             continue
         if isinstance(item, Arrow):
-            legs += _legs(item)
+            if with_legs:
+                leg_rects += _legs(item)
         elif isinstance(item, Note):
             r = item.mapRectToScene(item.rect())
             if item.text or item.heading or item.fill is not None:
@@ -86,7 +88,7 @@ def _scan(pic: Picture, ignore: Iterable[QGraphicsItem] = ()
                 solid.append(r)
         elif isinstance(item, (SlotItem, RegionItem)):
             solid.append(item.sceneBoundingRect())
-    return solid, legs, frames
+    return solid, leg_rects, frames
 
 
 def _array(rects: list[QRectF], margin: float) -> np.ndarray:

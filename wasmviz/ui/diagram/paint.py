@@ -68,9 +68,10 @@ def _wrapped_height(text: str, f: QFont, width: float, flags: int) -> float:
 
 
 def text_height(text: str, points: float, width: float) -> float:
-    """Height ``text`` needs when word-wrapped to ``width``."""
-    flags = int(LEFT_TOP) | int(Qt.TextFlag.TextWordWrap)
-    return QFontMetricsF(font(points)).boundingRect(QRectF(0, 0, width, 1e4), flags, text).height()
+    """Height ``text`` needs when word-wrapped to ``width`` (measured once: the build asks,
+    and the paint of the same text asks again)."""
+    return _wrapped_height(text, font(points), round(width, 1),
+                           int(LEFT_TOP) | int(Qt.TextFlag.TextWordWrap))
 
 
 @dataclass(frozen=True)
