@@ -89,9 +89,12 @@ class MainWindow(FileCommands, WindowSettings, QMainWindow):
         # The first run is asked for now: wasmtime records it in the worker while the rest of
         # the window is built and shown (issue 11). Input it cannot run is reported below, once
         # the window is whole.
+        #: Settings whose saved value was unusable and went back to the default (said once,
+        #: by _restore, window_settings.py). The sandbox's inputs are read once, here.
+        self._reset_settings: list[str] = []
+        self._read_inputs()
         early_errors: list[str] = []
         if lesson is None and autorun:
-            self._restore_inputs()
             early = self.sandbox.input_error.connect(lambda msg, _: early_errors.append(msg))
             self.sandbox.request(jit_now=True)
             self.sandbox.input_error.disconnect(early)
@@ -143,15 +146,10 @@ class MainWindow(FileCommands, WindowSettings, QMainWindow):
         self._restore()
         if lesson is not None:
             self.open_lesson(lesson)
-        elif early_errors:
-            # Asked again now that the window is whole: the input is underlined where it is
-            # wrong and the problem is in Messages, as for any run.
-            self.sandbox.request(jit_now=True)
-
-    def _restore_inputs(self) -> None:
-        """The sandbox's remembered inputs, as _restore (window_settings.py) reads them."""
-        self._reset_settings = []   # _restore starts its list again: noted once
-        self._read_inputs()
+        for message in early_errors:
+            # The sandbox underlined the input where it is wrong; now that the window is
+            # whole, the problem goes to Messages too, as for any run.
+            self.notify(message, error=True, bring_forward=False)
 
     # ---------------------------------------------------------------- building
     def _dock(self, title: str, widget: QWidget | Callable[[], QWidget],

@@ -3,8 +3,9 @@
 Kept apart from main_window.py because reading settings is its own careful job: any saved
 value may be missing, of the wrong type, huge or corrupt (a corrupt settings file once stopped
 the app on every start, review D3), and each such value must fall back to its default and be
-named to the learner once. MainWindow inherits WindowSettings; it calls ``_restore`` at the end
-of building and ``_save_settings`` from closeEvent.
+named to the learner once. MainWindow inherits WindowSettings; it reads the sandbox's inputs
+first (``_read_inputs``: its first run starts while the window is built), calls ``_restore`` at
+the end of building and ``_save_settings`` from closeEvent.
 """
 
 from __future__ import annotations
@@ -48,8 +49,6 @@ class WindowSettings:
         _first_layout: bool
 
     def _restore(self) -> None:
-        #: Settings whose saved value was unusable and went back to the default (said once).
-        self._reset_settings: list[str] = []
         geometry = self._blob("window/geometry")
         if geometry is None or not self.restoreGeometry(geometry):
             self._note_reset("window/geometry", geometry)
@@ -67,7 +66,6 @@ class WindowSettings:
             # they are sized when first shown.
             arrange_docks(self, self.docks)
             self._first_layout = True
-        self._read_inputs()
         self.transport.set_speed(self._number("player/speed", 2.0))
         self.central.set_zoom(self._number("view/zoom", 1.0))
         dark = self._text("view/dark", "false", 16).lower()
