@@ -50,6 +50,10 @@ class SandboxPanel(QWidget):
         self.session_exprs: list[str] = []
         #: The last program run in this session: Redefine loads the editor's over it.
         self.session_program: str | None = None
+        #: The functions that run defines (so Redefine need not parse it again), and those of
+        #: the program the last build read.
+        self.session_names: frozenset[str] = frozenset()
+        self._built_names: frozenset[str] = frozenset()
         self._parser: ParseRunner | None = None  # made on the first long source
         self.editor = CodeEditor()
         self.editor.setPlaceholderText("x * x + 3\n\n# or a program:\n"
@@ -191,6 +195,7 @@ class SandboxPanel(QWidget):
         """Forget the session's expressions and program; the next run starts afresh."""
         self.session_exprs.clear()
         self.session_program = None
+        self.session_names = frozenset()
         self._show_session()
 
     def next_session(self) -> list[str]:
@@ -211,7 +216,7 @@ class SandboxPanel(QWidget):
                 f"yours as m{len(earlier) + 1}. New session forgets them.")
 
     def _show_session(self) -> None:
-        program = getattr(self, "session_program", None)
+        program = self.session_program
         self.redefine_button.setEnabled(program is not None
                                         and program != self.editor.toPlainText())
         text = self.session_text()
@@ -265,16 +270,17 @@ class SandboxPanel(QWidget):
             if earlier is None or bare:
                 raise ValueError("Redefine needs a program run earlier in this session and a "
                                  "program in the editor")
-            before = compile_program(earlier)
-            again = sorted(set(names) & {f.name for f in before.functions})
-            if not again or call not in {f.name for f in before.functions}:
+            again = sorted(set(names) & self.session_names)
+            if not again or call not in self.session_names:
                 raise ValueError(f"the editor's program must define {call} again (and the "
                                  f"session's program define it too); it redefines "
                                  f"{', '.join(again) or 'nothing'}")
+            self._built_names = self.session_names | set(names)
             return Scenario(source=earlier, call=call, args=args, jit_now=True,
                             threshold=self.threshold.value(), window=self.threshold.value(),
                             repeat=self.repeat.value(), link=self.link_style(),
                             redefine=(source,))
+        self._built_names = frozenset(names)
         return Scenario(source=source, call=call, args=args, jit_now=jit_now,
                         threshold=self.threshold.value(), window=self.threshold.value(),
                         repeat=self.repeat.value(), link=self.link_style())
@@ -293,7 +299,7 @@ class SandboxPanel(QWidget):
             return
         self._finish_request(jit_now, None, redefine)
 
-    def _on_parsed(self, outcome: object, request: tuple[str, bool]) -> None:
+    def _on_parsed(self, outcome: object, request: tuple[str, bool, bool]) -> None:
         source, jit_now, redefine = request
         if source != self.editor.toPlainText():
             self.message.clear()
@@ -326,6 +332,7 @@ class SandboxPanel(QWidget):
             # The program now in the run's memory: the next Redefine starts from it.
             self.session_program = scenario.redefine[-1] if scenario.redefine \
                 else scenario.source
+            self.session_names = self._built_names
         self._show_session()
         self.message.clear()
         self.scenario_requested.emit(scenario)
