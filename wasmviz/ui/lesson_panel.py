@@ -346,14 +346,10 @@ class _FittedBrowser(QTextBrowser):
             self.setFixedHeight(max(height, 24))
 
     def show_markdown(self, text: str, images: Mapping[str, QImage]) -> None:
-        """Show ``text`` with the images read for it (setMarkdown drops the document's
-        resources, so they are handed over again after it)."""
+        """Show ``text`` with the images read for it: laying the page out asks loadResource
+        for each, which answers from ``images``."""
         self.images = images
         self.setMarkdown(text)
-        document = self.document()
-        for name, image in images.items():
-            document.addResource(QTextDocument.ResourceType.ImageResource.value, QUrl(name),
-                                 image)
 
     def loadResource(self, kind: int, url: QUrl):  # noqa: N802 (Qt's name)
         """Answer from the images read with the lesson; never read the disk.
