@@ -394,6 +394,13 @@ class Trace:
     def __iter__(self) -> Iterator[Step]:
         return iter(self.steps)
 
+    @property
+    def engine(self) -> dict[str, Any]:
+        """What the first step says of the engine that recorded the trace, when it was not
+        wasmtime (node_engine: name, versions, ``fuel: None``); else empty."""
+        engine = self.steps[0].detail.get("engine") if self.steps else None
+        return engine if isinstance(engine, dict) else {}
+
     def __getitem__(self, i: int) -> Step:
         return self.steps[i]
 

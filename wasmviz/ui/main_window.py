@@ -37,6 +37,9 @@ if TYPE_CHECKING:
     from .lesson_panel import LessonPanel
 
 APP_TITLE = "wasmviz"
+#: The Sandbox dock's second page, before and after the WAT editor is made for it.
+MODULE_TAB_TIP = ("A module of your own, in WAT, linked in place of the JIT's output "
+                  "(docs/foreign-modules.md)")
 
 
 class MainWindow(FileCommands, WindowSettings, QMainWindow):
@@ -72,8 +75,7 @@ class MainWindow(FileCommands, WindowSettings, QMainWindow):
         self.input_tabs.addTab(self.sandbox, "Program")
         self.input_tabs.addTab(QWidget(), "Your module (WAT)")
         self.input_tabs.setTabToolTip(0, "A program or an expression for main's JIT")
-        self.input_tabs.setTabToolTip(1, "A module of your own, in WAT, linked in place of the "
-                                         "JIT's output (docs/foreign-modules.md)")
+        self.input_tabs.setTabToolTip(1, MODULE_TAB_TIP)
         self.input_tabs.currentChanged.connect(self._on_input_tab)
         self.wat_editor: QWidget | None = None
         self.docks: dict[str, QDockWidget] = {}
@@ -187,8 +189,7 @@ class MainWindow(FileCommands, WindowSettings, QMainWindow):
             self.input_tabs.blockSignals(True)
             self.input_tabs.removeTab(1)
             self.input_tabs.insertTab(1, editor, "Your module (WAT)")
-            self.input_tabs.setTabToolTip(1, "A module of your own, in WAT, linked in place "
-                                             "of the JIT's output (docs/foreign-modules.md)")
+            self.input_tabs.setTabToolTip(1, MODULE_TAB_TIP)
             self.input_tabs.setCurrentIndex(current)
             self.input_tabs.blockSignals(False)
             placeholder.deleteLater()
@@ -335,9 +336,8 @@ class MainWindow(FileCommands, WindowSettings, QMainWindow):
     # ---------------------------------------------------------------- status
     def _fuel_text(self, fuel_used: int) -> str:
         """The status bar's fuel, or that the engine that recorded the trace has none (V8)."""
-        steps = self.player.trace.steps
-        engine = steps[0].detail.get("engine") if steps else None
-        if isinstance(engine, dict) and "fuel" in engine and engine["fuel"] is None:
+        engine = self.player.trace.engine
+        if "fuel" in engine and engine["fuel"] is None:
             return f" fuel: none ({engine.get('name', 'engine')}) "
         return f" fuel: {fuel_used:,} "
 

@@ -8,6 +8,7 @@ from PySide6.QtGui import QFontMetricsF
 
 from ...engine.trace import PHASES, Slot, Step
 from .. import colors
+from .draw_compile import label_width
 from .history import LINK_FUNCTIONS, ModuleState, trace_link
 from .items import Box, Note
 from .paint import font, mix
@@ -86,8 +87,8 @@ def draw_frame(pic: Picture, step: Step) -> None:
                  align=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
                  tip="Where you are in the recorded run, and what kind of event this is."))
     # Which engine recorded the run: its first step says so when it was not wasmtime.
-    engine = pic.trace.steps[0].detail.get("engine") or {} if pic.trace.steps else {}
-    host = "host · Node.js + V8" if engine.get("name") == "node" else "host · Python + wasmtime"
+    host = "host · Node.js + V8" if pic.trace.engine.get("name") == "node" \
+        else "host · Python + wasmtime"
     pic.boxes["host"] = pic.add(Box(HOST, host, colors.HOST, ink,
                                     title_pt=11.5, tip=HOST_TIPS[link]))
     pic.host_line = HOST_LINES[link]
@@ -124,7 +125,7 @@ def draw_frame(pic: Picture, step: Step) -> None:
              f"LINEAR MEMORY · {step.memory_pages} pages", memory_tip)):
         pic.add(Note(rect, "", ink, border=ink.frame(), tip=tip), 1)
         # As wide as the title: the rest of the title row is room for a step's labels.
-        width = QFontMetricsF(font(11.5, True)).horizontalAdvance(title) + 24
+        width = label_width(title, 11.5, True, pad=24)
         pic.label(QRectF(rect.left() + 16, rect.top() + 2, width, 24), title, tip=tip)
 
 
