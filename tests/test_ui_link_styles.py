@@ -302,6 +302,19 @@ def test_compare_dialog_says_why_bad_input_cannot_run(qtbot) -> None:
     qtbot.addWidget(dialog)
     dialog.start()
     assert "cannot run" in dialog.status.text() and not dialog.runs
+    # A long program is read by a worker, as the sandbox reads it; one over the size limit
+    # is refused at once, without being parsed (the dialog had its own copy of that rule).
+    from wasmviz.ui.sandbox import MAX_SOURCE_BYTES, SYNC_PARSE_CHARS
+    body = "def f(x) = x + 1\n"
+    panel.editor.setPlainText("# a long comment line\n" * (SYNC_PARSE_CHARS // 20) + body)
+    panel.args_edit.setText("7")
+    dialog.start()
+    assert dialog.status.text() == "Reading the program…"
+    qtbot.waitUntil(lambda: bool(dialog.runs), timeout=60000)
+    assert all(r.result == 8 for r in dialog.runs)
+    panel.editor.setPlainText("#" * (MAX_SOURCE_BYTES + 1))
+    dialog.start()
+    assert "cannot run" in dialog.status.text() and "at most" in dialog.status.text()
 
 
 def test_the_table_label_says_main_freed_a_redefined_functions_slot() -> None:

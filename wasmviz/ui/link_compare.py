@@ -19,11 +19,11 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from ..engine import Machine, Scenario, SourceError, Trace, run
+from ..engine import Machine, Scenario, Trace, run
 from ..engine.scenario import LINK_DESCRIPTIONS, LINKS
 from ..engine.trace import PHASES
 from .runner import BackgroundRunner, ParseRunner
-from .sandbox import SYNC_PARSE_CHARS, SandboxPanel
+from .sandbox import SandboxPanel
 
 #: Timed runs per style (each in a fresh Machine, recording off); the median is shown.
 REPEATS = 5
@@ -168,6 +168,12 @@ ROWS = [("Module size", "Bytes of each generated module, as the main module wrot
                          f"styles interleaved); × compares with the first style")]
 
 
+def _what(scenario: Scenario) -> str:
+    """What the comparison runs, in a few words."""
+    return "; ".join(scenario.exprs) if scenario.exprs else \
+        f"{scenario.call}({', '.join(map(str, scenario.args))})"
+
+
 class LinkCompareDialog(QDialog):
     """The sandbox's program in the three link styles, side by side."""
 
@@ -232,34 +238,21 @@ class LinkCompareDialog(QDialog):
 
     # ------------------------------------------------------------------ running
     def start(self) -> None:
-        """Build the sandbox's scenario (JIT now) and compare it in the worker."""
-        source = self.sandbox.editor.toPlainText()
-        if SYNC_PARSE_CHARS < len(source):
-            if self._parser is None:
-                self._parser = ParseRunner(self)
-                self._parser.parsed.connect(self._on_parsed)
+        """Build the sandbox's scenario (JIT now) as the sandbox does, then compare it in
+        the worker."""
+        if self._parser is None:   # its own: the sandbox's may be reading for a Run
+            self._parser = ParseRunner(self)
+            self._parser.parsed.connect(self.sandbox._on_parsed)
+        if not self.sandbox.build_later(True, False, self._build, self._parser):
             self.status.setText("Reading the program…")
-            self._parser.start(source, source)
-            return
-        self._build(None)
 
-    def _on_parsed(self, outcome: object, source: str) -> None:
-        if isinstance(outcome, BaseException):
-            self._on_failed(str(outcome))
-        elif source == self.sandbox.editor.toPlainText():
-            self._build(outcome)
-
-    def _build(self, program: object) -> None:
-        try:
-            scenario = self.sandbox.build(jit_now=True, program=program)
-        except (SourceError, ValueError) as exc:
-            self._on_failed(f"The sandbox's input cannot run: {exc}")
+    def _build(self, outcome: object) -> None:
+        if not isinstance(outcome, Scenario):
+            self._on_failed(f"The sandbox's input cannot run: {outcome}")
             return
-        self._scenario = scenario
-        what = "; ".join(scenario.exprs) if scenario.exprs else \
-            f"{scenario.call}({', '.join(map(str, scenario.args))})"
-        self.status.setText(f"Running {what} in the three link styles, then timing each "
-                            f"{self.repeats} times…")
+        scenario = self._scenario = outcome
+        self.status.setText(f"Running {_what(scenario)} in the three link styles, then "
+                            f"timing each {self.repeats} times…")
         self.run_button.setEnabled(False)
         self.runner.start(scenario, self.repeats)
 
@@ -272,11 +265,9 @@ class LinkCompareDialog(QDialog):
         self.run_button.setEnabled(True)
         for b in self.show_buttons:
             b.setEnabled(True)
-        what = "; ".join(scenario.exprs) if scenario.exprs else \
-            f"{scenario.call}({', '.join(map(str, scenario.args))})"
-        self.status.setText(f"{what}, JIT-compiled at once, in each link style. Everything "
-                            f"below is read from the three recorded runs; the cost is "
-                            f"measured (recording off).")
+        self.status.setText(f"{_what(scenario)}, JIT-compiled at once, in each link style. "
+                            f"Everything below is read from the three recorded runs; the "
+                            f"cost is measured (recording off).")
         first = runs[0].cost
         for col, r in enumerate(runs):
             sizes = ", ".join(f"{n} B" for n in r.module_sizes) or "no module"

@@ -11,7 +11,7 @@ program, a lesson or a fault), and New session empties it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QGridLayout, QHBoxLayout, QLabel,
@@ -289,43 +289,56 @@ class SandboxPanel(QWidget):
         """Validate the input and emit scenario_requested, or show what is wrong.
 
         A short source is answered at once; a long one once the parse worker is done."""
+        if not self.build_later(jit_now, redefine, self._finish_request):
+            self.message.setText("Reading the program…")
+
+    def build_later(self, jit_now: bool, redefine: bool, done: Callable[[object], None],
+                    parser: ParseRunner | None = None) -> bool:
+        """Build the scenario for the current input and hand ``done`` the Scenario, or the
+        SourceError or ValueError that stops it: at once for a short source (True), once a
+        parse worker (``parser``, else the sandbox's own) has read a long one (False). The
+        Compare dialog builds through here too, with its own worker."""
         source = self.editor.toPlainText()
         if SYNC_PARSE_CHARS < len(source) <= MAX_SOURCE_BYTES:
-            if self._parser is None:
-                self._parser = ParseRunner(self)
-                self._parser.parsed.connect(self._on_parsed)
-            self.message.setText("Reading the program…")
-            self._parser.start(source, (source, jit_now, redefine))
-            return
-        self._finish_request(jit_now, None, redefine)
+            if parser is None:
+                if self._parser is None:
+                    self._parser = ParseRunner(self)
+                    self._parser.parsed.connect(self._on_parsed)
+                parser = self._parser
+            parser.start(source, (source, jit_now, redefine, done))
+            return False
+        done(self._built(jit_now, None, redefine))
+        return True
 
-    def _on_parsed(self, outcome: object, request: tuple[str, bool, bool]) -> None:
-        source, jit_now, redefine = request
+    def _built(self, jit_now: bool, program: object, redefine: bool) -> object:
+        try:
+            return self.build(jit_now, program, redefine)
+        except (SourceError, ValueError) as exc:
+            return exc
+
+    def _on_parsed(self, outcome: object, request: tuple[Any, ...]) -> None:
+        source, jit_now, redefine, done = request
         if source != self.editor.toPlainText():
             self.message.clear()
             return  # edited meanwhile: the next Run parses the new text
-        if isinstance(outcome, SourceError):
-            self._input_error(str(outcome), (outcome.line, outcome.column, outcome.message))
-        elif isinstance(outcome, BaseException):
-            self._input_error(f"cannot read the program: {outcome!r}", None)
+        if isinstance(outcome, BaseException) and not isinstance(outcome, SourceError):
+            done(ValueError(f"cannot read the program: {outcome!r}"))
         else:
-            self._finish_request(jit_now, outcome, redefine)
+            done(outcome if isinstance(outcome, SourceError) else
+                 self._built(jit_now, outcome, redefine))
 
     def _input_error(self, message: str, where: object) -> None:
         self.show_error(message, where)
         self.input_error.emit(message, where)
 
-    def _finish_request(self, jit_now: bool, program: object, redefine: bool = False) -> None:
-        try:
-            scenario = self.build(jit_now, program, redefine)
-        except SourceError as exc:
-            self.show_error(str(exc), (exc.line, exc.column, exc.message))
-            self.input_error.emit(str(exc), (exc.line, exc.column, exc.message))
+    def _finish_request(self, outcome: object) -> None:
+        if isinstance(outcome, SourceError):
+            self._input_error(str(outcome), (outcome.line, outcome.column, outcome.message))
             return
-        except ValueError as exc:
-            self.show_error(str(exc), None)
-            self.input_error.emit(str(exc), None)
+        if not isinstance(outcome, Scenario):
+            self._input_error(str(outcome), None)
             return
+        scenario = outcome
         if scenario.exprs:
             self.session_exprs = list(scenario.exprs)
         elif scenario.source is not None:
