@@ -22,40 +22,11 @@ import time
 from pathlib import Path
 from typing import Callable
 
-import wasmtime
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_links import BareHost  # noqa: E402  (the floor: the same bytes, nothing else)
 from wasmviz.engine import Machine  # noqa: E402
-from wasmviz.engine.machine import _engine_and_main  # noqa: E402
-
-FIB = "def fib(n) = if n < 2 then 1 else fib(n - 1) + fib(n - 2)\n"
-
-
-def expr_source(i: int) -> str:
-    return f"(x + {i}) * (x - {i % 7}) % {i + 11} + {i}"
-
-
-class BareHost:
-    """Compile, instantiate and patch given bytes with nothing else: the floor."""
-
-    def __init__(self) -> None:
-        self.engine, _ = _engine_and_main()
-        self.store = wasmtime.Store(self.engine)
-        self.store.set_fuel(10**12)
-        funcref = wasmtime.ValType.funcref()
-        self.table = wasmtime.Table(self.store, wasmtime.TableType(funcref, wasmtime.Limits(6, None)),
-                                    None)
-        self.memory = wasmtime.Memory(self.store, wasmtime.MemoryType(wasmtime.Limits(8, None)))
-        i32 = wasmtime.ValType.i32()
-        self.note = wasmtime.Func(self.store, wasmtime.FuncType([i32, i32, i32], []),
-                                  lambda a, b, c: None)
-
-    def link(self, data: bytes) -> None:
-        module = wasmtime.Module(self.engine, data)
-        instance = wasmtime.Instance(self.store, module, [self.note, self.table, self.memory])
-        instance.exports(self.store)["patch"](self.store)  # type: ignore[operator]
-
+from wasmviz.engine.engine_costs import FIB, expr_source  # noqa: E402
 
 def per_module(n: int, per_machine: int = 20) -> dict[str, float]:
     """Median seconds per module for recording off, full recording, and the bare floor.
@@ -66,7 +37,7 @@ def per_module(n: int, per_machine: int = 20) -> dict[str, float]:
     times: dict[str, list[float]] = {"off": [], "full": [], "floor": []}
     for batch in range(0, n, per_machine):
         off, full = Machine(record=False), Machine(record=True)
-        bare = BareHost()
+        bare = BareHost("patch")
         names = []
         for i in range(batch, min(n, batch + per_machine)):
             name = f"e{i}"
@@ -86,7 +57,7 @@ def per_module(n: int, per_machine: int = 20) -> dict[str, float]:
             data = [s.module for s in full.recorder.steps if s.kind == "complete"][-1]
             assert data is not None
             t3 = time.perf_counter()
-            bare.link(data.data)
+            bare.bring_to_life(data.data)
             t4 = time.perf_counter()
             times["off"].append(t1 - t0)
             times["full"].append(t2 - t1)

@@ -25,17 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from wasmviz.engine import Machine  # noqa: E402
 from wasmviz.engine.machine import _engine_and_main  # noqa: E402
+from wasmviz.engine.engine_costs import expr_source  # noqa: E402
 from wasmviz.engine.scenario import LINKS  # noqa: E402
 
-#: The export the host calls after instantiating, per style (docs/abi.md, "Link styles").
-LINK_EXPORTS = {"patch": "patch", "start": None, "pic": "__wasm_apply_data_relocs"}
 #: pic: where the bare host says the module's room is (any base past the interpreter entries
 #: with room behind it will do: the floor only has to place the same bytes).
 PIC_TABLE_BASE, PIC_MEMORY_BASE, BARE_TABLE = 6, 0x3000, 64
-
-
-def expr_source(i: int) -> str:
-    return f"(x + {i}) * (x - {i % 7}) % {i + 11} + {i}"
 
 
 class BareHost:
@@ -61,7 +56,7 @@ class BareHost:
     def bring_to_life(self, data: bytes) -> None:
         module = wasmtime.Module(self.engine, data)
         instance = wasmtime.Instance(self.store, module, self.imports)
-        export = LINK_EXPORTS[self.link]
+        export = Machine.LINK_EXPORTS[self.link]
         if export is not None:
             instance.exports(self.store)[export](self.store)  # type: ignore[operator]
 
