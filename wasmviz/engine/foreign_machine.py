@@ -22,7 +22,8 @@ from .foreign_files import ForeignFileError, ForeignModule
 from .foreign_imports import (Binding, ForeignImportError, describe_offers, match_imports,
                               module_sections)
 from .instantiate import (INVALID_MODULE, LINK_ERROR, OK, PATCH_TRAPPED, read_dylink,
-                          base_global, refuel_after, trap_info, validation_message)
+                          base_global, link_export_found, no_link_export, refuel_after,
+                          trap_info, validation_message)
 from .labels import MemoryLabels
 from .reference import wrap_i32
 from .machine import SETUP_FUEL, EngineError, Machine
@@ -212,11 +213,9 @@ class ForeignMachine(ForeignEffects, Machine):
         store = self.store
         self.link = "pic" if name == "__wasm_apply_data_relocs" else "patch"
         func = instance.exports(store).get(name)
-        if not isinstance(func, wasmtime.Func) or func.type(store).params or \
-                func.type(store).results:
-            trap = TrapInfo("NO_PATCH" if name == "patch" else "NO_RELOCS",
-                            f"module {number} exports a `{name}` that is not a () -> () "
-                            f"function; the host calls {name}() after linking")
+        found = link_export_found(func, store)
+        if found is not None:
+            trap = no_link_export(number, name, found)
             for listener in self.listeners:
                 listener.on_patch_trapped(store, number, trap)
             self._amend("trap", captions.export_trapped(number, name, trap.message, ran=False))

@@ -122,15 +122,9 @@ def _instantiate(machine: Machine, caller: wasmtime.Caller, ptr: int, length: in
     if name is None:   # link style start: the start function has linked, nothing to call
         return OK
     patch = exports.get(name) if hasattr(exports, "get") else None
-    if not isinstance(patch, wasmtime.Func) or patch.type(caller).params or \
-            patch.type(caller).results:
-        what = (f"exports no `{name}`" if patch is None else
-                f"exports a `{name}` that is not a function" if not
-                isinstance(patch, wasmtime.Func) else
-                f"exports a `{name}` of type {_func_type(patch.type(caller))}, not () -> ()")
-        code = "NO_PATCH" if name == "patch" else "NO_RELOCS"
-        trap = TrapInfo(code, f"module {number} {what}; the host calls {name}() "
-                              "after linking")
+    found = link_export_found(patch, caller)
+    if found is not None:
+        trap = no_link_export(number, name, found)
         for listener in listeners:
             listener.on_patch_trapped(caller, number, trap)
         return PATCH_TRAPPED
@@ -220,3 +214,24 @@ def validation_message(exc: BaseException) -> str:
     lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
     useful = [ln for ln in lines if not ln.startswith(("Caused by", "Stack backtrace"))]
     return "; ".join(useful[:3]) if useful else type(exc).__name__
+
+
+def link_export_found(export: object, store: wasmtime.Storelike) -> str | None:
+    """What is wrong with a link export the host is about to call: "" if it is missing,
+    "not a function", or its type if that is not () -> (); None if it is right."""
+    if export is None:
+        return ""
+    if not isinstance(export, wasmtime.Func):
+        return "not a function"
+    ty = export.type(store)
+    return _func_type(ty) if ty.params or ty.results else None
+
+
+def no_link_export(number: int, name: str, found: str) -> TrapInfo:
+    """The trap the host reports for a missing or ill-typed link export (``found``, as
+    link_export_found says; under V8, the same words from the JS host's report)."""
+    what = (f"exports no `{name}`" if not found else
+            f"exports a `{name}` that is not a function" if found == "not a function" else
+            f"exports a `{name}` of type {found}, not () -> ()")
+    return TrapInfo("NO_PATCH" if name == "patch" else "NO_RELOCS",
+                    f"module {number} {what}; the host calls {name}() after linking")

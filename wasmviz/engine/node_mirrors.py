@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import wasmtime
 
+from .instantiate import no_link_export
 from .machine import EngineError
 from .trace import TrapInfo
 
@@ -193,13 +194,7 @@ def _trap(t: dict[str, Any]) -> TrapInfo:
 
 def _no_patch(ev: dict[str, Any]) -> TrapInfo:
     """The trap instantiate.py reports for a missing or ill-typed link export."""
-    name, what = ev["name"], ev["what"]
-    if what == "missing":
-        text = f"exports no `{name}`"
-    elif what == "not a function":
-        text = f"exports a `{name}` that is not a function"
-    else:
-        ty = f"({' '.join(what['params'])}) -> ({' '.join(what['results'])})"
-        text = f"exports a `{name}` of type {ty}, not () -> ()"
-    return TrapInfo(ev["code"], f"module {ev['number']} {text}; the host calls {name}() "
-                                "after linking")
+    what = ev["what"]
+    found = "" if what == "missing" else what if isinstance(what, str) else \
+        f"({' '.join(what['params'])}) -> ({' '.join(what['results'])})"
+    return no_link_export(ev["number"], ev["name"], found)
