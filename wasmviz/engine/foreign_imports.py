@@ -15,7 +15,7 @@ from typing import Any
 import wasmtime
 
 from .captions import SECTION_NAMES
-from .instantiate import _func_type
+from .instantiate import _func_type, read_u32
 from .instantiate import extern_kind as _kind
 from .machine import Machine
 from .trace import Section
@@ -151,15 +151,13 @@ def module_sections(data: bytes) -> tuple[Section, ...]:
     out = [Section(0, "header", 0, 8)]
     at = 8
     while at < len(data):
-        sid, p, size, shift = data[at], at + 1, 0, 0
-        while p < len(data) and shift < 35:
-            byte = data[p]
-            size |= (byte & 0x7F) << shift
-            p, shift = p + 1, shift + 7
-            if not byte & 0x80:
-                break
+        sid = data[at]
+        try:
+            size, p = read_u32(data, at + 1)
+        except (IndexError, ValueError):
+            break
         end = p + size
-        if end > len(data) or shift >= 35:
+        if end > len(data):
             break
         out.append(Section(sid, SECTION_NAMES.get(sid, f"#{sid}"), at, end))
         at = end

@@ -142,35 +142,39 @@ def _instantiate(machine: Machine, caller: wasmtime.Caller, ptr: int, length: in
     return OK
 
 
+def read_u32(data: bytes, at: int) -> tuple[int, int]:
+    """The unsigned LEB128 number at ``data[at]`` and the offset after it; IndexError if the
+    bytes end first, ValueError if it runs past the five bytes a u32 may take."""
+    value = shift = 0
+    for i in range(5):
+        if at + i >= len(data):
+            raise IndexError(at + i)
+        byte = data[at + i]
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value, at + i + 1
+    raise ValueError("LEB128 too long")
+
+
 def read_dylink(data: bytes) -> dict[str, int] | None:
     """The WASM_DYLINK_MEM_INFO of a module's dylink.0 section, as a loader reads it first:
     ``memorysize``, ``memoryalignment``, ``tablesize``, ``tablealignment`` (None: the module,
     or the part of it written so far, does not start with a complete dylink.0)."""
-    def u32(at: int) -> tuple[int, int]:
-        value = shift = 0
-        for i in range(5):
-            if at + i >= len(data):
-                raise IndexError(at + i)
-            byte = data[at + i]
-            value |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                return value, at + i + 1
-        raise ValueError("LEB128 too long")
     try:
         if data[8:9] != b"\x00":                  # the first section must be custom
             return None
-        _, at = u32(9)                            # section size
-        name_len, at = u32(at)
+        _, at = read_u32(data, 9)                 # section size
+        name_len, at = read_u32(data, at)
         if data[at:at + name_len] != b"dylink.0":
             return None
         at += name_len
         if data[at] != 1:                         # WASM_DYLINK_MEM_INFO
             return None
-        _, at = u32(at + 1)                       # subsection size
+        _, at = read_u32(data, at + 1)            # subsection size
         values = {}
         for key in ("memorysize", "memoryalignment", "tablesize", "tablealignment"):
-            values[key], at = u32(at)
+            values[key], at = read_u32(data, at)
         return values
     except (IndexError, ValueError):
         return None
