@@ -11,7 +11,7 @@ Recorder object (set in Recorder.__init__).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import wasmtime
 
@@ -84,15 +84,19 @@ class LinkSteps:
         if number in self._named:
             return
         self._named.add(number)
+        try:
+            items = [(name, caller.get(name)) for name in self._exports.get(number, ())]
+        except (AttributeError, wasmtime.WasmtimeError):
+            return  # not a caller (a test's own store): on_linked names them
+        self._register(number, items)
+
+    def _register(self, number: int, exports: Iterable[tuple[str, object]]) -> None:
+        """Name module ``number``'s exported functions for the table reader, all but its link
+        export. A user function named like the link export is exported with a `$` (docs/abi.md,
+        "Export names"): its slot shows the name the user wrote."""
         skip = self.machine.LINK_EXPORTS.get(self.machine.link)
-        for name in self._exports.get(number, ()):
-            try:
-                item = caller.get(name)
-            except (AttributeError, wasmtime.WasmtimeError):
-                return  # not a caller (a test's own store): on_linked names them
+        for name, item in exports:
             if isinstance(item, wasmtime.Func) and name != skip:
-                # A user function named like the link export is exported with a `$`
-                # (docs/abi.md, "Export names"): its slot shows the name the user wrote.
                 self.tables.register(item, "generated", name.removeprefix("$"), number)
 
     def _record_reserve(self, store: wasmtime.Caller, base: int, n: int) -> None:
@@ -210,8 +214,7 @@ class LinkSteps:
         start_trap = isinstance(exc, wasmtime.Trap) and self.machine.link_stage == "start"
         if start_trap:  # wasmtime's reason, not its backtrace
             trap = trap_info(exc)
-            message = ("table.grow returned -1 because the store's table limit is reached"
-                       if trap.code == "UNREACHABLE" else trap.message)
+            message = _why(trap)
             detail["trap"] = trap.code
         self.record(store, "link", "link-error",
                     self.captions.link_error(number, message, start_trap) + kept, table=table,
@@ -223,12 +226,7 @@ class LinkSteps:
         skip = m.LINK_EXPORTS.get(m.link)
         if not self._has_instance(number):
             self._instance_made(number, self._linkable(number), self._code.get(number, 0))
-        for name, item in exports.items():
-            if isinstance(item, wasmtime.Func) and name != skip:
-                # A user function named like the link export is exported as `$patch` (or
-                # `$__wasm_apply_data_relocs`; docs/abi.md, "Export names"): its slot label
-                # shows the name the user wrote.
-                self.tables.register(item, "generated", name.removeprefix("$"), number)
+        self._register(number, exports.items())
         self._named.add(number)
         src = f"m{number}"
         # What wasmtime says the module imports, as it linked them (host.note, main.table,
@@ -259,8 +257,7 @@ class LinkSteps:
                     detail=detail, edges=edges, table=table, now=now)
 
     def on_patch_trapped(self, store: wasmtime.Caller, number: int, trap: TrapInfo) -> None:
-        why = ("table.grow returned -1 because the store's table limit is reached"
-               if trap.code == "UNREACHABLE" else trap.message)
+        why = _why(trap)
         self.record(store, "patch", "trap",
                     self.captions.patch_trap(number, why, self._link_who()[1]), trap=trap,
                     module=self._modules.get(number), detail={"module": number})
@@ -276,3 +273,10 @@ class LinkSteps:
                     table=table, module=self._modules.get(number), now=now,
                     detail={"module": number, "installed": [n for n, _ in installed],
                             "not_installed": [n for n, _ in problems]})
+
+
+def _why(trap: TrapInfo) -> str:
+    """Why link code trapped: main's template traps with unreachable only when table.grow
+    returned -1 (the table-limit fault, docs/abi.md); anything else in wasmtime's words."""
+    return ("table.grow returned -1 because the store's table limit is reached"
+            if trap.code == "UNREACHABLE" else trap.message)
