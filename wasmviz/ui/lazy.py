@@ -25,6 +25,20 @@ from .player import Player
 StepHandler = Callable[[int, int], None]
 
 
+def enclosing_dock(widget: QWidget | None) -> QDockWidget | None:
+    """The dock ``widget`` is in, if any."""
+    parent = widget.parentWidget() if widget is not None else None
+    while parent is not None and not isinstance(parent, QDockWidget):
+        parent = parent.parentWidget()
+    return parent
+
+
+def unseen(widget: QWidget) -> bool:
+    """Whether a widget of a shown window cannot be seen: a dock behind another tab stays
+    "visible" to Qt; what tells is that none of it can be seen."""
+    return not widget.isVisible() or widget.visibleRegion().isEmpty()
+
+
 class WhenShown(QObject):
     """Connects ``handlers`` to ``player.step_changed``, deferred while ``widget`` is hidden."""
 
@@ -48,10 +62,7 @@ class WhenShown(QObject):
         widget = self.widget
         if widget is None:
             return
-        # A dock behind another tab stays "visible" to Qt; what tells is that none of it
-        # can be seen.
-        if widget.window().isVisible() and (not widget.isVisible()
-                                            or widget.visibleRegion().isEmpty()):
+        if widget.window().isVisible() and unseen(widget):
             self._watch_dock()
             self.behind = True
             return
@@ -61,10 +72,7 @@ class WhenShown(QObject):
         """Catch up when the dock holding the widget comes to the front of its tabs."""
         if self._dock is not None:
             return
-        widget = self.widget
-        parent = widget.parentWidget() if widget is not None else None
-        while parent is not None and not isinstance(parent, QDockWidget):
-            parent = parent.parentWidget()
+        parent = enclosing_dock(self.widget)
         if parent is not None:
             self._dock = parent
             parent.visibilityChanged.connect(self._on_dock_visibility)

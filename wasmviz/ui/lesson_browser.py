@@ -18,11 +18,12 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import (QDockWidget, QLabel, QListWidget, QListWidgetItem, QPushButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout,
+                               QWidget)
 
 from ..lessons import Lesson, LessonError, Where, load, shipped
 from .lesson_session import is_done, lesson_label, saved_finished, saved_progress
+from .lazy import enclosing_dock, unseen
 from .runner import TaskRunner
 
 #: Item data role holding the lesson file's path (a str) of each list item.
@@ -86,13 +87,11 @@ class LessonBrowser(QWidget):
         """Fill the list if any of it can be seen; else when its dock comes to the front."""
         if self.filled or not self.isVisible():
             return
-        if not self.visibleRegion().isEmpty():
+        if not unseen(self):
             self.refresh()
             return
-        # A dock behind another tab stays "visible" to Qt (as in lazy.py): wait for its tab.
-        dock = self.parentWidget()
-        while dock is not None and not isinstance(dock, QDockWidget):
-            dock = dock.parentWidget()
+        # Behind another tab: wait for it to come to the front.
+        dock = enclosing_dock(self)
         if dock is not None and not self._watching:
             self._watching = True
             dock.visibilityChanged.connect(self._on_dock_visibility)
