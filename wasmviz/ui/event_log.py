@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
 from ..engine.trace import PHASES, Step
 from . import colors
 from .diagram.history import trace_link
+from .phase_tips import PHASE_TIPS, phase_tip
 from .player import Player
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -27,34 +28,9 @@ _Index = QModelIndex | QPersistentModelIndex
 # Phases are told by their names, drawn as neutral pills like the diagram's phase chips: every
 # hue already means something (a module, the change highlight, the call path, a trap).
 PHASE_COLORS = {phase: QColor(colors.HOST) for phase in PHASES}
-PHASE_TIPS = {
-    "setup": "setup: the host instantiates the main module and writes the program into it",
-    "generate": "generate: the main module's JIT writes a new module's bytes into its memory",
-    "compile": "compile: the host hands those bytes to wasmtime, which validates and compiles",
-    "link": "link: the new module is instantiated, importing main's table and memory",
-    "patch": "patch: the new module grows the table, sets slots, relocates code slots",
-    "call": "call: functions run, interpreted or through call_indirect into JIT code",
-}
-#: The link and patch phases differ by link style (docs/abi.md, "Link styles").
-LINK_PHASE_TIPS = {
-    "start": {"link": "link: the new module is instantiated, and its start function grows the "
-                      "table, table.inits its functions and relocates, inside instantiation",
-              "patch": "patch: nothing left to patch; main records the status"},
-    "pic": {"link": "link: main reserves table slots first, then the host instantiates the "
-                    "module with __table_base and __memory_base; its active segment fills "
-                    "the slots",
-            "patch": "patch: the host calls __wasm_apply_data_relocs, which relocates the "
-                     "code slots"},
-}
 #: What the count line calls each link style.
 LINK_NAMES = {"patch": "exported patch", "start": "start function",
               "pic": "position-independent"}
-
-
-def phase_tip(phase: str, link: str = "") -> str:
-    """What ``phase`` means in a trace whose modules link in style ``link``."""
-    return LINK_PHASE_TIPS.get(link, {}).get(phase) or PHASE_TIPS.get(phase, phase)
-
 
 COLUMNS = ("Step", "Phase", "Kind", "What happened")
 PHASE_COLUMN = 1

@@ -9,36 +9,12 @@ from PySide6.QtGui import QFontMetricsF
 from ...engine.trace import PHASES, Slot, Step
 from .. import colors
 from .draw_compile import label_width
+from ..phase_tips import phase_tip
 from .history import LINK_FUNCTIONS, ModuleState, trace_link
 from .items import Box, Note
 from .paint import font, mix
 from .picture import COLUMN, HOST, MAIN, MEMORY, SCENE, SUBS, TABLE, Picture
 
-PHASE_TIPS = {
-    "setup": "Setup: wasmtime instantiates the main module and the host's front end writes "
-             "the program into its memory.",
-    "generate": "Generate: the main module's template JIT writes a new module's bytes into "
-                "its own linear memory.",
-    "compile": "Compile: the host hands those bytes to wasmtime, which validates and compiles "
-               "them.",
-    "link": "Link: the host instantiates the new module, importing main's table and memory.",
-    "patch": "Patch: the new module's patch grows the table, installs its functions and "
-             "relocates their code slots.",
-    "call": "Call: main calls through the table with call_indirect and reaches the new code.",
-}
-#: The link and patch phases as each link style has them (the trace's modules say which).
-LINK_PHASE_TIPS = {
-    "start": {"link": "Link: the host instantiates the new module, and its start function "
-                      "runs inside that instantiation: table.grow, table.init from a "
-                      "passive segment, the relocations.",
-              "patch": "Patch: nothing is left to patch (the start function did it); main "
-                       "records the status instantiate returned."},
-    "pic": {"link": "Link: main reserves the slots first (table.grow); the host instantiates "
-                    "the module with env.__table_base and env.__memory_base, and its active "
-                    "element segment fills the slots.",
-            "patch": "Patch: the host calls the module's __wasm_apply_data_relocs, which "
-                     "relocates the code slots."},
-}
 STATUS = {"writing": "being written…", "written": "written, not compiled yet",
           "compiled": "compiled", "linked": "linked", "patched": "linked + patched"}
 #: A module whose link function is not called patch is not "patched".
@@ -80,7 +56,7 @@ def draw_frame(pic: Picture, step: Step) -> None:
         pic.add(Note(QRectF(x, 10, width, 28), phase, ink, pt=11, bold=on, radius=14,
                      fill=ink.text if on else None,
                      border=None if on else mix(ink.bg, ink.text, 0.3),
-                     tip=LINK_PHASE_TIPS.get(link, {}).get(phase, PHASE_TIPS[phase])))
+                     tip=phase_tip(phase, link)))
         x += width + 10
     pic.add(Note(QRectF(x, 10, SCENE.right() - 20 - x, 28),
                  f"Step {step.index + 1} of {len(pic.trace)} · {step.kind}", ink,
