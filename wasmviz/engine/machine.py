@@ -141,10 +141,7 @@ class Machine:
         self.listeners: list[Listener] = list(listeners)
         self.recorder: Listener | None = None
         if record:
-            if Machine.recorder_factory is None:
-                raise EngineError("no recorder is wired in (import wasmviz.engine)")
-            self.recorder = Machine.recorder_factory(self)
-            self.listeners.insert(0, self.recorder)
+            self._attach_recorder()
         self.instance = wasmtime.Instance(self.store, main_module,
                                           [self._note_func, inst, inst_pic])
         ex = self.instance.exports(self.store)
@@ -161,6 +158,19 @@ class Machine:
         self._fn = {name: ex[name] for name in ("alloc", "define", "set_code", "invoke",
                                                  "enqueue", "jit_flush", "configure", "set_fault",
                                                  "set_direct_calls", "set_link", "redefine")}
+        self._configure(threshold, window, jit, link, direct_calls, fault)
+
+    def _attach_recorder(self) -> None:
+        """Make the recorder (engine/__init__ wires the factory in) the first listener."""
+        if Machine.recorder_factory is None:
+            raise EngineError("no recorder is wired in (import wasmviz.engine)")
+        self.recorder = Machine.recorder_factory(self)
+        self.listeners.insert(0, self.recorder)
+
+    def _configure(self, threshold: int, window: int, jit: bool, link: str,
+                   direct_calls: bool, fault: str | None) -> None:
+        """Tell main its tier-up policy, link style and fault, then that it has started
+        (NodeMachine, the same main under V8, configures it the same way)."""
         self._fn["configure"](self.store, threshold, window, 1 if jit else 0)
         self._fn["set_link"](self.store, LINK_STYLES[link])
         self._fn["set_direct_calls"](self.store, 1 if direct_calls else 0)

@@ -127,17 +127,8 @@ class NodeMachine(NodePipe, Machine):
             "alloc", "define", "set_code", "invoke", "enqueue", "jit_flush", "configure",
             "set_fault", "set_direct_calls", "set_link")}  # type: ignore[misc]
         if record:
-            if Machine.recorder_factory is None:
-                raise EngineError("no recorder is wired in (import wasmviz.engine)")
-            self.recorder = Machine.recorder_factory(self)
-            self.listeners.insert(0, self.recorder)
-        self._fn["configure"](self.store, threshold, window, 1 if jit else 0)
-        self._fn["set_link"](self.store, LINK_STYLES[link])
-        self._fn["set_direct_calls"](self.store, 1 if direct_calls else 0)
-        if fault is not None:
-            self._fn["set_fault"](self.store, FAULT_MODES[fault])
-        for listener in self.listeners:
-            listener.on_started(self.store)  # type: ignore[arg-type]
+            self._attach_recorder()
+        self._configure(threshold, window, jit, link, direct_calls, fault)
 
     # ---------------------------------------------------------------- Machine's hooks
     def freeze_table(self) -> None:
