@@ -759,18 +759,17 @@
     ;; the slots: n freed slots in a row if the free list has them (section
     ;; 13: the module needs no change, it is position-independent) ...
     (local.set $table_base (call $take_run (local.get $n)))
+    ;; the memory: the module has no data, so this reserves 0 bytes and the
+    ;; base is simply where the heap's next allocation starts
+    (local.set $memory_base (call $alloc (global.get $PIC_DATA_SIZE)))
     (if (i32.eq (local.get $table_base) (i32.const -1))
       (then
         ;; ... else new ones: table.grow returns the first new index, -1 if
         ;; the store refuses to grow the table
         (local.set $table_base (table.grow $table (ref.null func) (local.get $n)))
-        ;; the memory: the module has no data, so this reserves 0 bytes and
-        ;; the base is simply where the heap's next allocation starts
-        (local.set $memory_base (call $alloc (global.get $PIC_DATA_SIZE)))
         (call $note (i32.const 10) (local.get $table_base) (local.get $n)) ;; RESERVE
         (if (i32.eq (local.get $table_base) (i32.const -1))
-          (then (return (i32.const 4)))))
-      (else (local.set $memory_base (call $alloc (global.get $PIC_DATA_SIZE)))))
+          (then (return (i32.const 4))))))
     (call $instantiate_pic (global.get $JIT_BUF) (local.get $len)
                            (local.get $table_base) (local.get $memory_base)))
 
@@ -1458,15 +1457,7 @@
         ;; ... and the grown slots, in a row: one table.init for them all
         (if (local.get $grown)
           (then (call $emit_init (global.get $reuse_k) (local.get $grown))))))
-    (local.set $i (i32.const 0))
-    (block $done
-      (loop $each
-        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-        (call $emit_reloc (call $queued (local.get $i)) (local.get $i) (local.get $n))
-        (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (br $each)))
-    (call $emit (i32.const 0x0B))                                 ;; end
-    (call $patch_size (local.get $size_at)))
+    (call $emit_relocs_end (local.get $n) (local.get $size_at)))
 
   ;; table.init elem 0 -> table 0: dest (member $from's slot), src $from,
   ;; count $count; then note(INIT, that slot, count).  With nothing reused,
@@ -1490,8 +1481,15 @@
       (else (call $emit_slot (local.get $i)))))
 
   (func $write_apply_relocs (param $n i32)
-    (local $size_at i32) (local $i i32)
-    (local.set $size_at (call $begin_link_body (i32.const 0)))    ;; no locals
+    (call $emit_relocs_end (local.get $n)
+                           (call $begin_link_body (i32.const 0))))  ;; no locals
+
+  ;; The end of the start function and of __wasm_apply_data_relocs alike: one
+  ;; relocation per batch member (its code slot := its table slot), `end`, then
+  ;; the body's size, patched in at $size_at.  (patch interleaves its table.set
+  ;; and relocation per member instead: its notes come in that order.)
+  (func $emit_relocs_end (param $n i32) (param $size_at i32)
+    (local $i i32)
     (block $done
       (loop $each
         (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
@@ -1669,12 +1667,18 @@
   ;; patch and start: the batch of n takes the k = min(n, free) most recently
   ;; freed slots, for its first k members; note REUSE(slot, object) each.
   (func $take_free (param $n i32)
-    (local $len i32) (local $k i32) (local $i i32)
+    (local $len i32)
     (local.set $len (i32.load (i32.const 0x130)))
-    (local.set $k (select (local.get $n) (local.get $len)
-                          (i32.lt_u (local.get $n) (local.get $len))))
+    (call $take_top (select (local.get $n) (local.get $len)
+                            (i32.lt_u (local.get $n) (local.get $len)))))
+
+  ;; Take the top k entries off the free list for batch members 0..k-1 (both
+  ;; $take_free and $take_run end so): remember where they are, count them,
+  ;; and note REUSE for each.
+  (func $take_top (param $k i32)
+    (local $i i32)
     (global.set $reuse_k (local.get $k))
-    (global.set $reuse_at (i32.sub (local.get $len) (local.get $k)))
+    (global.set $reuse_at (i32.sub (i32.load (i32.const 0x130)) (local.get $k)))
     (i32.store (i32.const 0x130) (global.get $reuse_at))
     (i32.store (i32.const 0x138) (i32.add (i32.load (i32.const 0x138)) (local.get $k)))
     (block $done
@@ -1746,18 +1750,8 @@
                    (i32.add (local.get $best) (local.get $t)))
         (local.set $t (i32.add (local.get $t) (i32.const 1)))
         (br $each)))
-    (i32.store (i32.const 0x130) (local.get $top))
-    (i32.store (i32.const 0x138) (i32.add (i32.load (i32.const 0x138)) (local.get $n)))
-    (global.set $reuse_at (local.get $top))
-    (global.set $reuse_k (local.get $n))
-    (local.set $t (i32.const 0))
-    (block $noted
-      (loop $each
-        (br_if $noted (i32.ge_u (local.get $t) (local.get $n)))
-        (call $note (i32.const 12) (i32.add (local.get $best) (local.get $t))   ;; REUSE
-                                   (call $queued (local.get $t)))
-        (local.set $t (i32.add (local.get $t) (i32.const 1)))
-        (br $each)))
+    ;; the run is now the top n entries: entry top+t holds slot best+t
+    (call $take_top (local.get $n))
     (local.get $best))
 
   ;; After a failed link: the reused slots still null go back on the list
