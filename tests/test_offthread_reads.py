@@ -18,6 +18,7 @@ from PySide6.QtGui import QImage, QTextDocument
 
 from wasmviz.engine import Scenario, run
 from wasmviz.lessons import load, shipped
+from wasmviz.ui import lesson_runner
 from wasmviz.ui import runner as runner_module
 from wasmviz.ui import window_files
 from wasmviz.ui.lesson_session import lesson_label
@@ -117,7 +118,7 @@ def test_a_slow_trace_file_is_read_by_a_worker(qtbot, window: MainWindow, trace_
 
 def test_a_slow_lesson_file_is_read_by_a_worker(qtbot, window: MainWindow, tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    gate, threads = slow(monkeypatch, runner_module, "load")
+    gate, threads = slow(monkeypatch, lesson_runner, "load")
     path = write_lesson(tmp_path)
     ticks = Ticks()
     assert window.open_lesson(str(path))
@@ -186,13 +187,13 @@ def test_narration_images_are_read_with_the_lesson_not_by_the_pane(
     picture = tmp_path / "red.png"
     image.save(str(picture))
     threads: list[int] = []
-    original = runner_module.read_small_bytes
+    original = lesson_runner.read_small_bytes
 
     def read(*args: Any) -> bytes:
         threads.append(threading.get_ident())
         return original(*args)
 
-    monkeypatch.setattr(runner_module, "read_small_bytes", read)
+    monkeypatch.setattr(lesson_runner, "read_small_bytes", read)
     path = write_lesson(tmp_path, narration="The run: ![red](red.png)")
     with qtbot.waitSignal(window.session.loaded, timeout=30000):
         window.open_lesson(str(path))

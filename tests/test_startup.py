@@ -146,10 +146,10 @@ assert len(w.player.trace) > 0
     assert "wasmviz.ui.main_window" in modules and "wasmtime" in modules
 
 
-def test_the_bench_start_up_script_reaches_the_first_trace() -> None:
+def test_the_bench_start_up_command_reaches_the_first_trace(tmp_path: Path) -> None:
     sys.path.insert(0, str(ROOT / "bench"))
     try:
         import bench_ui
     finally:
         sys.path.remove(str(ROOT / "bench"))
-    assert bench_ui.startup_once(bench_ui.FULL) > 0
+    assert bench_ui.startup_once(bench_ui.FULL, bench_ui.startup_env(str(tmp_path))) > 0

@@ -14,9 +14,9 @@ import textwrap
 from pathlib import Path
 from typing import Callable, Sequence, TextIO, TypeVar
 
-from .engine.frontend import SourceError
-from .engine.machine import EngineError
-from .engine.reference import parse_i32
+# Only what describes a run: the app's start (launch_app) must not import wasmtime or the
+# compiler front end, which its first run imports in a process of its own (issue 11).
+from .engine.options import EngineError
 from .engine.scenario import FAULTS, LINKS, Scenario, run
 from .engine.trace import Step, Trace
 from .safe_files import MAX_SOURCE_BYTES, read_small_text
@@ -29,6 +29,7 @@ _VALUE_OPTIONS = ("--expr", "--arg")
 
 
 def _int(text: str) -> int:
+    from .engine.reference import parse_i32  # noqa: PLC0415 - see the imports
     try:
         return parse_i32(text)
     except ValueError as exc:
@@ -42,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lesson", metavar="NAME_OR_PATH",
                         help="open the app on a lesson: a shipped lesson's name or number "
                              "(e.g. 03) or a lesson file")
+    # For bench/bench_ui.py: report when the first trace is on screen, then quit.
+    parser.add_argument("--startup-probe", action="store_true", help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command")
     ls = sub.add_parser("lessons", help="list or check lesson files",
                         description="List the shipped lessons, or check lesson files against "
@@ -259,6 +262,7 @@ def cmd_trace_module(args: argparse.Namespace, parser: argparse.ArgumentParser,
 def _recorded(record: Callable[[], T]) -> T | None:
     """What ``record`` returns; None (having said why on stderr) when the file, the source
     or the request was refused, which is exit 2 (a module file refused is an EngineError)."""
+    from .engine.frontend import SourceError  # noqa: PLC0415 - see the imports
     try:
         return record()
     except SourceError as exc:
@@ -300,10 +304,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "lessons":
         from .lessons.cli import cmd_lessons  # noqa: PLC0415 - only this command needs it
         return cmd_lessons(args)
-    return launch_app(args.lesson)
+    return launch_app(args.lesson, probe=args.startup_probe)
 
 
-def launch_app(lesson: str | None = None) -> int:
+def launch_app(lesson: str | None = None, probe: bool = False) -> int:
     """Open the desktop app (on ``lesson`` if given)."""
     if lesson is not None:
         from .lessons import LessonError, find  # noqa: PLC0415
@@ -313,7 +317,7 @@ def launch_app(lesson: str | None = None) -> int:
             print(f"wasmviz: --lesson {exc}", file=sys.stderr)
             return 2
     from .ui.app import run_app  # noqa: PLC0415 - Qt is imported only when the app is asked for
-    return int(run_app(lesson=lesson))
+    return int(run_app(lesson=lesson, probe=probe))
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -2,42 +2,49 @@
 
     from wasmviz.engine import Scenario, run
     trace = run(Scenario(exprs=("x * x + 3",), args=(7,)))
+
+Every name below is imported when first asked for (PEP 562), not with the package: the app's
+window describes scenarios and shows traces (scenario.py, trace.py) without importing wasmtime,
+which its first run imports in a process of its own (issue 11, child_run.py).
 """
 
-from typing import Any
+from __future__ import annotations
 
-from .events import Listener
-from .frontend import SourceError, compile_program
-from .layout import Layout, Region
-from .machine import EngineError, Machine
-from .scenario import FAULT_DESCRIPTIONS, FAULTS, Scenario, run, with_disassembly
-from .trace import (PHASES, Edge, FunctionRecord, MemoryChange, ModuleInfo, Section, Slot, Step,
-                    Trace, TrapInfo, VmState)
+from typing import TYPE_CHECKING
+
+from ..lazy_names import lazy_exports
+
+if TYPE_CHECKING:  # what a type checker and an editor see: the names, where they live
+    from .events import Listener
+    from .frontend import SourceError, compile_program
+    from .layout import Layout, Region
+    from .machine import Machine
+    from .options import EngineError
+    from .recorder import Recorder
+    from .scenario import FAULT_DESCRIPTIONS, FAULTS, Scenario, run, with_disassembly
+    from .trace import (PHASES, Edge, FunctionRecord, MemoryChange, ModuleInfo, Section, Slot,
+                        Step, Trace, TrapInfo, VmState)
+
+#: Where each public name lives.
+_HOMES = {
+    "Listener": "events", "SourceError": "frontend", "compile_program": "frontend",
+    "Layout": "layout", "Region": "layout", "EngineError": "options", "Machine": "machine",
+    "Recorder": "recorder",
+    **dict.fromkeys(("FAULT_DESCRIPTIONS", "FAULTS", "Scenario", "run", "with_disassembly"),
+                    "scenario"),
+    **dict.fromkeys(("PHASES", "Edge", "FunctionRecord", "MemoryChange", "ModuleInfo",
+                     "Section", "Slot", "Step", "Trace", "TrapInfo", "VmState"), "trace"),
+}
 
 
-def _recorder(machine: Machine) -> Listener:
-    # The recorder and what it reads with (captions, records, snapshots) are imported by the
-    # first recording run, not by whoever imports the engine: the app's window imports it at
-    # start-up, and its first run happens in a worker thread, alongside Qt (issue 11).
+def recorder_for(machine: Machine) -> Listener:
+    """The composition root: the listener Machine(record=True) attaches. The machine only
+    emits events (events.Listener); it asks the package for its recorder on the first
+    recording run, so machine.py never imports recorder.py or captions.py."""
     from .recorder import Recorder  # noqa: PLC0415
     return Recorder(machine)
 
 
-# The composition root: the machine only emits events (events.Listener); Machine(record=True)
-# attaches the recorder wired in here, so machine.py never imports recorder.py or captions.py.
-Machine.recorder_factory = _recorder
+__getattr__ = lazy_exports(__name__, _HOMES, globals())
 
-
-def __getattr__(name: str) -> Any:
-    if name == "Recorder":
-        from .recorder import Recorder  # noqa: PLC0415
-        return Recorder
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-__all__ = [
-    "FAULT_DESCRIPTIONS", "FAULTS", "PHASES", "Edge", "EngineError", "FunctionRecord", "Layout",
-    "Listener", "Machine", "MemoryChange", "ModuleInfo", "Recorder", "Region", "Scenario",
-    "Section", "Slot", "SourceError", "Step", "Trace", "TrapInfo", "VmState",
-    "compile_program", "run", "with_disassembly",
-]
+__all__ = sorted(_HOMES)

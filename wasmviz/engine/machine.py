@@ -46,11 +46,11 @@ class Machine:
 
     The machine reports each host-visible event to its ``listeners`` (events.Listener) and
     knows nothing more of them. ``record=True`` adds the listener ``recorder_factory`` makes,
-    as ``self.recorder``: the package wires the Recorder in (wasmviz/engine/__init__.py), so
-    this module never imports the recorder or the captions.
+    as ``self.recorder``: the package's ``recorder_for`` (wasmviz/engine/__init__.py) makes the
+    Recorder, so this module never imports the recorder or the captions.
     """
 
-    #: Makes the listener ``record=True`` attaches; set by the package to recorder.Recorder.
+    #: Makes the listener ``record=True`` attaches; None: the package's ``recorder_for``.
     recorder_factory: ClassVar[Callable[[Machine], Listener] | None] = None
     #: A wasmtime store keeps every instance it made until the store is dropped, whatever the
     #: table holds (measure_instances measures it): the recorder lists them per step.
@@ -161,10 +161,12 @@ class Machine:
         self._configure(threshold, window, jit, link, direct_calls, fault)
 
     def _attach_recorder(self) -> None:
-        """Make the recorder (engine/__init__ wires the factory in) the first listener."""
-        if Machine.recorder_factory is None:
-            raise EngineError("no recorder is wired in (import wasmviz.engine)")
-        self.recorder = Machine.recorder_factory(self)
+        """Make the recorder the first listener: the package's (engine/__init__.py, the
+        composition root), unless ``recorder_factory`` names another."""
+        factory = Machine.recorder_factory
+        if factory is None:
+            from . import recorder_for as factory  # noqa: PLC0415
+        self.recorder = factory(self)
         self.listeners.insert(0, self.recorder)
 
     def _configure(self, threshold: int, window: int, jit: bool, link: str,

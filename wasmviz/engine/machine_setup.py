@@ -1,8 +1,8 @@
 """What the wasmtime host is set up with, apart from the Machine that uses it.
 
-The fuel budgets, the store limits, the note kinds the host itself reads, the link styles and
-fault modes main understands, the errors and records the machine hands out, and the one engine
-and compiled main module every Machine of the process shares. Kept apart from machine.py so
+The records the machine hands out and the one engine and compiled main module every Machine of
+the process shares; the fuel budgets, store limits, note kinds, link styles, fault modes and
+the engine's error are in options.py (no wasmtime) and re-exported here. Kept apart from machine.py so
 that file holds only the host's behaviour; every name here is still importable from
 wasmviz.engine.machine, where the tests, bench, CLI and lessons have always found them. Like
 machine.py, this module imports neither the recorder nor the captions.
@@ -16,45 +16,9 @@ from dataclasses import dataclass
 import wasmtime
 
 from ..data import MAIN_WAT  # wasmviz/data/main.wat, found via importlib.resources
-
-#: Fuel for one top-level operation: enough for fib(30) interpreted, small enough that a
-#: runaway loop in generated code stops in under a second (`make bench`, line 4, measures it).
-DEFAULT_FUEL = 1_500_000_000
-
-#: Fuel for the host's own set-up operations, whatever a run's ``fuel`` says: instantiating
-#: main, loading a program and a JIT run the host asks for (``jit_now``). A run's ``fuel`` meters
-#: its calls (review D15: with ``--fuel 1000`` main could not even write its first module,
-#: which takes about 10,000 units for one expression; docs/abi.md, "Fuel", has the figures).
-#: Still finite, so a generated module's start function or patch that never returns stops.
-SETUP_FUEL = DEFAULT_FUEL
-
-#: Store limits (docs/abi.md): generous, finite bounds on what any code in the store, above all
-#: a generated module, may grow main's memory and table to. main starts with 8 pages and 6
-#: slots and the JIT adds one slot per compiled function; without a bound one `table.grow` of
-#: 10^9 took the host past 6 GB (review D10). A grow beyond them returns -1, as in a browser.
-MAX_MEMORY_PAGES = 1024          # 64 MiB
-MAX_TABLE_ELEMENTS = 65536
-
-#: Notes a generated module may send while it is patched in: kinds from PATCH_NOTES up (slot
-#: installed, code slot written, ...; docs/abi.md), at most MAX_PATCH_NOTES of them (a patch
-#: sends three per function it installs).
-PATCH_NOTES = 16
-MAX_PATCH_NOTES = 4096
-
-#: The note main's invoke sends once it has read the code slot it calls through (docs/abi.md).
-NOTE_CALL = 8
-
-#: `set_link` styles: how a generated module gets its functions into main's table
-#: (docs/abi.md, "Link styles"). ``patch`` is the default and the oldest.
-LINK_STYLES = {"patch": 0, "start": 1, "pic": 2}
-
-#: `set_fault` modes of the template JIT.
-FAULT_MODES = {"null-slot": 1, "bad-signature": 2, "out-of-bounds": 3, "invalid-module": 4,
-               "runaway": 5, "link-mismatch": 6}
-
-
-class EngineError(Exception):
-    """A request the engine cannot carry out (bad name, too many functions, ...)."""
+from .options import (DEFAULT_FUEL, FAULT_MODES, LINK_STYLES,  # noqa: F401 - re-exported
+                      MAX_MEMORY_PAGES, MAX_PATCH_NOTES, MAX_TABLE_ELEMENTS, NOTE_CALL,
+                      PATCH_NOTES, SETUP_FUEL, EngineError)
 
 
 @dataclass(frozen=True)

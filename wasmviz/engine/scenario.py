@@ -8,11 +8,13 @@ a fault in one run can never leak into the next.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from . import disasm
-from .machine import DEFAULT_FUEL, FAULT_MODES, LINK_STYLES, EngineError, Machine
+from .options import DEFAULT_FUEL, FAULT_MODES, LINK_STYLES, EngineError
 from .trace import ModuleInfo, Step, Trace, TrapInfo
+
+if TYPE_CHECKING:
+    from .machine import Machine
 
 #: A runaway loop gets a small budget by default, so it stops well within a second.
 RUNAWAY_FUEL = 20_000_000
@@ -242,6 +244,9 @@ def run(scenario: Scenario, *, record: bool = True, disassemble: bool = True) ->
         from .foreign import run_foreign, shipped_or_text  # noqa: PLC0415 - it imports us
         return run_foreign(scenario, shipped_or_text(scenario.module), record=record,
                            disassemble=disassemble).trace
+    # Here, not at the top: describing a scenario (the app's window, the CLI's parser) must not
+    # import wasmtime (options.py says why).
+    from .machine import Machine  # noqa: PLC0415
     machine = Machine(record=record, fuel=scenario.fuel, threshold=scenario.threshold,
                       window=scenario.window, jit=scenario.jit,
                       fault=scenario.fault if scenario.fault in FAULT_MODES else None,
@@ -272,6 +277,7 @@ def call_repeated(machine: Machine, name: str,
 
 def with_disassembly(trace: Trace) -> Trace:
     """Return ``trace`` with each generated module's WAT and annotated binary filled in."""
+    from . import disasm  # noqa: PLC0415 - wasm-tools, only once there is a module to show
     def fill(step: Step) -> Step:
         if step.module is None or step.module.wat is not None:
             return step

@@ -12,10 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import wasmtime
-
 from ..engine.frontend import SourceError, compile_program
-from ..engine.machine import EngineError
+from ..engine.options import EngineError
 from ..engine.scenario import Scenario, ScenarioError, run
 from ..engine.layout import FUNC_FIELDS, STATE_FIELDS
 from ..engine.trace import PHASES, Trace
@@ -41,6 +39,8 @@ class Resolved:
 
 def run_lesson(lesson: Lesson) -> Trace:
     """Run the lesson's scenario in wasmtime; LessonError if the scenario cannot run."""
+    # Here, not with the module: the app reads lessons at start-up, the run comes later.
+    import wasmtime  # noqa: PLC0415
     def at(field_name: str) -> Where:
         lines = lesson.lines
         return lesson.where(line=lines.get(field_name) or lines.get("scenario", 0))

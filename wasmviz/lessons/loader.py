@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..engine.machine import DEFAULT_FUEL
+from ..engine.options import DEFAULT_FUEL
 from ..engine.scenario import MIN_FUEL, Scenario, ScenarioError
 from ..engine.trace import PHASES
 from .model import KINDS, LEVELS, Lesson, LessonError, LessonStep, Where, type_name

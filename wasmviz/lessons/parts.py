@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..engine.machine import MAX_MEMORY_PAGES
+from ..engine.options import MAX_MEMORY_PAGES
 from ..engine.trace import PHASES
 from .model import (ARROW_NAMES, EXPECT_KEYS, EXPECT_TYPES, FUEL_RATIO_FIELDS,
                     HIGHLIGHT_KINDS, REGION_NAMES, REQUIRED, TYPE_NAMES, WORDING_KEYS,

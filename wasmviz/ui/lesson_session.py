@@ -18,11 +18,16 @@ import json
 import re
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QFileSystemWatcher, QObject, QSettings, QTimer, Signal
 
-from ..lessons import LESSONS_DIR, Lesson, LessonError, LessonStep, Resolved, shipped
+from ..data import LESSONS_DIR
 from .player import Player
-from .runner import LessonRunner, OpenedLesson
+
+if TYPE_CHECKING:  # the lessons package is imported when a lesson is first opened (issue 11)
+    from ..lessons import Lesson, LessonError, LessonStep, Resolved
+    from .lesson_runner import LessonRunner, OpenedLesson
 
 #: "1. table.grow" -> "table.grow": an author's own numbering would clash with "Step 2 of 7".
 _ENUMERATION = re.compile(r"^\s*\d+\s*[.)]\s+")
@@ -79,6 +84,7 @@ def next_lesson(path: Path | None) -> Path | None:
     """Return the shipped lesson after ``path`` in the course, or None (last, or not shipped)."""
     if path is None:
         return None
+    from ..lessons import shipped  # noqa: PLC0415 - see the imports
     course = [p.resolve() for p in shipped()]
     here = Path(path).resolve()
     if here not in course or course.index(here) + 1 >= len(course):
@@ -115,9 +121,7 @@ class LessonSession(QObject):
         self._detached = False
         #: What the worker read with the lesson: narration images, the next lesson's title.
         self.opened: OpenedLesson | None = None
-        self.runner = LessonRunner(self)
-        self.runner.opened.connect(self._on_opened)
-        self.runner.busy_changed.connect(self.busy_changed)
+        self._runner: LessonRunner | None = None
         self.watcher = QFileSystemWatcher(self)
         self.watcher.fileChanged.connect(self._on_file_changed)
         # Editors save in bursts (truncate, write, rename): reload once things settle.
@@ -126,6 +130,17 @@ class LessonSession(QObject):
         player.trace_changed.connect(self._update_detached)
 
     # ---------------------------------------------------------------- opening
+    @property
+    def runner(self) -> LessonRunner:
+        """The worker that opens lessons, made for the first one: it imports the lessons'
+        loader and checker, which the window's first trace does not need (issue 11)."""
+        if self._runner is None:
+            from .lesson_runner import LessonRunner  # noqa: PLC0415
+            self._runner = LessonRunner(self)
+            self._runner.opened.connect(self._on_opened)
+            self._runner.busy_changed.connect(self.busy_changed)
+        return self._runner
+
     @property
     def active(self) -> bool:
         return self.resolved is not None
@@ -174,6 +189,7 @@ class LessonSession(QObject):
     def _on_opened(self, outcome: OpenedLesson | LessonError, path: Path) -> None:
         if path != self.path:
             return   # closed, or another lesson opened, while this one was read
+        from ..lessons import LessonError  # noqa: PLC0415 - imported by the worker already
         if isinstance(outcome, LessonError):
             # A broken file on reload leaves what was playing as it was.
             self.failed.emit(str(outcome))

@@ -18,8 +18,7 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QListWidget, QL
                                QMainWindow, QTabBar, QTabWidget, QWidget)
 
 from ..engine import Scenario, Trace
-from ..lessons import LESSONS_DIR, LessonError
-from ..lessons import find as find_lesson
+from ..data import LESSONS_DIR
 from .lazy import LazyDock
 from .menus import build_menus
 from .lesson_session import LessonSession, lesson_label
@@ -34,6 +33,7 @@ from .window_layout import FocusMode, arrange_docks, configure_tabs
 from .window_settings import WindowSettings
 
 if TYPE_CHECKING:
+    from ..engine.child_run import FirstRun
     from .lesson_panel import LessonPanel
 
 APP_TITLE = "wasmviz"
@@ -46,7 +46,9 @@ class MainWindow(FileCommands, WindowSettings, QMainWindow):
     """wasmviz's window. Everything it shows comes from the player's recorded trace."""
 
     def __init__(self, settings: QSettings | None = None, autorun: bool = True,
-                 lesson: str | None = None) -> None:
+                 lesson: str | None = None, first_run: FirstRun | None = None) -> None:
+        """``first_run``: a child process started before the window (run_app) to record the
+        first run in, on another core (engine/child_run.py); used once, if at all."""
         super().__init__()
         self.setObjectName("wasmviz-main")
         self._shown_what = "watch a JIT link new code into WebAssembly"
@@ -60,13 +62,38 @@ class MainWindow(FileCommands, WindowSettings, QMainWindow):
         self._counted_table: object = None
         self._used_slots = 0
 
+        self.sandbox = SandboxPanel()
+        self.sandbox.scenario_requested.connect(self.run_scenario)
+        self.sandbox.compare_trace.connect(self.show_compared)
+        self.runner.finished.connect(self._on_trace_ready)
+        self.runner.failed.connect(self._on_run_failed)
+        self.runner.busy_changed.connect(self._on_busy)
+        self.player.trace_changed.connect(self._update_title)
+        self.player.step_changed.connect(self._on_step_changed)
+        # The first run is asked for now, before the rest of the window is built: wasmtime
+        # records it meanwhile (in the child process run_app started, else in the worker), so
+        # that it is there for the window's first paint (issue 11). Input it cannot run is
+        # reported below, once the window is whole.
+        #: Settings whose saved value was unusable and went back to the default (said once,
+        #: by _restore, window_settings.py). The sandbox's inputs are read once, here.
+        self._reset_settings: list[str] = []
+        self._read_inputs()
+        early_errors: list[str] = []
+        self._first_run = first_run
+        if lesson is None and autorun:
+            early = self.sandbox.input_error.connect(lambda msg, _: early_errors.append(msg))
+            self.sandbox.request(jit_now=True)
+            self.sandbox.input_error.disconnect(early)
+        if self._first_run is not None:   # not used: no run, or one parsed in a worker
+            self._first_run.close()
+            self._first_run = None
+
         self.central = make_central(self.player)
         self.setCentralWidget(self.central)
         self.transport = TransportBar(self.player, self)
         self.addToolBar(self.transport)
         configure_tabs(self)
 
-        self.sandbox = SandboxPanel()
         # The sandbox's two inputs: a program for main's JIT, or a module of your own
         # (WAT) linked in its place. Pages of one dock: a ninth dock tab would not fit the
         # column's labels at 1280x720. The WAT editor is made when its page is first shown.
@@ -81,25 +108,6 @@ class MainWindow(FileCommands, WindowSettings, QMainWindow):
         self.docks: dict[str, QDockWidget] = {}
         self._dock("Sandbox", self.input_tabs, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.messages = QListWidget()
-        self.sandbox.scenario_requested.connect(self.run_scenario)
-        self.sandbox.compare_trace.connect(self.show_compared)
-        self.runner.finished.connect(self._on_trace_ready)
-        self.runner.failed.connect(self._on_run_failed)
-        self.runner.busy_changed.connect(self._on_busy)
-        self.player.trace_changed.connect(self._update_title)
-        self.player.step_changed.connect(self._on_step_changed)
-        # The first run is asked for now: wasmtime records it in the worker while the rest of
-        # the window is built and shown (issue 11). Input it cannot run is reported below, once
-        # the window is whole.
-        #: Settings whose saved value was unusable and went back to the default (said once,
-        #: by _restore, window_settings.py). The sandbox's inputs are read once, here.
-        self._reset_settings: list[str] = []
-        self._read_inputs()
-        early_errors: list[str] = []
-        if lesson is None and autorun:
-            early = self.sandbox.input_error.connect(lambda msg, _: early_errors.append(msg))
-            self.sandbox.request(jit_now=True)
-            self.sandbox.input_error.disconnect(early)
 
         self.session = LessonSession(self.player, self.settings, self)
         self._dock("Lesson", self._make_lesson_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
@@ -225,7 +233,8 @@ class MainWindow(FileCommands, WindowSettings, QMainWindow):
         self.scenario = scenario
         self._pending_what = what or self._describe(scenario)
         self.statusBar().showMessage("Running in wasmtime…")
-        self.runner.start(scenario)
+        child, self._first_run = getattr(self, "_first_run", None), None
+        self.runner.start(scenario, child)
 
     def run_fault(self, fault: str) -> None:
         source = self.sandbox.editor.toPlainText().strip()
@@ -290,8 +299,9 @@ class MainWindow(FileCommands, WindowSettings, QMainWindow):
                                                           "Lessons (*.toml)")
             if not name_or_path:
                 return False
+        from ..lessons import LessonError, find  # noqa: PLC0415 - not needed to start (issue 11)
         try:
-            path = find_lesson(name_or_path)
+            path = find(name_or_path)
         except LessonError as exc:
             self.notify(str(exc), error=True)
             return False
