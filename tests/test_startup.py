@@ -21,7 +21,7 @@ from wasmviz.ui.main_window import MainWindow
 from wasmviz.ui.player import Player
 
 ROOT = Path(__file__).resolve().parents[1]
-VIEW_DOCKS = ("Lesson", "Memory", "Table", "Module", "Functions", "Event log")
+VIEW_DOCKS = ("Lesson", "Memory", "Table", "Module", "Functions", "Event log", "Messages")
 
 
 def jit(qtbot, win: MainWindow, source: str = "x * x + 3") -> None:  # type: ignore[no-untyped-def]

@@ -7,8 +7,8 @@ the same files. Nothing here imports Qt or the engine: every layer may use it.
 
 from __future__ import annotations
 
-from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 
 def data_path(*parts: str) -> Path:
@@ -18,6 +18,7 @@ def data_path(*parts: str) -> Path:
     files and globs folders). A wheel installs unzipped, so the resource always is a folder on
     disk; should wasmviz ever be imported from a zip, say so instead of failing later.
     """
+    from importlib.resources import files  # noqa: PLC0415 - see __getattr__
     resource = files("wasmviz") / "data"
     for part in parts:
         resource = resource / part
@@ -27,9 +28,16 @@ def data_path(*parts: str) -> Path:
     return path
 
 
-#: The hand-written main module (docs/abi.md is its contract with the host).
-MAIN_WAT = data_path("main.wat")
-#: The example programs (File → Open example program).
-PROGRAMS_DIR = data_path("programs")
-#: The shipped lessons; data/lessons/README.md tells authors how to write one.
-LESSONS_DIR = data_path("lessons")
+#: MAIN_WAT: the hand-written main module (docs/abi.md is its contract with the host).
+#: PROGRAMS_DIR: the example programs (File → Open example program).
+#: LESSONS_DIR: the shipped lessons; data/lessons/README.md tells authors how to write one.
+_NAMED = {"MAIN_WAT": "main.wat", "PROGRAMS_DIR": "programs", "LESSONS_DIR": "lessons"}
+
+
+def __getattr__(name: str) -> Any:
+    # Made when first asked for (PEP 562): importlib.resources is a few ms the app's window
+    # does not spend before its first trace (issue 11).
+    if name not in _NAMED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = globals()[name] = data_path(_NAMED[name])
+    return value

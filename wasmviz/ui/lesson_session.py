@@ -13,8 +13,6 @@ brings its run back, so Next/Back can never replace the learner's own run behind
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from pathlib import Path
 
@@ -22,7 +20,6 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QSettings, QTimer, Signal
 
-from ..data import LESSONS_DIR
 from .player import Player
 
 if TYPE_CHECKING:  # the lessons package is imported when a lesson is first opened (issue 11)
@@ -35,6 +32,9 @@ _ENUMERATION = re.compile(r"^\s*\d+\s*[.)]\s+")
 
 def settings_key(path: Path) -> str:
     """Return the QSettings group for a lesson: its name if shipped, else a hash of its path."""
+    import hashlib  # noqa: PLC0415 - these two, when a lesson is first opened (issue 11)
+
+    from ..data import LESSONS_DIR  # noqa: PLC0415
     path = path.resolve()
     if path.parent == LESSONS_DIR.resolve():
         return f"lessons/{path.stem}"
@@ -43,6 +43,7 @@ def settings_key(path: Path) -> str:
 
 def saved_progress(settings: QSettings, path: Path) -> tuple[int, dict[int, bool]]:
     """Return (position, {step number: answered right}) remembered for the lesson at ``path``."""
+    import json  # noqa: PLC0415 - when a lesson is first opened (issue 11)
     key = settings_key(path)
     try:
         position = int(settings.value(f"{key}/position", 0))
@@ -306,6 +307,7 @@ class LessonSession(QObject):
             return
         key = settings_key(self.path)
         self.settings.setValue(f"{key}/position", self.position)
+        import json  # noqa: PLC0415 - see saved_progress
         self.settings.setValue(f"{key}/answers", json.dumps(self.answers))
         if self.finished:
             self.settings.setValue(f"{key}/finished", "true")

@@ -14,11 +14,9 @@ from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QShowEvent
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QListWidget, QListWidgetItem,
-                               QMainWindow, QTabBar, QTabWidget, QWidget)
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QTabBar, QTabWidget, QWidget
 
 from ..engine import Scenario, Trace
-from ..data import LESSONS_DIR
 from .lazy import LazyDock
 from .menus import build_menus
 from .lesson_session import LessonSession, lesson_label
@@ -33,6 +31,8 @@ from .window_layout import FocusMode, arrange_docks, configure_tabs
 from .window_settings import WindowSettings
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QListWidget
+
     from ..engine.child_run import FirstRun
     from .lesson_panel import LessonPanel
 
@@ -107,18 +107,12 @@ class MainWindow(FileCommands, WindowSettings, QMainWindow):
         self.wat_editor: QWidget | None = None
         self.docks: dict[str, QDockWidget] = {}
         self._dock("Sandbox", self.input_tabs, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.messages = QListWidget()
 
         self.session = LessonSession(self.player, self.settings, self)
         self._dock("Lesson", self._make_lesson_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         for title, factory, area in make_docks(self.player):
             self._dock(title, factory, area)
-        self.messages.setToolTip("Errors and notices; the app keeps running whatever happens")
-        self.messages.setAccessibleName("Messages")
-        self.messages.setWordWrap(True)
-        self.messages.setTextElideMode(Qt.TextElideMode.ElideNone)
-        self.messages.setUniformItemSizes(False)
-        self._dock("Messages", self.messages, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._dock("Messages", self._make_messages, Qt.DockWidgetArea.RightDockWidgetArea)
         self.focus_mode = FocusMode(self, self.docks)
 
         self.status_phase = QLabel()
@@ -176,6 +170,24 @@ class MainWindow(FileCommands, WindowSettings, QMainWindow):
         self.docks[title] = dock
         return dock
 
+    @staticmethod
+    def _make_messages() -> QListWidget:
+        # Made when first shown or written to: an item view is ~9 ms of Qt classes that the
+        # window's first trace does not need (issue 11).
+        from PySide6.QtWidgets import QListWidget  # noqa: PLC0415
+        messages = QListWidget()
+        messages.setToolTip("Errors and notices; the app keeps running whatever happens")
+        messages.setAccessibleName("Messages")
+        messages.setWordWrap(True)
+        messages.setTextElideMode(Qt.TextElideMode.ElideNone)
+        messages.setUniformItemSizes(False)
+        return messages
+
+    @property
+    def messages(self) -> QListWidget:
+        """The Messages dock's list of errors and notices (made now if it was not yet)."""
+        return self.docks["Messages"].widget()  # type: ignore[return-value]
+
     def _make_lesson_panel(self) -> QWidget:
         from .lesson_panel import LessonPanel  # noqa: PLC0415 - when the Lesson dock is shown
         return LessonPanel(self.session)
@@ -213,6 +225,7 @@ class MainWindow(FileCommands, WindowSettings, QMainWindow):
         """File > Open module…: a .wat or .wasm file into the Your module panel (its worker
         reads it, off the GUI thread); Link and run links it (docs/foreign-modules.md)."""
         if path is None:
+            from PySide6.QtWidgets import QFileDialog  # noqa: PLC0415 - on use (issue 11)
             path, _ = QFileDialog.getOpenFileName(self, "Open module", "",
                                                   "WebAssembly (*.wat *.wasm);;All files (*)")
         if not path:
@@ -279,6 +292,7 @@ class MainWindow(FileCommands, WindowSettings, QMainWindow):
 
     def notify(self, message: str, error: bool = False, bring_forward: bool = True) -> None:
         """Add ``message`` to the non-modal Messages panel (and show it, unless told not to)."""
+        from PySide6.QtWidgets import QListWidgetItem  # noqa: PLC0415 - see _make_messages
         item = QListWidgetItem(("⚠ " if error else "") + message)
         item.setToolTip(message)
         self.messages.addItem(item)
@@ -295,6 +309,9 @@ class MainWindow(FileCommands, WindowSettings, QMainWindow):
     def open_lesson(self, name_or_path: str | None) -> bool:
         """Open a lesson by shipped name/number or path (None: ask with a file dialog)."""
         if name_or_path is None:
+            from PySide6.QtWidgets import QFileDialog  # noqa: PLC0415 - on use (issue 11)
+
+            from ..data import LESSONS_DIR  # noqa: PLC0415 - see data/__init__.py
             name_or_path, _ = QFileDialog.getOpenFileName(self, "Open lesson", str(LESSONS_DIR),
                                                           "Lessons (*.toml)")
             if not name_or_path:

@@ -12,9 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from PySide6.QtWidgets import QFileDialog
-
-from ..data import PROGRAMS_DIR
 from ..engine import Trace
 from ..safe_files import read_small_text
 from .runner import FileRunner, TraceFileRunner
@@ -57,6 +54,7 @@ class FileCommands:
     @staticmethod
     def example_programs() -> list[Path]:
         """The example programs shipped with wasmviz (wasmviz/data/programs/*.wv)."""
+        from ..data import PROGRAMS_DIR  # noqa: PLC0415 - see data/__init__.py
         folder = PROGRAMS_DIR
         return sorted(folder.glob("*.wv")) if folder.is_dir() else []
 
@@ -68,6 +66,7 @@ class FileCommands:
         """
         if path is None:
             folder = self.example_programs()[0].parent if self.example_programs() else Path()
+            from PySide6.QtWidgets import QFileDialog  # noqa: PLC0415 - on use (issue 11)
             path, _ = QFileDialog.getOpenFileName(self, "Open program", str(folder),
                                                   "Programs (*.wv);;All files (*)")
             if not path:
@@ -103,6 +102,7 @@ class FileCommands:
                    text: Callable[[], str]) -> str | None:
         """Write ``text()`` to ``path`` (asked with ``dialog``: title, name, filter if None)."""
         if path is None:
+            from PySide6.QtWidgets import QFileDialog  # noqa: PLC0415 - on use (issue 11)
             path, _ = QFileDialog.getSaveFileName(self, *dialog)
         if not path:
             return None
@@ -117,6 +117,7 @@ class FileCommands:
     # ---------------------------------------------------------------- diagram and traces
     def export_diagram(self, kind: str, path: str | None = None) -> str | None:
         if path is None:
+            from PySide6.QtWidgets import QFileDialog  # noqa: PLC0415 - on use (issue 11)
             path, _ = QFileDialog.getSaveFileName(self, f"Export diagram as {kind.upper()}",
                                                   f"wasmviz.{kind}", f"{kind.upper()} (*.{kind})")
         if not path:
@@ -138,6 +139,7 @@ class FileCommands:
         """Start opening a trace file: a worker reads, checks and decodes it, then the player
         shows it (or Messages says why not)."""
         if path is None:
+            from PySide6.QtWidgets import QFileDialog  # noqa: PLC0415 - on use (issue 11)
             path, _ = QFileDialog.getOpenFileName(self, "Open trace", "", "JSON (*.json)")
         if not path:
             return

@@ -7,13 +7,17 @@ borrows a hue that means something else (blue is the main module).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
-from ...lessons import Highlight
 from .paint import Ink
 from .picture import HOST, Picture
+
+if TYPE_CHECKING:  # a lesson's rings: the lessons package is imported with the first lesson
+    from ...lessons import Highlight
 
 #: Above every other item (the view finds rings by it to replace them).
 FOCUS_Z = 20

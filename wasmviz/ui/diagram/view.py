@@ -9,15 +9,15 @@ into a Picture (picture.py).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QEvent, QRectF, QSize, Qt, QVariantAnimation, Signal
 from PySide6.QtGui import (QColor, QFocusEvent, QImage, QPainter, QPalette, QPen, QPixmap,
                            QResizeEvent, QShowEvent, QTransform, QWheelEvent)
-from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (QFrame, QGraphicsItem, QGraphicsPixmapItem, QGraphicsScene,
                                QGraphicsView, QWidget)
 
 from ...engine.trace import Step
-from ...lessons import Highlight
 from .. import colors
 from ..player import Player
 from .draw_calls import draw_call, draw_imports, draw_trap
@@ -34,6 +34,9 @@ from .draw_link import draw_actor
 from .paint import LEFT_TOP, Ink, mix
 from .picture import CAPTION, SCENE, Picture, Tween
 from .strips import SlotItem
+
+if TYPE_CHECKING:  # a lesson's rings: the lessons package is imported with the first lesson
+    from ...lessons import Highlight
 
 
 #: The caption's text sizes, largest first: a long caption (a link step names every import and
@@ -278,6 +281,7 @@ class DiagramView(QGraphicsView):
     def render_svg(self, path: str) -> None:
         """Write the whole scene as an SVG file."""
         self._finish()
+        from PySide6.QtSvg import QSvgGenerator  # noqa: PLC0415 - on export only
         gen = QSvgGenerator()
         gen.setFileName(str(path))
         gen.setSize(SCENE.size().toSize())
