@@ -113,3 +113,43 @@ def test_the_app_started_as_a_user_does_shows_its_first_trace(tmp_path: Path) ->
                  "wasmviz.ui.memory_view", "wasmviz.ui.table_view", "wasmviz.ui.event_log",
                  "wasmviz.ui.lesson_panel"):
         assert name not in modules, name
+
+
+def test_a_child_started_early_answers_the_same_scenario_only() -> None:
+    child = FirstRun()
+    child.start(SCENARIOS[0])
+    assert child.run(SCENARIOS[0]) == run(SCENARIOS[0])
+    other = FirstRun()
+    other.start(SCENARIOS[0])
+    with pytest.raises(ChildFailed):
+        other.run(SCENARIOS[2])        # asked for another: this process records it instead
+    assert other.proc is None
+
+
+@pytest.mark.parametrize("source, args, link", [
+    ("x * x + 3", "7", "patch"),
+    ("def f(a, b) = a * b", "6, 7", "start"),
+    ("x - 1", "5", "no-such-style"),      # an unusable saved value: the default, as the window
+])
+def test_the_apps_early_scenario_is_the_one_the_window_asks_for(
+        qtbot, tmp_path: Path, source: str, args: str, link: str) -> None:  # type: ignore
+    from wasmviz.ui.window_settings import first_scenario
+
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    for key, value in (("source", source), ("args", args), ("link", link)):
+        settings.setValue(f"sandbox/{key}", value)
+    early = first_scenario(settings)
+    win = MainWindow(settings=settings)
+    qtbot.addWidget(win)
+    assert early is not None and early == win.scenario
+
+
+def test_inputs_that_cannot_run_start_no_early_run(tmp_path: Path) -> None:
+    from wasmviz.ui.window_settings import first_scenario
+
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    settings.setValue("sandbox/source", "x * * 3")
+    assert first_scenario(settings) is None
+    settings.setValue("sandbox/source", "x + 1")
+    settings.setValue("sandbox/args", "1, 2")     # an expression takes one argument
+    assert first_scenario(settings) is None

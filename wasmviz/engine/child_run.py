@@ -3,9 +3,10 @@
 Importing wasmtime and the engine, loading the compiled main module and recording the first
 run is about 80 ms of Python. In a worker thread of the app it holds the GIL while the window
 is built and painted, so the two add up; in a child process it runs on another core, at the
-same time. The app starts the child (``FirstRun()``) before it imports its window: the child
-imports the engine and loads main meanwhile, then waits for the scenario, runs it with the same
-code as ever (scenario.run, in wasmtime) and sends back the finished trace.
+same time. The app starts the child (``FirstRun()``) before it imports Qt, and sends it the
+first run's scenario (``start``) as soon as it has read the saved inputs: the child imports the
+engine, loads main, runs it with the same code as ever (scenario.run, in wasmtime) and sends
+back the finished trace, which the window collects (``run``) while it is built.
 
 Only the trace crosses, pickled: the two processes are the same wasmviz (the child is started
 with the parent's Python and package), and the pipe is theirs alone. If the child cannot start,
@@ -20,6 +21,7 @@ import os
 import pickle
 import subprocess
 import sys
+import threading
 
 from .options import EngineError
 from .scenario import Scenario, ScenarioError
@@ -51,31 +53,79 @@ class FirstRun:
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         except (OSError, ValueError):
             self.proc = None   # no usable interpreter (an embedded Python): run() says so
+        self._asked: Scenario | None = None
+        self._exchange: threading.Thread | None = None
+        self._answer: tuple[object, ...] | ChildFailed | None = None
+
+    def start(self, scenario: Scenario) -> None:
+        """Send ``scenario`` now, so that the child records it while this process builds its
+        window; ``run`` then collects the answer. A thread of its own writes and reads (the
+        child reads once it is ready, and a long source would fill the pipe)."""
+        if self.proc is None or self._asked is not None:
+            return
+        self._asked = scenario
+        proc = self.proc
+        self._exchange = threading.Thread(target=self._keep_answer, args=(proc, scenario),
+                                          name="wasmviz-first-run", daemon=True)
+        self._exchange.start()
+
+    def _keep_answer(self, proc: subprocess.Popen[bytes], scenario: Scenario) -> None:
+        try:
+            self._answer = _talk(proc, scenario)
+        except ChildFailed as exc:
+            self._answer = exc
 
     def run(self, scenario: Scenario) -> Trace:
         """The trace of ``scenario``, recorded in the child. Raises the engine's errors as
-        scenario.run would (SourceError, ScenarioError, EngineError), ChildFailed otherwise.
-        One scenario per child: the child exits once it has answered."""
-        proc, self.proc = self.proc, None
-        if proc is None:
-            raise ChildFailed("no child process (it could not be started, or has answered)")
-        try:
-            out, err = proc.communicate(pickle.dumps(scenario), timeout=ANSWER_TIMEOUT_S)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            proc.kill()
-            proc.communicate()
-            raise ChildFailed(f"the child did not answer: {exc}") from None
-        if proc.returncode != 0 or not out:
-            tail = err.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-            raise ChildFailed(f"the child exited with {proc.returncode}: {tail[0]}")
-        return _outcome(pickle.loads(out))
+        scenario.run would (SourceError, ScenarioError, EngineError), ChildFailed otherwise
+        (also when ``start`` sent another scenario). One scenario per child: the child exits
+        once it has answered."""
+        if self._exchange is not None:
+            if scenario != self._asked:
+                self.close()
+                raise ChildFailed("the child was sent another scenario")
+            self._exchange.join(ANSWER_TIMEOUT_S + 10)
+            answer, self._answer, self._exchange, self.proc = self._answer, None, None, None
+        else:
+            proc, self.proc = self.proc, None
+            if proc is None:
+                raise ChildFailed("no child process (it could not be started, or has answered)")
+            answer = _talk(proc, scenario)
+        if not isinstance(answer, tuple):
+            raise answer if isinstance(answer, ChildFailed) else ChildFailed("no answer")
+        return _outcome(answer)
 
     def close(self) -> None:
-        """Stop the child if it never got its scenario (e.g. the app opened a lesson)."""
+        """Stop the child if it was never asked (e.g. the app opened a lesson), or its answer
+        will not be collected."""
         proc, self.proc = self.proc, None
         if proc is not None:
             proc.kill()
-            proc.communicate()
+            if self._exchange is None:
+                proc.communicate()
+        if self._exchange is not None:
+            self._exchange.join(ANSWER_TIMEOUT_S + 10)
+            self._exchange = None
+
+
+def _talk(proc: subprocess.Popen[bytes], scenario: Scenario) -> tuple[object, ...]:
+    """Send ``scenario`` to the child and return its answer; ChildFailed if there is none."""
+    try:
+        out, err = proc.communicate(pickle.dumps(scenario), timeout=ANSWER_TIMEOUT_S)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        proc.kill()
+        proc.communicate()
+        raise ChildFailed(f"the child did not answer: {exc}") from None
+    if proc.returncode != 0 or not out:
+        tail = err.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        raise ChildFailed(f"the child exited with {proc.returncode}: {tail[0]}")
+    try:
+        answer = pickle.loads(out)
+    except Exception as exc:  # noqa: BLE001 - anything unreadable: this process runs it
+        raise ChildFailed(f"the child's answer cannot be read: {exc!r}") from None
+    if not isinstance(answer, tuple) or not answer:
+        raise ChildFailed("the child's answer is not one")
+    return answer
 
 
 def _outcome(answer: tuple[object, ...]) -> Trace:
@@ -108,9 +158,12 @@ def _answer(scenario: Scenario) -> tuple[object, ...]:
 
 def main() -> int:
     # Everything the run will need, loaded while the parent builds its window.
-    from . import disasm, recorder  # noqa: F401, PLC0415
-    from .machine_setup import _engine_and_main  # noqa: PLC0415
-    _engine_and_main()
+    from . import disasm  # noqa: F401, PLC0415
+    from .scenario import run  # noqa: PLC0415
+    # One small run, thrown away: a process's first recording run costs about three times a
+    # later one (wasmtime's and the recorder's first-use work), and the child has time to spare
+    # before the window asks (tests/test_first_run.py checks the traces are the same anyway).
+    run(Scenario(exprs=("x + 1",), args=(1,)), disassemble=False)
     data = sys.stdin.buffer.read()
     if not data:
         return 0   # the parent closed without a scenario

@@ -17,9 +17,10 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QGridLayout, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from ..engine import Scenario, SourceError, compile_program
+from ..engine import Scenario, SourceError
+from ..engine.sandbox_request import (DEFAULT_REPEAT, DEFAULT_THRESHOLD, SandboxInputs, Session,
+                                      build)
 from ..engine.scenario import LINK_DESCRIPTIONS, LINKS
-from ..engine.reference import parse_i32
 from ..safe_files import MAX_SOURCE_BYTES
 from .editor import CodeEditor
 from .runner import ParseRunner
@@ -70,12 +71,13 @@ class SandboxPanel(QWidget):
         self.call_edit.setAccessibleName("Function to call")
         self.repeat = QSpinBox()
         self.repeat.setRange(1, 1000)
+        self.repeat.setValue(DEFAULT_REPEAT)
         self.repeat.setToolTip("How many times the host calls it: interpreted calls count up "
                                "on the function object until tier-up compiles it")
         self.repeat.setAccessibleName("Times to call")
         self.threshold = QSpinBox()
         self.threshold.setRange(1, 1_000_000)
-        self.threshold.setValue(100)
+        self.threshold.setValue(DEFAULT_THRESHOLD)
         self.threshold.setToolTip("Interpreted calls before a function is hot and queued for the "
                                   "JIT")
         self.threshold.setAccessibleName("Tier-up after this many interpreted calls")
@@ -199,12 +201,9 @@ class SandboxPanel(QWidget):
         self._show_session()
 
     def next_session(self) -> list[str]:
-        """The session's expressions the next JIT now recompiles before the editor's.
-
-        As ``build`` does: the editor's own expression, if already listed, moves to the end.
-        """
-        current = self.editor.toPlainText().strip()
-        return [e for e in self.session_exprs if e != current]
+        """The session's expressions the next JIT now recompiles before the editor's (as
+        ``build`` does: the editor's own expression, if already listed, moves to the end)."""
+        return Session(tuple(self.session_exprs)).earlier_exprs(self.editor.toPlainText())
 
     def session_text(self) -> str:
         """Says what the next JIT now of an expression compiles besides the editor's, or ""."""
@@ -229,61 +228,24 @@ class SandboxPanel(QWidget):
         if isinstance(where, tuple) and len(where) == 3:
             self.editor.show_error(*where)
 
-    def _args(self) -> tuple[int, ...]:
-        text = self.args_edit.text().strip()
-        if not text:
-            return ()
-        try:
-            return tuple(parse_i32(part) for part in text.split(","))
-        except ValueError as exc:
-            raise ValueError(f"argument {exc}") from None
+    def inputs(self) -> SandboxInputs:
+        """What the widgets hold now."""
+        return SandboxInputs(source=self.editor.toPlainText(), args=self.args_edit.text(),
+                             call=self.call_edit.text(), threshold=self.threshold.value(),
+                             repeat=self.repeat.value(), link=self.link_style())
 
     def build(self, jit_now: bool, program: object = None, redefine: bool = False) -> Scenario:
-        """Return the scenario for the current input; raises SourceError or ValueError.
+        """Return the scenario for the current input; raises SourceError or ValueError
+        (engine/sandbox_request.py builds it; the app's first run is built there too).
 
         ``program`` is the editor's source already compiled (by the parse worker). With
         ``redefine`` the run is the session's last program, then the editor's loaded into the
         same run (its functions of the same name are redefined), each followed by the call."""
-        source = self.editor.toPlainText()
-        if len(source) > MAX_SOURCE_BYTES:
-            raise ValueError(f"the source is {len(source):,} characters; the sandbox takes at "
-                             f"most {MAX_SOURCE_BYTES:,}")
-        if program is None:
-            program = compile_program(source)
-        args = self._args()
-        bare = len(program.ast) == 1 and program.ast[0].is_expression
-        if bare and jit_now:
-            if len(args) != 1:
-                raise ValueError("an expression takes one argument, x")
-            exprs = self.next_session() + [source.strip()]
-            return Scenario(exprs=tuple(exprs), args=args, threshold=self.threshold.value(),
-                            repeat=self.repeat.value(), link=self.link_style())
-        call = self.call_edit.text().strip() or program.functions[-1].name
-        names = [f.name for f in program.functions]
-        if call not in names:
-            raise ValueError(f"no function named {call!r} (defined: {', '.join(names)})")
-        wanted = len(program.function(call).params)
-        if len(args) != wanted:
-            raise ValueError(f"{call} takes {wanted} argument(s), {len(args)} given")
-        if redefine:
-            earlier = self.session_program
-            if earlier is None or bare:
-                raise ValueError("Redefine needs a program run earlier in this session and a "
-                                 "program in the editor")
-            again = sorted(set(names) & self.session_names)
-            if not again or call not in self.session_names:
-                raise ValueError(f"the editor's program must define {call} again (and the "
-                                 f"session's program define it too); it redefines "
-                                 f"{', '.join(again) or 'nothing'}")
-            self._built_names = self.session_names | set(names)
-            return Scenario(source=earlier, call=call, args=args, jit_now=True,
-                            threshold=self.threshold.value(), window=self.threshold.value(),
-                            repeat=self.repeat.value(), link=self.link_style(),
-                            redefine=(source,))
-        self._built_names = frozenset(names)
-        return Scenario(source=source, call=call, args=args, jit_now=jit_now,
-                        threshold=self.threshold.value(), window=self.threshold.value(),
-                        repeat=self.repeat.value(), link=self.link_style())
+        session = Session(tuple(self.session_exprs), self.session_program, self.session_names)
+        built = build(self.inputs(), jit_now, program=program,  # type: ignore[arg-type]
+                      redefine=redefine, session=session)
+        self._built_names = built.names
+        return built.scenario
 
     def request(self, jit_now: bool, redefine: bool = False) -> None:
         """Validate the input and emit scenario_requested, or show what is wrong.

@@ -17,17 +17,22 @@ from .main_window import MainWindow
 
 
 class StartupProbe(QObject):
-    """Watches the diagram's viewport for its first paint with a trace on the player."""
+    """Watches the window for its first repaint with a trace on the player.
+
+    Qt paints a window's widgets, the diagram among them, when the window handles an
+    UpdateRequest; the probe watches for that on the window itself, not on the diagram's
+    viewport, as taking hold of the viewport from Python would cost start-up time of its own.
+    """
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.window = window
-        window.central.viewport().installEventFilter(self)
+        window.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
-        if event.type() == QEvent.Type.Paint and len(self.window.player.trace) > 0:
+        if event.type() == QEvent.Type.UpdateRequest and len(self.window.player.trace) > 0:
             watched.removeEventFilter(self)
-            # Runs once this paint (and the flush to the window that follows it) is over.
+            # Runs once this repaint (the diagram's, with the trace) and its flush are over.
             QTimer.singleShot(0, self._painted)
         return False
 

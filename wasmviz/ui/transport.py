@@ -47,7 +47,30 @@ class KeyPolicy(QObject):
     Text fields already keep the keys they edit with (Qt's shortcut override); buttons and
     sliders do not ask, so without this Space on a focused "Run" button would play the trace.
     The F-key shortcuts are unaffected: they work everywhere.
+
+    It filters the focused control only (the shortcut override goes to the focus widget), and
+    follows the focus: an application-wide filter in Python would see every event of every
+    object, a Python call each, and the first object of each type PySide has not yet met
+    makes it load its lazy classes (about 15 ms of the window's start, issue 11).
     """
+
+    #: The controls that keep some plain keys.
+    KEEPERS = (QAbstractButton, QAbstractSlider, QTabBar)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._on_focus)
+
+    def _on_focus(self, old: QWidget | None, new: QWidget | None) -> None:
+        if old is not None:
+            try:
+                old.removeEventFilter(self)
+            except RuntimeError:
+                pass   # deleted as it lost the focus
+        if isinstance(new, self.KEEPERS):
+            new.installEventFilter(self)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent) \
@@ -146,9 +169,6 @@ class TransportBar(QToolBar):
         self.set_speed(2)
         self._on_trace_changed()
         self._key_policy = KeyPolicy(self)
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self._key_policy)
 
     def _action(self, text: str, key: str, plain: str, tip: str, slot: object) -> QAction:
         action = QAction(text, self)

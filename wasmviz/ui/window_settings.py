@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QByteArray, QRect, QSettings
 from PySide6.QtGui import QGuiApplication
 
+from ..engine import Scenario, SourceError
+from ..engine.sandbox_request import SandboxInputs, build
+from ..engine.scenario import LINKS
 from .theme import apply_theme
 from .window_files import MAX_PROGRAM_BYTES
 from .window_layout import arrange_docks, clamp_geometry, initial_geometry
@@ -29,6 +32,43 @@ if TYPE_CHECKING:
     from .transport import TransportBar
 
 DEFAULT_SOURCE = "x * x + 3"
+
+
+def saved_text(settings: QSettings, key: str, default: str, limit: int) -> str | None:
+    """The text remembered under ``key`` (``default`` if none); None if what is saved there
+    is not a text of at most ``limit`` characters."""
+    value = settings.value(key, default)
+    return value if isinstance(value, str) and len(value) <= limit else None
+
+
+def saved_inputs(settings: QSettings) -> tuple[SandboxInputs, list[str]]:
+    """The sandbox's remembered inputs (program, arguments, link style), and the keys whose
+    saved value could not be used and gave way to the default. Read by the window, and by
+    run_app before the window exists, to start the first run early (issue 11)."""
+    unusable: list[str] = []
+
+    def text(key: str, default: str, limit: int) -> str:
+        value = saved_text(settings, key, default, limit)
+        if value is None:
+            unusable.append(key)
+        return default if value is None else value
+
+    source = text("sandbox/source", DEFAULT_SOURCE, MAX_PROGRAM_BYTES)
+    args = text("sandbox/args", "7", 4096)
+    link = text("sandbox/link", "patch", 16)
+    if link not in LINKS:
+        unusable.append("sandbox/link")
+        link = "patch"
+    return SandboxInputs(source, args, link=link), unusable
+
+
+def first_scenario(settings: QSettings) -> Scenario | None:
+    """The run the window asks for at start (the saved inputs, JIT now), or None if they
+    cannot run (the window then underlines what is wrong)."""
+    try:
+        return build(saved_inputs(settings)[0], jit_now=True).scenario
+    except (SourceError, ValueError):
+        return None
 
 
 class WindowSettings:
@@ -82,12 +122,12 @@ class WindowSettings:
 
     def _read_inputs(self) -> None:
         """The sandbox's remembered inputs: its program, arguments and link style."""
-        self.sandbox.editor.setPlainText(self._text("sandbox/source", DEFAULT_SOURCE,
-                                                    MAX_PROGRAM_BYTES))
-        self.sandbox.args_edit.setText(self._text("sandbox/args", "7", 4096))
-        link = self._text("sandbox/link", "patch", 16)
-        if not self.sandbox.set_link_style(link):
-            self._note_reset("sandbox/link", link)
+        inputs, unusable = saved_inputs(self.settings)
+        for key in unusable:
+            self._note_reset(key, key)
+        self.sandbox.editor.setPlainText(inputs.source)
+        self.sandbox.args_edit.setText(inputs.args)
+        self.sandbox.set_link_style(inputs.link)
 
     def _available(self) -> QRect:
         screen = self.screen() or QGuiApplication.primaryScreen()
@@ -109,11 +149,11 @@ class WindowSettings:
 
     def _text(self, key: str, default: str, limit: int) -> str:
         """A remembered text of at most ``limit`` characters; else ``default``."""
-        value = self.settings.value(key, default)
-        if isinstance(value, str) and len(value) <= limit:
-            return value
-        self._note_reset(key, value)
-        return default
+        value = saved_text(self.settings, key, default, limit)
+        if value is None:
+            self._note_reset(key, key)
+            return default
+        return value
 
     def _number(self, key: str, default: float) -> float:
         """A remembered number; a missing or corrupt value gives ``default`` (never a crash)."""
