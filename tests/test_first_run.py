@@ -105,6 +105,7 @@ def test_the_app_started_as_a_user_does_shows_its_first_trace(tmp_path: Path) ->
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                          cwd=tmp_path, timeout=120)
     assert out.returncode == 0, out.stderr
+    assert "child process failed" not in out.stderr   # recorded in the child, not here
     lines = dict(line.split(" ", 1) for line in out.stdout.splitlines())
     assert float(lines["first-trace"]) > 0
     modules = set(lines["modules"].split())
