@@ -34,11 +34,11 @@ app = QApplication([])
 w = QMainWindow(); w.resize(1400, 860); w.show(); app.processEvents()
 print(time.time())
 """
-#: The app as a user starts it (`wasmviz`, here `python -m wasmviz`), with the hidden option
-#: that prints the time once the diagram has painted the first trace, then quits
-#: (wasmviz/ui/startup_probe.py). Its first run is recorded in a child process it starts first
+#: The app as a user starts it (`wasmviz`, here `python -m wasmviz`), with WASMVIZ_STARTUP_PROBE
+#: set (startup_env): it prints the time once the window has repainted with the first trace,
+#: then quits (wasmviz/ui/startup_probe.py). Its first run is recorded in a child process it starts first
 #: (wasmviz/engine/child_run.py); settings are the first start's (an empty config folder).
-FULL = ["-m", "wasmviz", "--startup-probe"]
+FULL = ["-m", "wasmviz"]
 
 
 def startup_env(cache: str) -> dict[str, str]:
@@ -49,7 +49,7 @@ def startup_env(cache: str) -> dict[str, str]:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
            "PYTHONPYCACHEPREFIX": os.path.join(cache, "pycache"),
            "WASMVIZ_CACHE_DIR": os.path.join(cache, "wasmviz"),
-           "XDG_CONFIG_HOME": os.path.join(cache, "config")}
+           "XDG_CONFIG_HOME": os.path.join(cache, "config"), "WASMVIZ_STARTUP_PROBE": "1"}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 

@@ -96,12 +96,13 @@ def test_without_a_child_the_window_records_the_run_itself(qtbot, tmp_path: Path
 
 
 def test_the_app_started_as_a_user_does_shows_its_first_trace(tmp_path: Path) -> None:
-    """`wasmviz --startup-probe` (what bench/bench_ui.py times): the real entry point, with its
+    """`wasmviz` with WASMVIZ_STARTUP_PROBE=1 (what bench/bench_ui.py times): the real entry, with its
     first run recorded in the child, so this process imports no wasmtime and no lesson checker
     or dock view to show the first trace."""
-    code = ("import sys\nfrom wasmviz.ui.app import run_app\nstatus = run_app(probe=True)\n"
+    code = ("import sys\nfrom wasmviz.cli import main\nstatus = main([])\n"
             "print('modules', ' '.join(sorted(sys.modules)))\nsys.exit(status)")
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path)}
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path),
+           "WASMVIZ_STARTUP_PROBE": "1"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                          cwd=tmp_path, timeout=120)
     assert out.returncode == 0, out.stderr

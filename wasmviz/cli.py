@@ -43,8 +43,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lesson", metavar="NAME_OR_PATH",
                         help="open the app on a lesson: a shipped lesson's name or number "
                              "(e.g. 03) or a lesson file")
-    # For bench/bench_ui.py: report when the first trace is on screen, then quit.
-    parser.add_argument("--startup-probe", action="store_true", help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command")
     ls = sub.add_parser("lessons", help="list or check lesson files",
                         description="List the shipped lessons, or check lesson files against "
@@ -297,17 +295,20 @@ def join_values(argv: Sequence[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    words = join_values(sys.argv[1:] if argv is None else argv)
+    if not words:
+        return launch_app()   # the app, as most starts are: no parser to build (issue 11)
     parser = build_parser()
-    args = parser.parse_args(join_values(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(words)
     if args.command == "trace":
         return cmd_trace(args, parser)
     if args.command == "lessons":
         from .lessons.cli import cmd_lessons  # noqa: PLC0415 - only this command needs it
         return cmd_lessons(args)
-    return launch_app(args.lesson, probe=args.startup_probe)
+    return launch_app(args.lesson)
 
 
-def launch_app(lesson: str | None = None, probe: bool = False) -> int:
+def launch_app(lesson: str | None = None) -> int:
     """Open the desktop app (on ``lesson`` if given)."""
     if lesson is not None:
         from .lessons import LessonError, find  # noqa: PLC0415
@@ -317,7 +318,7 @@ def launch_app(lesson: str | None = None, probe: bool = False) -> int:
             print(f"wasmviz: --lesson {exc}", file=sys.stderr)
             return 2
     from .ui.app import run_app  # noqa: PLC0415 - Qt is imported only when the app is asked for
-    return int(run_app(lesson=lesson, probe=probe))
+    return int(run_app(lesson=lesson))
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import gc
+import os
 import sys
 
 
-def run_app(argv: list[str] | None = None, lesson: str | None = None,
-            probe: bool = False) -> int:
+def run_app(argv: list[str] | None = None, lesson: str | None = None) -> int:
     """Open the main window with a sandbox scenario (or ``lesson``) ready; return the status.
-    With ``probe``, print when the first trace is on screen and quit (startup_probe.py)."""
+    With WASMVIZ_STARTUP_PROBE=1 in the environment, print when the first trace is on screen
+    and quit (startup_probe.py: how bench/bench_ui.py times a start)."""
     # No garbage collection while the window is made: start-up allocates ~100,000 objects
     # (modules, classes, widgets' wrappers), nearly all kept for the life of the app, and
     # collecting them over and over cost ~10 ms of it (issue 11). Once the window is up, they
@@ -37,7 +38,7 @@ def run_app(argv: list[str] | None = None, lesson: str | None = None,
     app.setApplicationName("wasmviz")
     app.setOrganizationName("wasmviz")
     window = MainWindow(settings=settings, lesson=lesson, first_run=first_run)
-    if probe:
+    if os.environ.get("WASMVIZ_STARTUP_PROBE") == "1":
         from .startup_probe import install  # noqa: PLC0415
         install(window)
     window.show()

@@ -1,7 +1,8 @@
-"""`wasmviz --startup-probe`: how long the real app takes to show its first trace.
+"""WASMVIZ_STARTUP_PROBE=1 wasmviz: how long the real app takes to show its first trace.
 
-The bench (bench/bench_ui.py, part 1) starts the app exactly as a user does, with this hidden
-option, and compares it with an empty PySide6 window started the same way (issue 11). The
+The bench (bench/bench_ui.py, part 1) starts the app exactly as a user does (`wasmviz`, no
+arguments), with this variable set, and compares it with an empty PySide6 window started the
+same way (issue 11). The
 probe prints ``first-trace T`` once the diagram has painted a step of the first recorded trace,
 T a wall-clock time (time.time(), comparable with the launching process's), and quits.
 """

@@ -11,7 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QColor, QKeyEvent, QKeySequence, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import (QAbstractButton, QAbstractSlider, QApplication, QLabel, QSlider,
-                               QStyle, QStyleOptionSlider, QTabBar, QToolBar, QWidget)
+                               QTabBar, QToolBar, QWidget)
 
 from . import colors
 from .player import Player
@@ -97,6 +97,9 @@ class Timeline(QSlider):
         super().paintEvent(event)
         if not self.marks or self.maximum() <= self.minimum():
             return
+        # Here, once there is a trap to mark: QStyle's Python enums take ~6 ms to make, which
+        # the window's first frame does not need (issue 11).
+        from PySide6.QtWidgets import QStyle, QStyleOptionSlider  # noqa: PLC0415
         opt = QStyleOptionSlider()
         self.initStyleOption(opt)
         groove = self.style().subControlRect(QStyle.ComplexControl.CC_Slider, opt,
