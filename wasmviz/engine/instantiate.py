@@ -74,14 +74,14 @@ def instantiate_module(machine: Machine, caller: wasmtime.Caller, ptr: int,
 def _instantiate(machine: Machine, caller: wasmtime.Caller, ptr: int, length: int) -> int:
     if ptr < 0 or length < 0:
         ptr, length = ptr & 0xFFFFFFFF, length & 0xFFFFFFFF
+    number = machine.next_module_number(caller)
     try:
         data = bytes(machine.memory.read(caller, ptr, ptr + length))
     except (ValueError, IndexError, wasmtime.WasmtimeError) as exc:
         data = b""
         for listener in machine.listeners:
-            listener.on_invalid(caller, len(machine.modules) + 1, ptr, data, exc)
+            listener.on_invalid(caller, number, ptr, data, exc)
         return INVALID_MODULE
-    number = len(machine.modules) + 1
     listeners = machine.listeners
     pic = machine.link_bases is not None
     providers = machine.PIC_PROVIDERS if pic else machine.PROVIDERS

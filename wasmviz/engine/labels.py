@@ -20,6 +20,9 @@ class MemoryLabels:
 
     def __init__(self, machine: Machine) -> None:
         self.machine = machine
+        #: The module whose bytes the JIT buffer holds (Machine.next_module_number), set by
+        #: the recorder as it reads memory for a step.
+        self.module = 1
 
     def __call__(self, lo: int, hi: int) -> list[tuple[int, int, str, bool]]:
         """Split ``[lo, hi)`` into pieces labelled with what the bytes are.
@@ -70,5 +73,5 @@ class MemoryLabels:
         if region == "stack":
             return min(hi, L.vstack_end), "interpreter stack", False
         if region == "jit":
-            return min(hi, L.jit_buf_end), f"module {len(m.modules) + 1} bytes", False
+            return min(hi, L.jit_buf_end), f"module {self.module} bytes", False
         return hi, "", False

@@ -67,13 +67,13 @@ class LinkSteps:
                              size: int) -> None: ...
 
     # ------------------------------------------------------------------ link-code notes
-    def _link_who(self) -> tuple[str, str]:
-        """(phase, who) for a note from a generated module's link code: a start function runs
+    def _link_who(self, number: int) -> tuple[str, str]:
+        """(phase, who) for a note from module ``number``'s link code: a start function runs
         inside the instantiation (phase link); the link export the host calls afterwards
         (patch, __wasm_apply_data_relocs) in phase patch."""
         m = self.machine
         if m.link_stage == "start":
-            return "link", f"module {len(m.modules) + 1}'s start function"
+            return "link", f"module {number}'s start function"
         return "patch", m.LINK_EXPORTS.get(m.link) or "patch"
 
     def _name_functions(self, caller: wasmtime.Caller, number: int) -> None:
@@ -113,9 +113,9 @@ class LinkSteps:
     def _record_link_note(self, store: wasmtime.Caller, kind: int, a: int, b: int) -> None:
         """A note from a generated module's link code: GROW, SET, INIT or RELOC."""
         m, c = self.machine, self.captions
-        phase, who = self._link_who()
+        number = m.next_module_number(store)
+        phase, who = self._link_who(number)
         if m.link_stage == "start":
-            number = len(m.modules) + 1
             self._name_functions(store, number)
             if not self._has_instance(number):  # its start function runs: it exists
                 self._instance_made(number, self._linkable(number), self._code.get(number, 0))
@@ -259,7 +259,7 @@ class LinkSteps:
     def on_patch_trapped(self, store: wasmtime.Caller, number: int, trap: TrapInfo) -> None:
         why = _why(trap)
         self.record(store, "patch", "trap",
-                    self.captions.patch_trap(number, why, self._link_who()[1]), trap=trap,
+                    self.captions.patch_trap(number, why, self._link_who(number)[1]), trap=trap,
                     module=self._modules.get(number), detail={"module": number})
 
     def on_patched(self, store: wasmtime.Caller, number: int) -> None:
@@ -269,7 +269,7 @@ class LinkSteps:
                                               now.functions)
         self.record(store, "patch", "patched",
                     self.captions.patched(number, installed, [p for _, p in problems],
-                                          self._link_who()[1]),
+                                          self._link_who(number)[1]),
                     table=table, module=self._modules.get(number), now=now,
                     detail={"module": number, "installed": [n for n, _ in installed],
                             "not_installed": [n for n, _ in problems]})

@@ -334,6 +334,13 @@ class Machine:
             known = ", ".join(self.functions) or "none"
             raise EngineError(f"no function named {name!r} (defined: {known})") from None
 
+    def next_module_number(self, store: wasmtime.Storelike | None = None) -> int:
+        """The number of the module main is writing or the host is linking: main's own count
+        of the modules it has handed over (``state.modules``), plus one. A module wasmtime
+        rejected or could not link counts too, as main counts it (docs/abi.md, MODULE_OF), so
+        no two modules of a run share a number."""
+        return self.read_i32(self.layout.state_field("modules"), store) + 1
+
     def read_i32(self, address: int, store: wasmtime.Storelike | None = None) -> int:
         data = self.memory.read(store or self.store, address, address + 4)
         return int.from_bytes(data, "little", signed=True)

@@ -28,7 +28,7 @@ import wasmtime
 from .captions import type_text
 from .events import Listener
 from .instantiate import INVALID_MODULE, LINK_ERROR, OK, PATCH_TRAPPED
-from .layout import Layout
+from .layout import STATE_FIELDS, Layout
 from .machine import (DEFAULT_FUEL, FAULT_MODES, LINK_STYLES, MAIN_WAT, MAX_MEMORY_PAGES,
                       MAX_PATCH_NOTES, MAX_TABLE_ELEMENTS, NOTE_CALL, PATCH_NOTES, EngineError,
                       Machine)
@@ -106,7 +106,8 @@ class NodeMachine(NodePipe, Machine):
                      "NOTE_CALL": NOTE_CALL, "OK": OK, "INVALID_MODULE": INVALID_MODULE,
                      "LINK_ERROR": LINK_ERROR, "PATCH_TRAPPED": PATCH_TRAPPED,
                      "PROVIDERS": Machine.PROVIDERS, "PIC_PROVIDERS": Machine.PIC_PROVIDERS,
-                     "LINK_EXPORTS": Machine.LINK_EXPORTS, "link": link}
+                     "LINK_EXPORTS": Machine.LINK_EXPORTS, "link": link,
+                     "STATE_MODULES_OFFSET": 4 * STATE_FIELDS.index("modules")}
         # Listeners are known only below (the recorder), but whether there will be any is
         # known now: without, the host sends no events (Machine's fast path).
         reply = self._command({"op": "init", "wasm": base64.b64encode(main_wasm()).decode(),

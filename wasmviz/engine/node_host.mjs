@@ -288,7 +288,9 @@ class Host {
 
   instantiateModule(ptr, len) {
     if (ptr < 0 || len < 0) { ptr >>>= 0; len >>>= 0; }
-    const number = this.modules.length + 1;
+    // main's own count of the modules it has handed over, plus one (Machine.next_module_number)
+    const number = new DataView(this.memory.buffer)
+      .getInt32(this.main.STATE_BASE.value + C.STATE_MODULES_OFFSET, true) + 1;
     const live = new Uint8Array(this.memory.buffer);
     if (ptr + len > live.length) {
       this.emit({ e: 'invalid', number, ptr, len: 0,

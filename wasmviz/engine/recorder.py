@@ -119,6 +119,7 @@ class Recorder(CallSteps, LifeSteps, LinkSteps, Listener):
         if self._reader is None:
             self._reader = RecordReader(m.layout)
         live = live_memory(m.memory, store)
+        self._labels.module = m.next_module_number(store)
         changes = tuple(self.memory.changes(live, self._labels))
         functions, vm = self._reader.update(live, changes)
         return Now(live.size // PAGE, changes, functions, vm)
@@ -243,7 +244,7 @@ class Recorder(CallSteps, LifeSteps, LinkSteps, Listener):
         elif kind == JIT_END:
             data = bytes(m.memory.read(store, a, a + b))
             self._written = data
-            info = ModuleInfo(len(m.modules) + 1, a, data, tuple(self._sections),
+            info = ModuleInfo(m.next_module_number(store), a, data, tuple(self._sections),
                               tuple(self._batch))
             self.record(store, "generate", "complete", c.jit_end(b, a, self._style), module=info,
                         detail={"address": a, "length": b})
