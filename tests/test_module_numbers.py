@@ -51,3 +51,21 @@ def test_v8_numbers_them_as_wasmtime_does() -> None:
     scenario = Scenario(exprs=("x + 1", "x * 2"), args=(3,), fault="invalid-module")
     assert numbered(node_engine.run(scenario, disassemble=False)) == \
         numbered(run(scenario, disassemble=False))
+
+
+def test_a_module_of_your_own_then_mains_own_have_two_numbers() -> None:
+    """The host links yours first (module 1, it installs square); twice, interpreted, is
+    called often enough to tier up, and main's JIT makes module 2."""
+    from wasmviz.data import data_path
+    from wasmviz.engine.foreign import read_module, run_foreign
+
+    modules = data_path("modules")
+    source = (modules / "square.wv").read_text() + "\ndef twice(x) = square(x) + square(x)\n"
+    scenario = Scenario(source=source, call="twice", args=(7,), threshold=2, window=1,
+                        repeat=5)
+    trace = run_foreign(scenario, read_module(str(modules / "handwritten_patch.wat")),
+                        disassemble=False).trace
+    made = sorted({s.module.number for s in trace.steps if s.module is not None})
+    assert made == [1, 2], made
+    assert any(s.phase == "generate" and s.module is not None and s.module.number == 2
+               for s in trace.steps)

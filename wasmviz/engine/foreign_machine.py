@@ -70,14 +70,17 @@ class ForeignMachine(ForeignEffects, Machine):
         its link export; every outcome is a status and recorded steps (docs/foreign-modules.md).
         Runs under the run's fuel, in the store's limits, like a generated module's link."""
         outcome: list[ForeignLink] = []
-        _, trap = self._guarded(lambda: outcome.append(self._link(fm)), "generate")
+        try:
+            _, trap = self._guarded(lambda: outcome.append(self._link(fm)), "generate")
+        finally:
+            self.host_modules += 1   # numbered: main's later modules come after it
         if trap is not None:  # the host's own steps never trap; say so if they ever do
             raise EngineError(f"linking {fm.name} trapped in the host: {trap.message}")
         return outcome[0]
 
     def _link(self, fm: ForeignModule) -> ForeignLink:
         store = self.store
-        number = len(self.modules) + 1
+        number = self.next_module_number(store)
         start = self.layout.jit_buf
         if len(fm.data) > self.layout.jit_buf_end - start:
             raise ForeignFileError(f"{fm.name}: {len(fm.data):,} bytes does not fit in main's "

@@ -113,6 +113,9 @@ class Machine:
                                  on_instantiate_pic, access_caller=True)
         self.functions: dict[str, FunctionInfo] = {}
         self.modules: list[wasmtime.Instance] = []
+        #: Modules the host linked itself, not main (a module of your own): numbered before
+        #: main's later ones (next_module_number).
+        self.host_modules = 0
         #: Generated modules whose instantiation trapped (a start function, an active
         #: segment): wasmtime had already made the instance, and its store keeps it
         #: (measure_instances shows it). Import mismatches are refused before that.
@@ -337,9 +340,10 @@ class Machine:
     def next_module_number(self, store: wasmtime.Storelike | None = None) -> int:
         """The number of the module main is writing or the host is linking: main's own count
         of the modules it has handed over (``state.modules``), plus one. A module wasmtime
-        rejected or could not link counts too, as main counts it (docs/abi.md, MODULE_OF), so
-        no two modules of a run share a number."""
-        return self.read_i32(self.layout.state_field("modules"), store) + 1
+        rejected or could not link counts too, as main counts it (docs/abi.md), so no two
+        modules of a run share a number. Modules of your own the host linked itself
+        (``host_modules``, foreign_machine.py) come first."""
+        return self.read_i32(self.layout.state_field("modules"), store) + 1 + self.host_modules
 
     def read_i32(self, address: int, store: wasmtime.Storelike | None = None) -> int:
         data = self.memory.read(store or self.store, address, address + 4)

@@ -79,6 +79,7 @@ class NodeMachine(NodePipe, Machine):
         self.fuel_used, self.op_active = 0, False   # op_active stays False: no fuel to read
         self.functions = {}
         self.modules: list[Any] = []  # type: ignore[assignment]
+        self.host_modules = 0   # no module of your own under V8 (docs/engines.md)
         self._instantiating = self._patch_notes = 0
         self.link, self.link_stage, self.link_bases = link, None, None
         self.listeners = list(listeners)
