@@ -18,40 +18,48 @@ SECTION_NAMES = {0: "custom", 1: "type", 2: "import", 3: "function", 4: "table",
                  12: "data count"}
 
 
-SECTION_WHY = {
+#: What each section is for, as the JIT writes it; ``{link}`` is the function that links the
+#: module in (LINK_CODE): patch, the start function, or __wasm_apply_data_relocs.
+_SECTION_WHY = {
     1: "one function type per arity (every function takes its own object address last), "
-       "plus the types of patch and of the host's note",
+       "plus the types of {link} and of the host's note",
     2: "the module imports the host's note function and, crucially, the main module's own "
        "table and memory: that is what lets new code reach old code and data",
-    3: "which type each new function has; patch comes last",
+    3: "which type each new function has; {link} comes last",
     7: "patch, which the host will call, and each new function under its source name",
     9: "a declarative segment listing the new functions. It fills no table: it declares them "
        "for ref.func, which patch uses. (Exporting a function declares it too; the segment "
        "also covers any function the JIT does not export)",
-    10: "each function's body, translated op by op from its bytecode, then patch's body",
+    10: "each function's body, translated op by op from its bytecode, then {link}'s body",
 }
 
+#: The function that links a generated module in, by link style (docs/abi.md).
+LINK_CODE = {"patch": "patch", "start": "the start function", "pic": "__wasm_apply_data_relocs"}
+
+
+def _for(style: str, whys: dict[int, str]) -> dict[int, str]:
+    return {k: v.replace("{link}", LINK_CODE[style]) for k, v in whys.items()}
+
+
+#: What each section is for in link style patch.
+SECTION_WHY = _for("patch", _SECTION_WHY)
 
 #: What a section is for in link styles start and pic, where it differs from patch's.
 LINK_SECTION_WHY: dict[str, dict[int, str]] = {
     "start": {
-        1: "one function type per arity (every function takes its own object address last), "
-           "plus the types of the start function and of the host's note",
-        3: "which type each new function has; the start function comes last",
+        **_for("start", {k: _SECTION_WHY[k] for k in (1, 3)}),
         7: "each new function under its source name. There is no patch to export: the start "
            "function runs by itself",
         8: "it names the start function, which wasm runs at the end of instantiation: the "
            "module links itself in while the host is still instantiating it",
-        10: "each function's body, translated op by op from its bytecode, then the start "
-            "function's body (table.grow, table.init, the relocations)",
+        10: _for("start", {10: _SECTION_WHY[10]})[10] + " (table.grow, table.init, the "
+                                                         "relocations)",
     },
     "pic": {
-        1: "one function type per arity (every function takes its own object address last), "
-           "plus the types of __wasm_apply_data_relocs and of the host's note",
+        **_for("pic", {k: _SECTION_WHY[k] for k in (1, 3)}),
         2: "the host's note function, the main module's own table and memory, and two "
            "immutable i32 globals, env.__table_base and env.__memory_base: where main will "
            "have reserved the module's room. The module is written without knowing them",
-        3: "which type each new function has; __wasm_apply_data_relocs comes last",
         7: "__wasm_apply_data_relocs, which the host calls after instantiating (as a dynamic "
            "loader does), and each new function under its source name",
         10: "each function's body, translated op by op from its bytecode, then "
