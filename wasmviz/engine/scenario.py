@@ -202,35 +202,41 @@ def _is(value: Any, kind: str) -> bool:
 
 def drive(machine: Machine, scenario: Scenario) -> tuple[int | None, TrapInfo | None]:
     """Do what ``scenario`` asks of ``machine`` (any engine's): load, compile, call; return
-    the last call's (result, trap)."""
-    result, trap = None, None
+    the last call's (result, trap). A program, then each redefinition in the same run (the
+    old code's instance stays; the trace counts it), then each expression in its own module;
+    the first trap ends it."""
+    result: int | None = None
+    trap: TrapInfo | None = None
     if scenario.source is not None:
-        machine.load(scenario.source)
-        if scenario.fault == "table-limit":
-            machine.freeze_table()
-        if scenario.jit_now and scenario.jit:
-            machine.jit_now()
-        result, trap = call_repeated(machine, scenario.call or "", scenario)
-        for later in scenario.redefine:
+        for i, program in enumerate((scenario.source, *scenario.redefine)):
+            result, trap = _load_and_call(machine, scenario, program, scenario.call or "",
+                                          redefine=i > 0)
             if trap:
-                break
-            # Same machine, same store: the old code's instance stays (the trace counts it).
-            machine.load(later, redefine=True)
-            if scenario.jit_now and scenario.jit:
-                machine.jit_now()
-            result, trap = call_repeated(machine, scenario.call or "", scenario)
+                return result, trap
     many = len(scenario.exprs) > 1
     for i, expr in enumerate(scenario.exprs, start=1):
         name = f"expr{i}" if many else "expr"
-        machine.load(expr, expr_name=name)
-        if scenario.fault == "table-limit":
-            machine.freeze_table()
-        if scenario.jit:
-            machine.jit_now([name])
-        result, trap = call_repeated(machine, name, scenario)
+        result, trap = _load_and_call(machine, scenario, expr, name, expr_name=name)
         if trap:
             break
     return result, trap
+
+
+def _load_and_call(machine: Machine, scenario: Scenario, text: str, call: str, *,
+                   expr_name: str | None = None,
+                   redefine: bool = False) -> tuple[int | None, TrapInfo | None]:
+    """Load ``text`` (a program, or an expression defined as ``expr_name``), compile it at
+    once if the scenario says so (an expression always, a program with jit_now), and call
+    ``call`` as often as the scenario says."""
+    if expr_name is None:
+        machine.load(text, redefine=redefine)
+    else:
+        machine.load(text, expr_name=expr_name)
+    if scenario.fault == "table-limit" and not redefine:
+        machine.freeze_table()
+    if scenario.jit and (expr_name is not None or scenario.jit_now):
+        machine.jit_now(None if expr_name is None else [expr_name])
+    return call_repeated(machine, call, scenario)
 
 
 def run(scenario: Scenario, *, record: bool = True, disassemble: bool = True) -> Trace:
