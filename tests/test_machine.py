@@ -172,3 +172,13 @@ def test_code_compiled_earlier_picks_up_a_callee_compiled_later() -> None:
     assert m.call("f", [2]) == (7, None)
     assert m.read_i32(m.info("g").obj + 16) == g_calls  # no longer interpreted
     assert len(m.modules) == 2 and m.read_i32(m.info("g").obj) == 7
+
+
+def test_the_first_trap_ends_the_run() -> None:
+    """A program's call that traps ends the scenario: its expressions are not loaded after."""
+    trace = run(Scenario(source="def f(x) = 10 / x", call="f", args=(0,), exprs=("x + 1",)),
+                disassemble=False)
+    assert trace.trap is not None and trace.trap.code == "INTEGER_DIVISION_BY_ZERO"
+    assert trace.steps[-1].trap is not None
+    defined = [f.name for s in trace.steps for f in s.functions]
+    assert "f" in defined and "expr" not in defined
