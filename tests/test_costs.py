@@ -19,6 +19,7 @@ TINY = (("tiny", 3, 12, 1),)
 def test_both_engines_are_measured_and_compared() -> None:
     costs = measure(modules=3, fib_n=12, repeats=1)
     assert costs.engines == ("wasmtime", "node")
+    assert {"wasmtime", "node", "v8"} <= set(costs.versions)   # read from the runs themselves
     for key in FIGURES:
         assert set(costs.seconds[key]) == {"wasmtime", "node"}
         assert all(s > 0 for s in costs.seconds[key].values())

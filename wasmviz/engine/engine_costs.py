@@ -118,13 +118,17 @@ def per_module(n: int, per_machine: int = 20, node: bool = True,
 
 
 def fib(n: int, repeats: int, node: bool = True,
-        progress: Callable[[str], None] | None = None) -> dict[tuple[str, str], float]:
-    """Best-of-``repeats`` seconds for fib(n), per (engine, tier)."""
+        progress: Callable[[str], None] | None = None,
+        versions: dict[str, str] | None = None) -> dict[tuple[str, str], float]:
+    """Best-of-``repeats`` seconds for fib(n), per (engine, tier); ``versions`` gets the
+    versions of Node and V8 that ran it."""
     machines: dict[tuple[str, str], Machine] = {}
     try:
         for tier in ("interpreter", "jit"):
             for engine, m in _machines(node, jit=tier == "jit", fuel=10**12).items():
                 machines[engine, tier] = m
+                if versions is not None and isinstance(m, NodeMachine):
+                    versions.update(m.versions)
         for (_, tier), m in machines.items():
             m.load(FIB)
             if tier == "jit" and m.jit_now() != 0:
@@ -182,12 +186,8 @@ def measure(modules: int = 120, fib_n: int = 30, repeats: int = 5,
 
     versions = {"wasmtime": version("wasmtime")}
     node = node_path() is not None
-    if node:
-        probe = NodeMachine(record=False)
-        versions.update(probe.versions)
-        probe.close()
     mod = per_module(modules, node=node, progress=progress)
-    best = fib(fib_n, repeats, node=node, progress=progress)
+    best = fib(fib_n, repeats, node=node, progress=progress, versions=versions)
     seconds: dict[str, dict[str, float]] = {"module": {}, "module host": {},
                                             "fib interpreter": {}, "fib jit": {}}
     for engine in (ENGINES if node else ENGINES[:1]):
