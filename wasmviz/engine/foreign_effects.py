@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import wasmtime
 
 from .foreign_captions import captions
-from .snapshot import func_key
+from .snapshot import MemoryWatcher, func_key
 
 if TYPE_CHECKING:
     from .events import Listener
@@ -65,17 +65,16 @@ class ForeignEffects:
                    if i >= len(slots_before) or slots_before[i] != slots_after[i]]
         slots = [{"slot": i, "label": table[i].label if i < len(table) else "?"}
                  for i in changed]
+        # The same diff as every step's (snapshot.MemoryWatcher), from the memory before.
+        watcher = MemoryWatcher()
+        watcher.changes(mem_before)
         memory: list[dict[str, Any]] = []
-        for lo, hi in _diff_ranges(mem_before, mem_after):
-            for p, q, label, whole in self._labels(lo, hi):
-                if whole:   # an i32 field (a code slot, a state field): report all of it
-                    q = self._labels.field_at(p, hi)[0]
-                    p = q - 4
-                if memory and memory[-1]["address"] == p:
-                    continue
-                memory.append({"address": p, "length": q - p, "label": label,
-                               "value": int.from_bytes(mem_after[p:q], "little", signed=True)
-                               if whole else None})
+        for change in watcher.changes(mem_after, self._labels):
+            whole = self._labels.field_at(change.address, change.address + 1)[2]
+            memory.append({"address": change.address, "length": len(change.new),
+                           "label": change.label,   # an i32 field (a code slot) gets its value
+                           "value": int.from_bytes(change.new, "little", signed=True)
+                           if whole else None})
         detail = {"module": number, "stage": stage, "table_before": len(slots_before),
                   "table_after": len(slots_after), "slots": slots, "memory": memory[:64],
                   "memory_changes": len(memory), "pages_before": len(mem_before) // 65536,
@@ -109,25 +108,3 @@ class ForeignEffects:
                     self.unexported.append(name)
                     self._named_now.append({"slot": slot.index, "label": f"m{number}.{name}",
                                             "reached_by": name if "@" not in name else None})
-
-
-def _diff_ranges(a: bytes, b: bytes, block: int = 4096) -> list[tuple[int, int]]:
-    """The byte ranges where ``b`` differs from ``a`` (growth counts only if written)."""
-    out: list[tuple[int, int]] = []
-    n = len(b)
-    # Grown memory is zeros until written: compared as zeros, whole untouched blocks of it
-    # are equal at once (byte by byte, a module growing 1,000 pages took seconds).
-    a = a + bytes(max(0, n - len(a)))
-    for lo in range(0, n, block):
-        x, y = a[lo:lo + block], b[lo:lo + block]
-        if x == y:
-            continue
-        for i in range(len(y)):
-            if x[i] == y[i]:
-                continue
-            p = lo + i
-            if out and out[-1][1] == p:
-                out[-1] = (out[-1][0], p + 1)
-            else:
-                out.append((p, p + 1))
-    return out
