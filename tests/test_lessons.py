@@ -1,74 +1,35 @@
-"""Lessons: the file format, the checker, the command line, and every shipped lesson.
+"""Lessons: the file format, loading, the command line, and every shipped lesson.
 
 A corpus of malformed lessons (tests/lessons_bad/) pins each problem to its own message, line
-and step; a property test feeds the loader and checker arbitrary input, which must only ever
-be refused with a LessonError.
+and step. The checker is tested in test_lesson_checker.py; arbitrary input (property tests) in
+test_lesson_properties.py; what they share is in lesson_helpers.py.
 """
 
 from __future__ import annotations
 
-import copy
-import dataclasses
-import functools
-import json
-import random
 import re
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from wasmviz.cli import main
 from wasmviz.data import LESSONS_DIR
-from wasmviz.engine.scenario import _FIELD_TYPES, FAULTS, Scenario, run
-from wasmviz.engine.trace import Trace
-from wasmviz.lessons import (MAX_BYTES, Checkpoint, Lesson, LessonError, Where, check,
-                             check_file, find, load, loads, resolve, run_lesson, shipped)
+from wasmviz.engine.scenario import _FIELD_TYPES, Scenario
+from wasmviz.lessons import (MAX_BYTES, Checkpoint, LessonError, Where, check_file, find, load,
+                             loads, resolve, run_lesson, shipped)
 from wasmviz.lessons.loader import MAX_STEPS
-from wasmviz.lessons.model import EXPECT_KEYS, EXPECT_TYPES, KINDS
+from wasmviz.lessons.model import EXPECT_KEYS, EXPECT_TYPES
 
-CORPUS = Path(__file__).parent / "lessons_bad"
-#: The example of wasmviz/data/lessons/README.md (the shipped lessons change; this one is pinned).
-GOOD_TEXT = """\
-title = "Writing a module into memory"
-summary = "The JIT writes a whole module, section by section, into linear memory."
-level = "beginner"
+from lesson_helpers import CORPUS, GOOD_TEXT, HEAD, corpus_errors, lesson_of, step
 
-[scenario]
-exprs = ["x * x + 3"]
-args = [7]
 
-[[step]]
-at = "generate/begin"
-title = "A batch begins"
-narration = \"\"\"
-The function `expr` is hot, so the main module's **template JIT** starts a batch.
-\"\"\"
-highlight = ["region jit"]
-expect = [{detail = {address = 0x20000}}]
+@pytest.fixture
+def good(tmp_path: Path) -> Path:
+    path = tmp_path / "01-example.toml"
+    path.write_text(GOOD_TEXT)
+    return path
 
-[[step]]
-at = "generate/header"
-narration = "First the 8-byte header: the magic bytes `\\\\0asm` and version 1."
-highlight = ["memory 0x20000 8"]
-expect = [{memory = 0x20000, bytes = "00 61 73 6d 01 00 00 00"}]
-
-[[step]]
-at = "generate/section"
-where = {section = "code"}
-narration = "The code section holds each function's body."
-highlight = ["section code"]
-
-[step.checkpoint]
-question = "Who wrote these bytes into memory?"
-choices = ["The host (Python)", "The main module, running in wasmtime", "wasmtime's compiler"]
-answer = 2
-right = "Yes: the JIT is WebAssembly code writing into its own linear memory."
-wrong = "Look again: the host did not write these bytes."
-"""
 
 #: Each malformed lesson -> (a fragment of its message, its line, its lesson step); 0 = none.
 #: The trace of the usual scenario (x * x + 3 with x = 7) has 20 steps: generate/begin is
@@ -167,39 +128,6 @@ EXPECTED: dict[str, tuple[str, int, int]] = {
     "source-file-missing": ("scenario: cannot read source_file 'nowhere.wv': No such file or "
                             "directory", 6, 0),
 }
-
-HEAD = 'title = "T"\nsummary = "S"\n\n[scenario]\nexprs = ["x * x + 3"]\nargs = [7]\n'
-
-
-@functools.cache
-def corpus_errors(name: str) -> tuple[LessonError, ...]:
-    return tuple(check_file(CORPUS / f"{name}.toml"))
-
-
-@functools.cache
-def usual_trace() -> Trace:
-    """The run most tests hold lessons against: x * x + 3 with x = 7 (result 52)."""
-    return run(Scenario(exprs=("x * x + 3",), args=(7,)))
-
-
-@functools.cache
-def fault_trace(fault: str) -> Trace:
-    return run(Scenario.for_fault(fault), disassemble=False)
-
-
-@pytest.fixture
-def good(tmp_path: Path) -> Path:
-    path = tmp_path / "01-example.toml"
-    path.write_text(GOOD_TEXT)
-    return path
-
-
-def lesson_of(text: str, tmp: Path | None = None) -> Lesson:
-    return loads(text, (tmp or Path("/nonexistent")) / "lesson.toml")
-
-
-def step(at: str, extra: str = "") -> str:
-    return f'\n[[step]]\nat = "{at}"\nnarration = "n"\n{extra}'
 
 
 # --------------------------------------------------------------------------- the corpus
@@ -385,189 +313,6 @@ def test_scenario_types_cover_every_field() -> None:
     assert set(EXPECT_TYPES) == set(EXPECT_KEYS) | {q for qs in EXPECT_KEYS.values() for q in qs}
 
 
-# --------------------------------------------------------------------------- the checker
-@pytest.mark.parametrize("at, expect, holds", [
-    ("patch/table.set", '{slot = 6, holds = "m1.expr"}', True),
-    ("patch/table.grow", '{slot = 6, holds = "null"}', True),
-    ("patch/table.grow", '{slot = 6, holds = "m1.expr"}', False),
-    ("patch/table.grow", "{table_size = 7}", True),
-    ("start", "{table_size = 7}", False),
-    ("patch/relocation", '{field = "expr.code_slot", from = 0, to = 6}', True),
-    ("patch/relocation", '{field = "expr.code_slot", to = 5}', False),
-    ("end", '{field = "expr.code_slot", equals = 6}', True),
-    ("patch/table.set", '{field = "expr.code_slot", from = 0}', False),  # not changed here
-    ("patch/table.set", '{field = "expr.code_slot", equals = 0}', True),  # not yet written
-    ("end", '{field = "fib.code_slot", equals = 0}', False),  # no such field
-    ("generate/header", '{memory = 0x20000, bytes = "00 61 73 6d"}', True),
-    ("start", '{memory = 0x20000, bytes = "00 61 73 6d"}', False),
-    ("call/result", "{result = 52}", True),
-    ("call/call", "{result = 52}", False),
-    ("call/result", '{trap = "none"}', True),
-    ("call/result", '{trap = "OUT_OF_FUEL"}', False),
-    ("link/linked", "{modules = 1}", True),
-    ("generate/begin", "{modules = 1}", False),
-    ("generate/begin", "{detail = {address = 0x20000}}", True),
-    ("generate/begin", "{detail = {address = 0x30000}}", False),
-    # Wording may accompany evidence of state, never stand alone (tests/lessons_bad/caption-only).
-    ("patch/table.grow", '{table_size = 7}, {caption_contains = "TABLE.GROW"}', True),
-    ("patch/table.grow", '{table_size = 7}, {caption_contains = "table.set"}', False),
-    ("call/result", '{error_contains = "failed"}', False),
-    ("call/result", "{call_fuel_at_most = 100000}", True),
-    ("call/result", "{call_fuel_at_least = 1}", True),
-    ("call/result", "{call_fuel_at_most = 1}", False),
-    ("call/call", "{call_fuel_at_least = 0}", False),  # the call has not ended yet
-    ("link/linked", "{memory_pages = 8}", True),
-    ("start", "{memory_pages = 7}", False),
-    # A module's own bytes, wherever the run is: before the JIT writes them, and after.
-    ("generate/begin", '{module = 1, offset = 0, bytes = "00 61 73 6d 01"}', True),
-    ("end", '{module = 1, offset = 0x14, bytes = "60 02 7f 7f 01 7f"}', True),
-    ("end", '{module = 1, offset = 0x14, bytes = "60 01"}', False),
-    ("end", '{module = 1, offset = 250, bytes = "0b 0b"}', False),  # past its 251 bytes
-    ("end", '{module = 2, offset = 0, bytes = "00"}', False),  # no module 2
-    ("compile/compiled", '{wat_contains = "(export  \\"patch\\"   (func 2))"}', True),
-    ("compile/compiled", '{wat_contains = "table.grow", module = 1}', True),
-    ("compile/compiled", '{wat_contains = "call_indirect"}', False),
-    ("generate/begin", '{wat_contains = "module"}', False),  # no module generated yet
-    ("end", '{fuel_ratio = {from = "call/result", to = "call/result#1"}, at_least = 1, '
-            'at_most = 1}', True),
-    ("end", '{fuel_ratio = {from = "call/result", to = "call/result"}, at_least = 1.5}', False),
-    ("end", '{fuel_ratio = {from = "call/result#2", to = "call/result"}, at_least = 1}', False),
-    ("end", '{fuel_ratio = {from = "patch/table.grow", to = "call/result"}, at_most = 9}',
-     False),  # a grow ends no call
-])
-def test_each_expectation_is_held_against_the_run(at: str, expect: str, holds: bool) -> None:
-    lesson = lesson_of(HEAD + step(at, f"expect = [{expect}]\n"))
-    errors = check(lesson, usual_trace())
-    assert errors == [] if holds else len(errors) == 1, [str(e) for e in errors]
-    if not holds:
-        assert errors[0].message.startswith("expected {") and "; found " in errors[0].message
-        assert errors[0].where.line == 11 and errors[0].where.step == 1
-
-
-@pytest.mark.parametrize("fault, at, true, false", [
-    ("invalid-module", "compile/invalid", '{error_contains = "failed to compile"}',
-     '{error_contains = "linked"}'),
-    ("link-mismatch", "link/link-error", '{error_contains = "incompatible import"}',
-     '{trap = "LINK_ERROR"}'),  # a link error is not a trap
-    ("null-slot", "call/trap", '{trap = "indirect_call_to_null"}', '{trap = "none"}'),
-])
-def test_expectations_about_faults(fault: str, at: str, true: str, false: str) -> None:
-    trace = fault_trace(fault)
-    assert check(lesson_of(HEAD + step(at, f"expect = [{true}]\n")), trace) == []
-    assert len(check(lesson_of(HEAD + step(at, f"expect = [{false}]\n")), trace)) == 1
-
-
-def bound(trace: Trace) -> Trace:
-    """``trace`` with its link step carrying detail["bindings"] in the shape the engine
-    documents (the engine records it from the instance's imports; this pins the checker)."""
-    bindings = [{"import": "host.note", "kind": "func", "provider": "host.note"},
-                {"import": "main.table", "kind": "table", "provider": "main.table"},
-                {"import": "main.memory", "kind": "memory", "provider": "main.memory"}]
-    steps = tuple(dataclasses.replace(s, detail={**s.detail, "bindings": bindings})
-                  if s.kind == "linked" else s for s in trace.steps)
-    return dataclasses.replace(trace, steps=steps)
-
-
-@pytest.mark.parametrize("expect, found", [
-    ('{bindings = {"main.table" = "main.table", "main.memory" = "main.memory"}}', None),
-    ('{bindings = {"main.table" = "other.table"}}', "no binding main.table -> other.table; "
-                                                     "bound: host.note -> host.note, "),
-    ('{bindings = {"main.global" = "main.global"}}', "no binding main.global -> main.global"),
-])
-def test_bindings_are_held_against_the_link_step(expect: str, found: str | None) -> None:
-    lesson = lesson_of(HEAD + step("link/linked", f"expect = [{expect}]\n"))
-    errors = check(lesson, bound(usual_trace()))
-    if found is None:
-        assert errors == []
-    else:
-        [error] = errors
-        assert "(link/linked); found " + found in error.message
-
-
-@pytest.mark.parametrize("expect, message", [
-    ("{bindings = {}}", "bindings is empty"),
-    ('{bindings = {"main.table" = 6}}', "the provider of 'main.table' must be text"),
-    ("{wat_contains = \" \"}", "wat_contains is empty"),
-    ('{module = 1, offset = 0, bytes = "zz"}', "bytes (in the expectation on 'module') must be "
-                                               "hex"),
-    ('{module = 1, offset = -1, bytes = "00"}', "offset (in the expectation on 'module') must "
-                                                "be a whole number from 0"),
-    ('{fuel_ratio = {from = "call/result"}, at_least = 2}', "fuel_ratio takes exactly from, to"),
-    ('{fuel_ratio = {from = "call/result#0", to = "call/result"}, at_least = 2}',
-     "from must name a step that ends a call"),
-    ('{fuel_ratio = {from = "call/result", to = "call/result"}, at_least = 0}',
-     "at_least (in the expectation on 'fuel_ratio') must be a number above 0"),
-    ('{fuel_ratio = {from = "call/result", to = "call/result"}, at_most = nan}',
-     "at_most (in the expectation on 'fuel_ratio') must be a number above 0"),
-    ('{memory_pages = "8"}', "memory_pages must be a whole number from 0"),
-])
-def test_new_expectation_kinds_are_validated(expect: str, message: str) -> None:
-    with pytest.raises(LessonError, match=re.escape(message)):
-        lesson_of(HEAD + step("end", f"expect = [{expect}]\n"))
-
-
-def test_a_module_claim_survives_the_next_module() -> None:
-    """Module 1's bytes, checked after module 2 overwrote the JIT buffer: memory disagrees,
-    the module's own recorded bytes do not."""
-    trace = run(Scenario(exprs=("x * x + 3", "x + 1"), args=(7,)), disassemble=False)
-    assert trace.memory_at(len(trace) - 1, 0x20085, 5) == b"expr2"  # module 1's "expr1"
-    lesson = lesson_of(HEAD + step("end", 'expect = [{module = 1, offset = 0x85, '
-                                          'bytes = "65 78 70 72 31"}, {modules = 2}]\n'))
-    assert check(lesson, trace) == []
-
-
-def test_resolve_follows_the_phases() -> None:
-    lesson = lesson_of(HEAD + step("start", 'highlight = ["field expr.code_slot"]\n')
-                       + step("generate") + step("generate/section", "nth = 2\n")
-                       + step("generate/section", 'where = {section = "code"}\n')
-                       + step("patch") + step("patch/table.set")
-                       + step("call/result", 'highlight = ["field expr.code_slot", "slot 6"]\n')
-                       + step("end"))
-    trace = usual_trace()
-    resolved = resolve(lesson, trace)
-    assert resolved.errors == () and resolved.lost == frozenset()
-    assert list(resolved.indices) == sorted(resolved.indices)
-    assert resolved.indices[0] == 0 and resolved.indices[-1] == len(trace) - 1
-    for s, i in zip(lesson.steps[1:-1], resolved.indices[1:-1]):
-        phase, _, kind = s.at.partition("/")
-        assert trace[i].phase == phase and (not kind or trace[i].kind == kind)
-        assert all(trace[i].detail.get(k) == v for k, v in s.where.items())
-    assert resolved.indices[2] == resolved.indices[1] + 3  # begin, header, two sections
-    assert trace[resolved.indices[3]].detail["section"] == "code"
-    field, slot = resolved.highlights[6]
-    assert (field.kind, field.target, field.length) == ("memory", 0x1000, 4)  # expr.code_slot
-    [early] = resolved.highlights[0]  # a field can be pointed at before it first changes
-    assert (early.kind, early.target, early.length) == ("memory", 0x1000, 4)
-    assert (slot.kind, slot.target) == ("slot", 6)
-
-
-def test_a_lost_step_is_reported_once_and_skipped() -> None:
-    lesson = lesson_of(HEAD + step("patch/trap", 'highlight = ["slot 99"]\n'
-                                   'expect = [{result = 1}]\n') + step("end"))
-    resolved = resolve(lesson, usual_trace())
-    assert resolved.lost == {1} and len(resolved.errors) == 1
-    assert "no 'patch/trap' step in this run; its patch steps are: jit-done, patched, " \
-           "relocation, table.grow, table.set" in resolved.errors[0].message
-    assert len(check(lesson, usual_trace())) == 1
-
-
-def test_the_minimum_fuel_runs_a_lesson_through_its_first_jit_run() -> None:
-    # Review D15: fuel 1,000 used to stop main while it wrote its first module ("the JIT
-    # trapped: OUT_OF_FUEL", reported at this line). Set-up now has its own budget and the
-    # lesson's fuel meters its calls, so the documented minimum runs this lesson through.
-    lesson = lesson_of(HEAD.replace("args = [7]", "args = [7]\nfuel = 1_000") + step("end"))
-    assert check(lesson) == []
-
-
-def test_a_scenario_that_cannot_run_is_reported_at_its_line(tmp_path: Path) -> None:
-    (tmp_path / "prog.wv").write_text("def f(n) =\n  n +\n")
-    lesson = lesson_of(HEAD.replace('exprs = ["x * x + 3"]', 'source_file = "prog.wv"\ncall = "f"')
-                       + step("end"), tmp_path)
-    [error] = check(lesson)
-    assert error.where.line == 5
-    assert error.message == ("scenario: the program in source_file does not compile: line 2, "
-                             "column 6: unterminated expression: expected a value after '+'")
-
 
 # --------------------------------------------------------------------------- the command line
 def test_cli_check_passes_the_good_lesson(capsys: pytest.CaptureFixture[str],
@@ -635,160 +380,3 @@ def test_shipped_lesson_passes_and_ends_with_a_checkpoint(path: Path) -> None:
     assert lesson.steps[-1].checkpoint is not None, "every shipped lesson ends with a question"
     assert lesson.level in ("beginner", "intermediate", "expert")
 
-
-# --------------------------------------------------------------------------- arbitrary input
-def toml(value: Any) -> str:
-    """Write ``value`` as a TOML value (inline tables and arrays)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return "nan" if value != value else {float("inf"): "inf", float("-inf"): "-inf"}.get(
-            value, repr(value))
-    if isinstance(value, (int, str)):
-        return string(value) if isinstance(value, str) else str(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(toml(v) for v in value) + "]"
-    return "{" + ", ".join(f"{key(k)} = {toml(v)}" for k, v in value.items()) + "}"
-
-
-def key(k: str) -> str:
-    return k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else string(k)
-
-
-def string(text: str) -> str:
-    # JSON's escapes are TOML's, except that TOML wants no surrogate pairs and escapes DEL.
-    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
-
-
-def document(data: dict[str, Any]) -> str:
-    """Write a lesson-shaped dict as TOML, with [scenario] and [[step]] tables where it can."""
-    lines = [f"{key(k)} = {toml(v)}" for k, v in data.items()
-             if not (k == "scenario" and isinstance(v, dict))
-             and not (k == "step" and isinstance(v, list) and v and
-                      all(isinstance(s, dict) for s in v))]
-    if isinstance(data.get("scenario"), dict):
-        lines += ["", "[scenario]"] + [f"{key(k)} = {toml(v)}" for k, v in data["scenario"].items()]
-    steps = data.get("step")
-    if isinstance(steps, list) and steps and all(isinstance(s, dict) for s in steps):
-        for s in steps:
-            lines += ["", "[[step]]"] + [f"{key(k)} = {toml(v)}" for k, v in s.items()]
-    return "\n".join(lines) + "\n"
-
-
-SCALARS = (st.booleans() | st.integers(-(2**70), 2**70) | st.integers(-3, 30)
-           | st.floats(allow_nan=True) | st.text(max_size=12))
-VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3)
-                      | st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=8)
-
-TEXT = st.sampled_from(["T", "Some words"]) | st.text(min_size=1, max_size=8)
-HIGHLIGHTS = st.sampled_from(["slot 6", "slot 99", "module 1", "module 7", "memory 0x20000 8",
-                              "memory 99999999", "field expr.code_slot", "field nope",
-                              "region jit", "arrow call", "host", "section code",
-                              "section nope", "slot -1", "memory", "host 1"]) | st.text(max_size=8)
-EXPECTS = st.dictionaries(
-    st.sampled_from([*EXPECT_KEYS, "holds", "from", "to", "equals", "bytes", "offset",
-                     "at_least", "at_most", "x"]),
-    st.integers(-2, 2**33) | st.sampled_from(["m1.expr", "null", "00 61", "expr.code_slot",
-                                              "none", "grow"]), min_size=1, max_size=3)
-STEPS = st.fixed_dictionaries({
-    "at": st.sampled_from(["start", "end", "generate/section", "patch", "call/result",
-                           "patch/trap", "call/x", "setup/define"]),
-    "narration": TEXT,
-}, optional={
-    "title": TEXT,
-    "nth": st.integers(1, 8),
-    "where": st.dictionaries(st.sampled_from(["section", "slot", "via"]),
-                             st.sampled_from(["code", 6, "jit"]), max_size=2),
-    "highlight": st.lists(HIGHLIGHTS, max_size=3),
-    "expect": st.lists(EXPECTS, max_size=3),
-    "checkpoint": st.fixed_dictionaries({"question": TEXT}, optional={
-        "choices": st.lists(st.text(max_size=3), max_size=4),
-        "answer": st.integers(-1, 4) | st.text(max_size=3) | st.lists(st.text(max_size=2)),
-        "right": TEXT}),
-})
-# Copied: corrupt() changes what it is given, and sampled_from gives the same objects again.
-SCENARIOS = st.sampled_from([{"exprs": ["x * x + 3"], "args": [7]},
-                             {"source": "def f(n) = n", "call": "f", "args": [1], "repeat": 3},
-                             {"exprs": ["x"], "args": [1], "fault": "runaway", "fuel": 99},
-                             ]).map(copy.deepcopy)
-ANY_SCENARIO = st.fixed_dictionaries({}, optional={
-    "exprs": st.lists(st.sampled_from(["x * x + 3", "x +", "x"]), max_size=2),
-    "args": st.lists(st.integers(-(2**33), 2**33), max_size=2),
-    "fault": st.sampled_from(FAULTS), "fuel": st.integers(-1, 2**62),
-    "repeat": st.integers(-1, 40), "jit_now": st.booleans(),
-    "source_file": st.sampled_from(["../x.wv", "", "nowhere.wv", "a\0b", "."]),
-    "source": st.sampled_from(["def f(n) = n", "def f("]), "call": st.sampled_from(["f", "g"]),
-})
-#: Lesson-shaped documents: their problems are mostly of content, not of shape...
-LESSONS = st.fixed_dictionaries({
-    "title": TEXT, "summary": TEXT, "scenario": SCENARIOS,
-    "step": st.lists(STEPS, min_size=1, max_size=4),
-}, optional={"level": st.sampled_from(["beginner", "expert"])})
-#: ...so a few values anywhere in them are replaced by anything at all (where: at random).
-CORRUPTIONS = st.tuples(st.randoms(use_true_random=True), st.lists(VALUES, max_size=2))
-
-
-def corrupt(data: Any, corruptions: tuple[random.Random, list[Any]]) -> None:
-    """Replace values inside ``data`` (dicts and lists, nested) by ``corruptions``' junk."""
-    rng, junks = corruptions
-    for junk in junks:
-        places: list[tuple[Any, Any]] = []
-        todo = [data]
-        while todo:
-            container = todo.pop()
-            keys = container if isinstance(container, dict) else range(len(container))
-            for k in keys:
-                places.append((container, k))
-                if isinstance(container[k], (dict, list)):
-                    todo.append(container[k])
-        container, k = rng.choice(places)
-        container[k] = junk
-
-
-@settings(max_examples=150, deadline=None)
-@given(st.text(max_size=300))
-def test_arbitrary_text_is_only_ever_refused_with_a_lesson_error(text: str) -> None:
-    try:
-        loads(text, Path("/nonexistent/fuzz.toml"))
-    except LessonError as exc:
-        assert str(exc).startswith("/nonexistent/fuzz.toml")
-
-
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(LESSONS, CORRUPTIONS)
-def test_arbitrary_lessons_load_and_check_without_crashing(
-        data: dict[str, Any], corruptions: tuple[random.Random, list[Any]]) -> None:
-    corrupt(data, corruptions)
-    text = document(data)
-    start = time.perf_counter()
-    try:
-        lesson = loads(text, Path("/nonexistent/fuzz.toml"))
-    except LessonError:
-        return
-    finally:
-        assert time.perf_counter() - start < 1
-    # Held against a recorded run (the run itself is not what is being tested here).
-    for error in check(lesson, usual_trace()):
-        assert isinstance(error, LessonError) and error.message
-    resolve(lesson, usual_trace())
-
-
-@settings(max_examples=100, deadline=None)
-@given(ANY_SCENARIO, CORRUPTIONS)
-def test_arbitrary_scenarios_are_only_ever_refused_with_a_lesson_error(
-        scenario: dict[str, Any], corruptions: tuple[random.Random, list[Any]]) -> None:
-    data = {"title": "T", "summary": "S", "scenario": scenario,
-            "step": [{"at": "end", "narration": "n"}]}
-    corrupt(data["scenario"] if scenario else data, corruptions)
-    try:
-        lesson = loads(document(data), Path("/nonexistent/fuzz.toml"))
-    except LessonError:
-        return
-    Scenario.from_mapping(lesson.scenario)  # what the loader accepts, the engine accepts
-
-
-def test_every_documented_kind_is_known() -> None:
-    recorded = {(s.phase, s.kind) for s in usual_trace()}
-    for fault in ("invalid-module", "link-mismatch", "null-slot"):
-        recorded |= {(s.phase, s.kind) for s in fault_trace(fault)}
-    assert all(kind in KINDS[phase] for phase, kind in recorded)
