@@ -4,36 +4,21 @@ only looks like TOML; and a claim about bytes beyond the recorded memory fails."
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import pytest
 
-from wasmviz.engine import Scenario, run
-from wasmviz.engine.trace import Trace
 from wasmviz.lessons import LessonError, check, load, loads
 from wasmviz.lessons.cli import cmd_lessons
 from wasmviz.lessons.positions import MAX_DEPTH, Positions
 
-HEAD = '''title = "T"
-summary = "S"
+from lesson_helpers import HEAD as BASE
+from lesson_helpers import step, usual_trace
 
-[scenario]
-exprs = ["x * x + 3"]
-args = [7]
-
-[[step]]
-at = "setup/instantiate"
-narration = "n"
-'''
+#: A lesson of one step (lesson_helpers' HEAD and step, as the other lesson tests write them).
+HEAD = BASE + step("setup/instantiate")
 #: The line HEAD's step ends on: whatever is added to it starts on the next line.
 LAST = HEAD.count("\n")
-
-
-@functools.cache
-def usual_trace() -> Trace:
-    """x * x + 3 with x = 7: a real run, recorded once."""
-    return run(Scenario(exprs=("x * x + 3",), args=(7,)))
 
 
 def refused(text: str, tmp_path: Path) -> LessonError:
