@@ -61,6 +61,7 @@ class MainWindow(FileCommands, WindowSettings, QMainWindow):
         self._first_layout = False
         self._counted_table: object = None
         self._used_slots = 0
+        self._first_run = first_run   # used by the first run_scenario, else closed below
 
         self.sandbox = SandboxPanel()
         self.sandbox.scenario_requested.connect(self.run_scenario)
@@ -79,7 +80,6 @@ class MainWindow(FileCommands, WindowSettings, QMainWindow):
         self._reset_settings: list[str] = []
         self._read_inputs()
         early_errors: list[str] = []
-        self._first_run = first_run
         if lesson is None and autorun:
             early = self.sandbox.input_error.connect(lambda msg, _: early_errors.append(msg))
             self.sandbox.request(jit_now=True)
@@ -246,7 +246,7 @@ class MainWindow(FileCommands, WindowSettings, QMainWindow):
         self.scenario = scenario
         self._pending_what = what or self._describe(scenario)
         self.statusBar().showMessage("Running in wasmtime…")
-        child, self._first_run = getattr(self, "_first_run", None), None
+        child, self._first_run = self._first_run, None
         self.runner.start(scenario, child)
 
     def run_fault(self, fault: str) -> None:

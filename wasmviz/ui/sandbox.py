@@ -203,7 +203,11 @@ class SandboxPanel(QWidget):
     def next_session(self) -> list[str]:
         """The session's expressions the next JIT now recompiles before the editor's (as
         ``build`` does: the editor's own expression, if already listed, moves to the end)."""
-        return Session(tuple(self.session_exprs)).earlier_exprs(self.editor.toPlainText())
+        return self._session().earlier_exprs(self.editor.toPlainText())
+
+    def _session(self) -> Session:
+        """What this session's earlier runs left, as the builder takes it."""
+        return Session(tuple(self.session_exprs), self.session_program, self.session_names)
 
     def session_text(self) -> str:
         """Says what the next JIT now of an expression compiles besides the editor's, or ""."""
@@ -241,9 +245,8 @@ class SandboxPanel(QWidget):
         ``program`` is the editor's source already compiled (by the parse worker). With
         ``redefine`` the run is the session's last program, then the editor's loaded into the
         same run (its functions of the same name are redefined), each followed by the call."""
-        session = Session(tuple(self.session_exprs), self.session_program, self.session_names)
         built = build(self.inputs(), jit_now, program=program,  # type: ignore[arg-type]
-                      redefine=redefine, session=session)
+                      redefine=redefine, session=self._session())
         self._built_names = built.names
         return built.scenario
 
