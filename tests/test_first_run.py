@@ -155,3 +155,16 @@ def test_inputs_that_cannot_run_start_no_early_run(tmp_path: Path) -> None:
     settings.setValue("sandbox/source", "x + 1")
     settings.setValue("sandbox/args", "1, 2")     # an expression takes one argument
     assert first_scenario(settings) is None
+
+
+def test_a_long_saved_source_is_not_parsed_before_the_window(tmp_path: Path) -> None:
+    """Review D6: a long source is parsed by the sandbox's worker, never on the GUI thread, so
+    the app does not build its early scenario from it (the window records that run itself)."""
+    from wasmviz.ui.sandbox import SYNC_PARSE_CHARS
+    from wasmviz.ui.window_settings import first_scenario
+
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    settings.setValue("sandbox/source", "x + 1" + " " * SYNC_PARSE_CHARS)
+    assert first_scenario(settings) is None
+    settings.setValue("sandbox/source", "x + 1")
+    assert first_scenario(settings) is not None

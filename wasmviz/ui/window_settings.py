@@ -18,6 +18,7 @@ from PySide6.QtGui import QGuiApplication
 from ..engine import Scenario, SourceError
 from ..engine.sandbox_request import SandboxInputs, build
 from ..engine.scenario import LINKS
+from .sandbox import SYNC_PARSE_CHARS
 from .theme import apply_theme
 from .window_files import MAX_PROGRAM_BYTES
 from .window_layout import arrange_docks, clamp_geometry, initial_geometry
@@ -64,9 +65,13 @@ def saved_inputs(settings: QSettings) -> tuple[SandboxInputs, list[str]]:
 
 def first_scenario(settings: QSettings) -> Scenario | None:
     """The run the window asks for at start (the saved inputs, JIT now), or None if they
-    cannot run (the window then underlines what is wrong)."""
+    cannot run (the window then underlines what is wrong) or are too long to parse here: the
+    sandbox parses those in its worker (review D6), and so the window records that run itself."""
+    inputs = saved_inputs(settings)[0]
+    if len(inputs.source) > SYNC_PARSE_CHARS:
+        return None
     try:
-        return build(saved_inputs(settings)[0], jit_now=True).scenario
+        return build(inputs, jit_now=True).scenario
     except (SourceError, ValueError):
         return None
 
